@@ -1,0 +1,146 @@
+package diff
+
+import (
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+)
+
+// ResultSchemaVersion is the version of the JSON form of Result (see
+// docs/json-schema.md). Fields are only added within a major version.
+const ResultSchemaVersion = "1.0"
+
+// Verdict is the outcome of a comparison, of one series or of the whole run.
+// Its exit status follows diff(1): 0 pass, 1 regression, 2 inconclusive.
+type Verdict string
+
+// The verdicts, from best to worst for the purpose of the overall verdict:
+// one regression anywhere makes the run a regression; otherwise any
+// inconclusive series makes it inconclusive.
+const (
+	Pass         Verdict = "pass"
+	Inconclusive Verdict = "inconclusive"
+	Regression   Verdict = "regression"
+)
+
+// ExitCode returns the process exit status for the verdict: 0 pass,
+// 1 regression, 2 inconclusive (or 0 when inconclusivePasses is set).
+func (v Verdict) ExitCode(inconclusivePasses bool) int {
+	switch v {
+	case Pass:
+		return 0
+	case Regression:
+		return 1
+	}
+	if inconclusivePasses {
+		return 0
+	}
+	return 2
+}
+
+// Kind says what a finding is.
+type Kind string
+
+// The kinds of findings.
+const (
+	KindRegression  Kind = "regression"   // credible increase above threshold and floor: fails the run
+	KindNewHotPath  Kind = "new_hot_path" // absent from the baseline, above the floor now: fails the run
+	KindImprovement Kind = "improvement"  // credible decrease: reported, never fails
+	KindUnchanged   Kind = "unchanged"    // tested, no credible change (listed for the top functions)
+	KindIgnored     Kind = "ignored"      // would have failed, but a rule ignores it
+)
+
+// Measure says whether a finding is about a function's self value (time
+// spent in its own code) or its cumulative value (including callees).
+type Measure string
+
+// The measures.
+const (
+	Self       Measure = "self"
+	Cumulative Measure = "cum"
+)
+
+// Result is the outcome of comparing a current snapshot with a baseline.
+type Result struct {
+	SchemaVersion string          `json:"schema_version"`
+	Verdict       Verdict         `json:"verdict"`
+	Baseline      baseline.Meta   `json:"baseline"`
+	Current       baseline.Meta   `json:"current"`
+	Normalization string          `json:"normalization"` // "share" or "rate"
+	Series        []*SeriesResult `json:"series"`        // worst first
+	Summary       Summary         `json:"summary"`
+	// Warnings are things a user should act on that do not change the
+	// verdict, e.g. an expired ignore rule.
+	Warnings []string  `json:"warnings,omitempty"`
+	Compared time.Time `json:"compared_at"`
+}
+
+// Summary counts what a Result holds.
+type Summary struct {
+	Series       int `json:"series"`
+	Regressions  int `json:"regressions"`
+	NewHotPaths  int `json:"new_hot_paths"`
+	Improvements int `json:"improvements"`
+	Inconclusive int `json:"inconclusive"`
+	Ignored      int `json:"ignored"`
+}
+
+// SeriesResult is the outcome for one (service, profile type).
+type SeriesResult struct {
+	Service     string  `json:"service"`
+	ProfileType string  `json:"profile_type"` // full Pyroscope ID
+	Alias       string  `json:"profile_type_alias"`
+	Verdict     Verdict `json:"verdict"`
+	// Reason explains an inconclusive verdict in one sentence naming what is
+	// missing, e.g. "no data in the current run" or "3 windows, need 4".
+	Reason          string `json:"reason,omitempty"`
+	BaselineWindows int    `json:"baseline_windows"`
+	CurrentWindows  int    `json:"current_windows"`
+	BaselineSamples int64  `json:"baseline_samples"`
+	CurrentSamples  int64  `json:"current_samples"`
+	Unit            string `json:"unit"` // sample unit, e.g. "nanoseconds"
+	// Tested is how many functions were above the floor and tested; the
+	// false-discovery control is over these.
+	Tested int `json:"tested"`
+	// MinDetectable is the smallest relative increase (0.12 = +12%) of the
+	// series' hottest function that this run could have detected, given the
+	// windows' noise and the sample count: a pass says how much it could have
+	// missed. 0 when not computed.
+	MinDetectable float64 `json:"min_detectable_change,omitempty"`
+	// Findings holds regressions, new hot paths, improvements, ignored
+	// regressions and the top unchanged functions, worst first.
+	Findings []Finding `json:"findings"`
+
+	// Base and Cur are the compared series, for renderers that draw flame
+	// graphs; not part of the JSON form.
+	Base *baseline.Series `json:"-"`
+	Cur  *baseline.Series `json:"-"`
+}
+
+// Finding is the comparison of one function in one series.
+type Finding struct {
+	Function string  `json:"function"`           // identity (normalized name)
+	RawName  string  `json:"raw_name,omitempty"` // as the profile named it, when different
+	File     string  `json:"file,omitempty"`
+	Line     int64   `json:"line,omitempty"`
+	Measure  Measure `json:"measure"`
+	Kind     Kind    `json:"kind"`
+	// Baseline and Current are the mean per-window value: a share of the
+	// window total (0.031 = 3.1%) or a rate per second, per Result.Normalization.
+	Baseline float64 `json:"baseline"`
+	Current  float64 `json:"current"`
+	// Change is the relative change (Current-Baseline)/Baseline; +Inf is
+	// written as null in JSON for a new hot path.
+	Change float64 `json:"change"`
+	// ChangeLow and ChangeHigh bound Change with the test's confidence.
+	ChangeLow  float64 `json:"change_low"`
+	ChangeHigh float64 `json:"change_high"`
+	P          float64 `json:"p"` // one-sided p-value of the test
+	Q          float64 `json:"q"` // false-discovery-adjusted p-value over the series' tested functions
+	// MinDetectable is the smallest relative increase of this function the
+	// run could have detected.
+	MinDetectable float64 `json:"min_detectable_change,omitempty"`
+	// Rule names the rule whose threshold/floor/alpha applied, or the ignore
+	// rule and its reason for KindIgnored.
+	Rule string `json:"rule,omitempty"`
+}
