@@ -1,0 +1,339 @@
+package configtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// strict is PROFDIFF_STRICT=1: a missing outside tool fails instead of skipping.
+var strict = os.Getenv("PROFDIFF_STRICT") == "1"
+
+// skipOrFail skips the test with a reason, or fails it in strict mode.
+func skipOrFail(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if strict {
+		t.Fatalf("PROFDIFF_STRICT=1 and %s", msg)
+	}
+	t.Skip(msg)
+}
+
+// tool finds an outside tool on PATH, or skips (fails in strict mode).
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		skipOrFail(t, "%s not found on PATH (Debian: apt-get install prometheus)", name)
+	}
+	t.Logf("real tool: %s", p)
+	return p
+}
+
+// repo returns the repository root (the folder holding go.mod).
+func repo(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+func repoPath(t testing.TB, parts ...string) string {
+	return filepath.Join(append([]string{repo(t)}, parts...)...)
+}
+
+func readRepoFile(t testing.TB, parts ...string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(repoPath(t, parts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// run runs a command with a deadline and returns its combined output.
+func run(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = repo(t)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+var (
+	bankOnce sync.Once
+	bankBin  string
+	bankErr  error
+	bankSkip string
+)
+
+// bankBinary returns the path of a bank service binary: $PROFDIFF_BANK_BIN
+// when set, else ./services/cmd/bank built once per test binary.
+func bankBinary(t *testing.T) string {
+	t.Helper()
+	bankOnce.Do(func() {
+		if p := os.Getenv("PROFDIFF_BANK_BIN"); p != "" {
+			bankBin = p
+			return
+		}
+		root := repo(t)
+		if _, err := os.Stat(filepath.Join(root, "services", "cmd", "bank")); err != nil {
+			bankSkip = "services/cmd/bank does not exist yet"
+			return
+		}
+		dir, err := os.MkdirTemp("", "profdiff-configtest-bank-")
+		if err != nil {
+			bankErr = err
+			return
+		}
+		bankBin = filepath.Join(dir, "bank")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bankBin, "./services/cmd/bank")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			bankErr = fmt.Errorf("go build ./services/cmd/bank: %v\n%s", err, out)
+		}
+	})
+	if bankSkip != "" {
+		skipOrFail(t, "%s", bankSkip)
+	}
+	if bankErr != nil {
+		t.Fatal(bankErr)
+	}
+	t.Logf("real service binary: %s", bankBin)
+	return bankBin
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// proc is a child process owned by a test; stop ends it (SIGTERM, then
+// SIGKILL after a grace period) and is safe to call twice.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	once sync.Once
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 1<<20 { // keep memory bounded
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func start(t *testing.T, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("--- output of %s ---\n%s", name, tail(p.out.String(), 3000))
+		}
+	})
+	return p
+}
+
+func (p *proc) stop() {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
+
+var client = &http.Client{Timeout: 3 * time.Second}
+
+// get fetches a URL and returns the body of a 200 answer.
+func get(url string) ([]byte, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return body, fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(tail(string(body), 300)))
+	}
+	return body, nil
+}
+
+func getJSON(url string, v any) error {
+	body, err := get(url)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(body, v)
+}
+
+// waitFor polls cond every interval until it returns nil or the deadline
+// passes; it returns the last error.
+func waitFor(timeout, interval time.Duration, cond func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(interval)
+	}
+}
+
+// startBank starts one bank service on a free loopback port and waits for
+// its /health. Profiling is off (no Pyroscope address) so that nothing
+// leaves the machine.
+func startBank(t *testing.T, bin, service string) (*proc, string) {
+	t.Helper()
+	addr := freeAddr(t)
+	p := start(t, service, []string{"PYROSCOPE_SERVER_ADDRESS="}, bin, "--service", service, "--addr", addr)
+	err := waitFor(20*time.Second, 100*time.Millisecond, func() error {
+		if p.exited() {
+			return fmt.Errorf("%s exited: %s", service, tail(p.out.String(), 500))
+		}
+		_, err := get("http://" + addr + "/health")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%s did not become healthy on %s: %v", service, addr, err)
+	}
+	return p, addr
+}
+
+var (
+	exportedOnce sync.Once
+	exported     Exported
+	exportedErr  error
+)
+
+// bankExported scrapes a running bank service once per test binary and
+// returns the series names it exports. It sends a few requests first so
+// that the HTTP metric families have series (a labelled family with no
+// series is not exposed at all).
+func bankExported(t *testing.T) Exported {
+	t.Helper()
+	bin := bankBinary(t)
+	exportedOnce.Do(func() {
+		// A separate process owned by this helper, stopped before returning:
+		// t.Cleanup of the first caller would be too early for later tests.
+		addr := freeAddr(t)
+		cmd := exec.Command(bin, "--service", "bank-account-service", "--addr", addr)
+		cmd.Env = append(os.Environ(), "PYROSCOPE_SERVER_ADDRESS=")
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			exportedErr = err
+			return
+		}
+		defer func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+		}()
+		base := "http://" + addr
+		if err := waitFor(20*time.Second, 100*time.Millisecond, func() error { _, err := get(base + "/health"); return err }); err != nil {
+			exportedErr = fmt.Errorf("bank service not healthy: %v\n%s", err, tail(out.String(), 500))
+			return
+		}
+		_, _ = get(base + "/no-such-route")
+		_, _ = get(base + "/metrics")
+		body, err := get(base + "/metrics")
+		if err != nil {
+			exportedErr = err
+			return
+		}
+		exported, exportedErr = ParseExposition(bytes.NewReader(body))
+	})
+	if exportedErr != nil {
+		t.Fatal(exportedErr)
+	}
+	return exported
+}
