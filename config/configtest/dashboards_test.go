@@ -157,7 +157,7 @@ go_gc_duration_seconds_count 10
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name, expr string
+		name, expr  string
 		wantProblem string // "" = none
 	}{
 		{"counter", `sum(rate(http_server_requests_total{job=~"$service"}[$__rate_interval]))`, ""},

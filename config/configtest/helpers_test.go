@@ -88,9 +88,18 @@ func run(t *testing.T, timeout time.Duration, name string, args ...string) (stri
 var (
 	bankOnce sync.Once
 	bankBin  string
+	bankDir  string // temporary build folder, removed by TestMain
 	bankErr  error
 	bankSkip string
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bankDir != "" {
+		os.RemoveAll(bankDir)
+	}
+	os.Exit(code)
+}
 
 // bankBinary returns the path of a bank service binary: $PROFDIFF_BANK_BIN
 // when set, else ./services/cmd/bank built once per test binary.
@@ -111,6 +120,7 @@ func bankBinary(t *testing.T) string {
 			bankErr = err
 			return
 		}
+		bankDir = dir
 		bankBin = filepath.Join(dir, "bank")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()

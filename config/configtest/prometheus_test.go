@@ -267,8 +267,8 @@ func TestLocalPrometheusConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cfg struct {
-		Global        map[string]any    `yaml:"global"`
-		RuleFiles     []string          `yaml:"rule_files"`
+		Global        map[string]any `yaml:"global"`
+		RuleFiles     []string       `yaml:"rule_files"`
 		ScrapeConfigs []struct {
 			JobName       string `yaml:"job_name"`
 			StaticConfigs []struct {
