@@ -1,0 +1,70 @@
+// Command profstore runs the embedded Pyroscope-compatible server on its own,
+// for the local stack and for poking at by hand:
+//
+//	go run ./testenv/cmd/profstore --addr 127.0.0.1:4040
+//
+// It binds loopback by default because it has no authentication unless
+// asked for, and it keeps everything in memory.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/profdiff/profdiff/testenv/profstore"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "profstore:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("profstore", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:4040", "listen address (host:port); loopback unless you mean otherwise")
+	retention := fs.Duration("retention", profstore.DefaultRetention, "how long uploads stay queryable")
+	maxBytes := fs.Int64("max-bytes", profstore.DefaultMaxBytes, "memory cap for stored profiles in bytes; oldest uploads are evicted first")
+	maxUpload := fs.Int64("max-upload-bytes", profstore.DefaultMaxUploadBytes, "largest accepted upload body in bytes")
+	queryDelay := fs.Duration("query-delay", 0, "hide uploads from queries until this old (real Pyroscope: about 2s)")
+	verbose := fs.Bool("v", false, "log rejected uploads")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := profstore.Start(ctx, profstore.Options{
+		Addr: *addr, Retention: *retention, MaxBytes: *maxBytes,
+		MaxUploadBytes: *maxUpload, QueryDelay: *queryDelay, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "profstore: listening on %s (retention %s, max %d bytes)\n", srv.URL(), *retention, *maxBytes)
+	<-ctx.Done()
+	stop()
+	closed := make(chan error, 1)
+	go func() { closed <- srv.Close() }()
+	select {
+	case err := <-closed:
+		return err
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("shutdown timed out")
+	}
+}

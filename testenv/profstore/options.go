@@ -1,0 +1,93 @@
+package profstore
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults chosen for a test stack on a small machine: an hour is what the
+// profdiff benchmark and a CI run look back over, and 512 MiB holds an hour of
+// seven services uploading every profile type with room to spare.
+const (
+	DefaultAddr           = "127.0.0.1:0"
+	DefaultRetention      = time.Hour
+	DefaultMaxBytes       = 512 << 20
+	DefaultMaxUploadBytes = 16 << 20
+	// DefaultMaxDecompressedBytes bounds the size of a pprof after gunzip,
+	// so a small "zip bomb" upload cannot exhaust memory.
+	DefaultMaxDecompressedBytes = 64 << 20
+)
+
+// Options configure a Server. The zero value is usable: every field has a
+// default suited to tests.
+type Options struct {
+	// Addr is the listen address for Start. It defaults to a random port on
+	// the loopback interface, never to all interfaces, because the server
+	// has no authentication by default.
+	Addr string
+
+	// Retention is how long an upload stays queryable, counted from the
+	// moment it was received (not from the profile's own timestamp, so that
+	// replayed old profiles stay visible for a test's lifetime).
+	Retention time.Duration
+
+	// MaxBytes caps the memory held by stored uploads. When an upload would
+	// exceed it, the oldest uploads are evicted first.
+	MaxBytes int64
+
+	// MaxUploadBytes is the largest request body accepted by /ingest and
+	// Push. Larger bodies get 413, as on the real server.
+	MaxUploadBytes int64
+
+	// MaxDecompressedBytes bounds one profile after decompression.
+	MaxDecompressedBytes int64
+
+	// QueryDelay hides an upload from queries until it is this old. The real
+	// server makes data queryable about two seconds after upload; setting
+	// this lets a client's wait-and-retry logic be tested.
+	QueryDelay time.Duration
+
+	// BasicAuthUser and BasicAuthPassword, when both are set, make every
+	// endpoint except /ready require HTTP basic auth (401 otherwise).
+	BasicAuthUser     string
+	BasicAuthPassword string
+	// BearerToken, when set, is accepted as "Authorization: Bearer <token>".
+	// If both basic auth and a token are configured, either one passes.
+	BearerToken string
+	// RequireTenant makes requests without an X-Scope-OrgID header fail with
+	// 401 "no org id", as a multi-tenant Pyroscope does. Data is not
+	// partitioned by tenant.
+	RequireTenant bool
+
+	// Logger receives one line per rejected request and the start line of
+	// the command. Nil discards.
+	Logger *slog.Logger
+
+	// Now is the clock; tests and benchmarks replace it. Nil means time.Now.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if o.MaxDecompressedBytes <= 0 {
+		o.MaxDecompressedBytes = DefaultMaxDecompressedBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
