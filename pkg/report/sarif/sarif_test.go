@@ -1,0 +1,415 @@
+package sarif
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/profdiff/profdiff/internal/reporttest"
+	"github.com/profdiff/profdiff/pkg/diff"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+var testOpts = Options{
+	ToolVersion: "v0.0.0-test",
+	RepoRoot:    reporttest.Repo,
+	ModulePath:  reporttest.Module,
+}
+
+func TestWriteGolden(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, reporttest.Result(), testOpts); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, buf.Bytes())
+	golden := filepath.Join("testdata", "regression.sarif")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("SARIF differs from %s (run go test -update and review the diff):\n%s", golden, buf.String())
+	}
+}
+
+// TestWriteShape checks the facts a reader of the log relies on, beyond the
+// golden file: which findings became results, under which rule, at which
+// level, pointing where.
+func TestWriteShape(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, reporttest.Result(), testOpts); err != nil {
+		t.Fatal(err)
+	}
+	var log sarifLog
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	type want struct{ rule, level, uri, base string }
+	wants := map[string]want{
+		"github.com/profdiff/profdiff/services/bank.(*fraudRules).match":              {"profdiff/cpu-regression", "error", "services/bank/fraud.go", ""},
+		"regexp.(*Regexp).doExecute":                                                  {"profdiff/cpu-regression", "warning", "file:///usr/local/go/src/regexp/exec.go", ""},
+		"github.com/profdiff/profdiff/services/bank.(*orderBook).processOrders.func1": {"profdiff/lock-regression", "warning", "services/bank/order.go", ""},
+		"github.com/profdiff/profdiff/services/bank.renderTemplate":                   {"profdiff/new-hot-path", "error", "services/bank/notification.go", ""},
+		"runtime.mallocgc":  {"profdiff/alloc-regression", "warning", "runtime/malloc.go", buildRootBase},
+		"main.main.gowrap1": {"profdiff/alloc-regression", "error", "", ""},
+	}
+	res := log.Runs[0].Results
+	if len(res) != len(wants) {
+		t.Fatalf("%d results, want %d (improvements and ignored findings are not results)", len(res), len(wants))
+	}
+	for _, r := range res {
+		fn := r.Locations[0].LogicalLocations[0].FullyQualifiedName
+		w, ok := wants[fn]
+		if !ok {
+			t.Errorf("unexpected result for %q", fn)
+			continue
+		}
+		uri, base := "", ""
+		if pl := r.Locations[0].PhysicalLocation; pl != nil {
+			uri, base = pl.ArtifactLocation.URI, pl.ArtifactLocation.URIBaseID
+		}
+		got := want{r.RuleID, r.Level, uri, base}
+		if got != w {
+			t.Errorf("%s: got %+v, want %+v", fn, got, w)
+		}
+		if !strings.Contains(r.Message.Text, "bank-") {
+			t.Errorf("%s: message %q does not name the service", fn, r.Message.Text)
+		}
+	}
+	if n := len(log.Runs[0].Invocations[0].ToolExecutionNotifications); n != 1 {
+		t.Errorf("%d execution notifications, want 1 for the inconclusive series", n)
+	}
+	if n := len(log.Runs[0].Invocations[0].ToolConfigurationNotifications); n != 1 {
+		t.Errorf("%d configuration notifications, want 1 for the expired ignore", n)
+	}
+}
+
+func TestWriteEmpty(t *testing.T) {
+	var buf bytes.Buffer
+	r := &diff.Result{Verdict: diff.Pass, Normalization: "share"}
+	if err := Write(&buf, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, buf.Bytes())
+	// GitHub rejects a run without a results array, even an empty one.
+	if !strings.Contains(buf.String(), `"results": []`) {
+		t.Errorf("empty result: want \"results\": [], got\n%s", buf.String())
+	}
+	if err := Write(&buf, nil, Options{}); err == nil {
+		t.Error("Write(nil) succeeded")
+	}
+}
+
+func TestLocatorRel(t *testing.T) {
+	loc := Locator{Root: "/home/runner/work/repo/repo", Module: "github.com/org/repo"}
+	tests := []struct {
+		file, want string
+		ok         bool
+	}{
+		{"/home/runner/work/repo/repo/pkg/x.go", "pkg/x.go", true},
+		{"/home/runner/work/repo/repo/../other/x.go", "/home/runner/work/repo/other/x.go", false},
+		{"github.com/org/repo/pkg/x.go", "pkg/x.go", true},
+		{"/build/src/github.com/org/repo/pkg/x.go", "pkg/x.go", true},
+		{"/go/src/github.com/org/repo/cmd/main.go", "cmd/main.go", true},
+		{"github.com/org/repository/x.go", "github.com/org/repository/x.go", false},
+		{"github.com/org/repo", "github.com/org/repo", false},
+		{"/usr/local/go/src/runtime/proc.go", "/usr/local/go/src/runtime/proc.go", false},
+		{"runtime/proc.go", "runtime/proc.go", false},
+		{`C:\work\repo\x.go`, "C:/work/repo/x.go", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := loc.Rel(tt.file)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Rel(%q) = %q, %v; want %q, %v", tt.file, got, ok, tt.want, tt.ok)
+		}
+	}
+	if got, ok := (Locator{}).Rel("/a/b.go"); got != "/a/b.go" || ok {
+		t.Errorf("zero Locator mapped %q", got)
+	}
+}
+
+func TestFindLocator(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("// comment\nmodule \"example.com/m\" // trailing\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "a", "b")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got := FindLocator(sub)
+	want := Locator{Root: filepath.ToSlash(dir), Module: "example.com/m"}
+	if got != want {
+		t.Errorf("FindLocator = %+v, want %+v", got, want)
+	}
+	// This repository: the module line of its own go.mod.
+	if got := FindLocator("."); got.Module != "github.com/profdiff/profdiff" {
+		t.Errorf("FindLocator(.) module = %q", got.Module)
+	}
+}
+
+func TestLevel(t *testing.T) {
+	tests := []struct {
+		f     diff.Finding
+		limit float64
+		want  string
+	}{
+		{diff.Finding{Kind: diff.KindRegression, Change: 0.12}, 0, "warning"},
+		{diff.Finding{Kind: diff.KindRegression, Change: 0.4999}, 0, "warning"},
+		{diff.Finding{Kind: diff.KindRegression, Change: 0.5}, 0, "error"},
+		{diff.Finding{Kind: diff.KindRegression, Change: 3}, 0, "error"},
+		{diff.Finding{Kind: diff.KindRegression, Change: 0.25}, 0.2, "error"},
+		{diff.Finding{Kind: diff.KindNewHotPath, Change: math.Inf(1)}, 0, "error"},
+	}
+	for _, tt := range tests {
+		if got := Level(tt.f, tt.limit); got != tt.want {
+			t.Errorf("Level(%v %+v, %v) = %s, want %s", tt.f.Kind, tt.f.Change, tt.limit, got, tt.want)
+		}
+	}
+}
+
+func TestFingerprintStable(t *testing.T) {
+	s := &diff.SeriesResult{Service: "svc", ProfileType: "process_cpu:cpu:nanoseconds:cpu:nanoseconds"}
+	a := diff.Finding{Function: "pkg.F", Measure: diff.Self, Line: 10, Change: 0.2}
+	b := a
+	b.Line, b.Change, b.File = 99, 0.9, "other.go" // moved and changed: same alert
+	if Fingerprint(s, a) != Fingerprint(s, b) {
+		t.Error("fingerprint depends on line, file or change")
+	}
+	c := a
+	c.Measure = diff.Cumulative
+	d := a
+	d.Function = "pkg.G"
+	s2 := &diff.SeriesResult{Service: "svc2", ProfileType: s.ProfileType}
+	seen := map[string]string{Fingerprint(s, a): "a"}
+	for name, fp := range map[string]string{"measure": Fingerprint(s, c), "function": Fingerprint(s, d), "service": Fingerprint(s2, a)} {
+		if other, dup := seen[fp]; dup {
+			t.Errorf("changing the %s gives the fingerprint of %s", name, other)
+		}
+		seen[fp] = name
+	}
+}
+
+func TestFormat(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{FormatChange(0.527), "+52.7%"},
+		{FormatChange(-0.166), "-16.6%"},
+		{FormatChange(2.5), "+250%"},
+		{FormatChange(math.Inf(1)), "new"},
+		{FormatP(0.00004), "4e-05"},
+		{FormatP(0.012), "0.012"},
+		{FormatP(0.43), "0.43"},
+		{FormatValue(0.0312, "share", "nanoseconds"), "3.12%"},
+		{FormatValue(2.5e7, "rate", "nanoseconds"), "25 ms/s"},
+		{FormatValue(3<<20, "rate", "bytes"), "3 MiB/s"},
+		{FormatValue(12, "rate", "count"), "12/s"},
+	}
+	for i, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%d: got %q, want %q", i, tt.got, tt.want)
+		}
+	}
+}
+
+// sarifLog is the part of SARIF 2.1.0 the checks read, decoded independently
+// of the library that wrote it.
+type sarifLog struct {
+	Version string `json:"version"`
+	Schema  string `json:"$schema"`
+	Runs    []struct {
+		Tool struct {
+			Driver struct {
+				Name           string `json:"name"`
+				Version        string `json:"version"`
+				InformationURI string `json:"informationUri"`
+				Rules          []struct {
+					ID               string                 `json:"id"`
+					ShortDescription *struct{ Text string } `json:"shortDescription"`
+					FullDescription  *struct{ Text string } `json:"fullDescription"`
+					Help             *struct{ Text string } `json:"help"`
+				} `json:"rules"`
+			} `json:"driver"`
+		} `json:"tool"`
+		Results []struct {
+			RuleID    string `json:"ruleId"`
+			RuleIndex *int   `json:"ruleIndex"`
+			Level     string `json:"level"`
+			Message   struct {
+				Text string `json:"text"`
+			} `json:"message"`
+			Locations []struct {
+				PhysicalLocation *struct {
+					ArtifactLocation struct {
+						URI       string `json:"uri"`
+						URIBaseID string `json:"uriBaseId"`
+					} `json:"artifactLocation"`
+					Region *struct {
+						StartLine int `json:"startLine"`
+					} `json:"region"`
+				} `json:"physicalLocation"`
+				LogicalLocations []struct {
+					FullyQualifiedName string `json:"fullyQualifiedName"`
+					Kind               string `json:"kind"`
+				} `json:"logicalLocations"`
+			} `json:"locations"`
+			PartialFingerprints map[string]string `json:"partialFingerprints"`
+		} `json:"results"`
+		Invocations []struct {
+			ExecutionSuccessful            *bool `json:"executionSuccessful"`
+			ToolExecutionNotifications     []json.RawMessage
+			ToolConfigurationNotifications []json.RawMessage
+		} `json:"invocations"`
+		OriginalURIBaseIDs map[string]json.RawMessage `json:"originalUriBaseIds"`
+	} `json:"runs"`
+}
+
+// validate checks data against the parts of the SARIF 2.1.0 schema and of
+// GitHub's code scanning requirements that profdiff's log exercises: the
+// required properties, the references between results and rules, and the
+// value ranges.
+func validate(t *testing.T, data []byte) {
+	t.Helper()
+	for _, e := range validationErrors(data) {
+		t.Error("SARIF: " + e)
+	}
+}
+
+func validationErrors(data []byte) []string {
+	var errs []string
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return []string{"not JSON: " + err.Error()}
+	}
+	var log sarifLog
+	if err := json.Unmarshal(data, &log); err != nil {
+		return []string{"does not decode as SARIF: " + err.Error()}
+	}
+	if log.Version != "2.1.0" {
+		fail("version %q, want 2.1.0", log.Version)
+	}
+	if !strings.Contains(log.Schema, "sarif-schema-2.1.0") {
+		fail("$schema %q does not name the 2.1.0 schema", log.Schema)
+	}
+	if _, ok := raw["runs"]; !ok || len(log.Runs) == 0 {
+		fail("no runs")
+		return errs
+	}
+	for ri, run := range log.Runs {
+		d := run.Tool.Driver
+		if d.Name == "" {
+			fail("runs[%d].tool.driver.name is empty", ri)
+		}
+		ids := map[string]int{}
+		for i, r := range d.Rules {
+			if r.ID == "" {
+				fail("rule %d has no id", i)
+			}
+			if _, dup := ids[r.ID]; dup {
+				fail("rule id %q is not unique", r.ID)
+			}
+			ids[r.ID] = i
+			if r.ShortDescription == nil || r.ShortDescription.Text == "" || r.FullDescription == nil || r.Help == nil {
+				fail("rule %q lacks shortDescription, fullDescription or help", r.ID)
+			}
+		}
+		if run.Results == nil {
+			fail("runs[%d].results is missing (GitHub requires the array, even empty)", ri)
+		}
+		for i, res := range run.Results {
+			where := fmt.Sprintf("runs[%d].results[%d]", ri, i)
+			idx, ok := ids[res.RuleID]
+			if !ok {
+				fail("%s: ruleId %q is not among the driver's rules", where, res.RuleID)
+			}
+			if res.RuleIndex == nil || *res.RuleIndex != idx {
+				fail("%s: ruleIndex %v does not point at rule %q (index %d)", where, res.RuleIndex, res.RuleID, idx)
+			}
+			switch res.Level {
+			case "error", "warning", "note", "none":
+			default:
+				fail("%s: level %q", where, res.Level)
+			}
+			if res.Message.Text == "" {
+				fail("%s: empty message", where)
+			}
+			if len(res.Locations) == 0 {
+				fail("%s: no locations", where)
+			}
+			for _, l := range res.Locations {
+				if pl := l.PhysicalLocation; pl != nil {
+					if pl.ArtifactLocation.URI == "" {
+						fail("%s: physicalLocation without artifactLocation.uri", where)
+					}
+					if strings.HasPrefix(pl.ArtifactLocation.URI, "/") {
+						fail("%s: uri %q is a bare absolute path, not a URI", where, pl.ArtifactLocation.URI)
+					}
+					if b := pl.ArtifactLocation.URIBaseID; b != "" {
+						if _, ok := run.OriginalURIBaseIDs[b]; !ok {
+							fail("%s: uriBaseId %q not declared in originalUriBaseIds", where, b)
+						}
+					}
+					if pl.Region != nil && pl.Region.StartLine < 1 {
+						fail("%s: region.startLine %d < 1", where, pl.Region.StartLine)
+					}
+				} else if len(l.LogicalLocations) == 0 {
+					fail("%s: location with neither physical nor logical location", where)
+				}
+			}
+			if len(res.PartialFingerprints) == 0 {
+				fail("%s: no partialFingerprints", where)
+			}
+		}
+		for _, inv := range run.Invocations {
+			if inv.ExecutionSuccessful == nil {
+				fail("runs[%d]: invocation without executionSuccessful", ri)
+			}
+		}
+	}
+	return errs
+}
+
+// TestValidateCatches makes sure the validator is not vacuous: each broken
+// log must be refused.
+func TestValidateCatches(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, reporttest.Result(), testOpts); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.String()
+	breaks := map[string]func(string) string{
+		"version": func(s string) string { return strings.Replace(s, `"version": "2.1.0"`, `"version": "2.0.0"`, 1) },
+		"rule id": func(s string) string {
+			return strings.Replace(s, `"ruleId": "profdiff/lock-regression"`, `"ruleId": "profdiff/nope"`, 1)
+		},
+		"rule index": func(s string) string { return strings.Replace(s, `"ruleIndex": 3`, `"ruleIndex": 2`, 1) },
+		"level":      func(s string) string { return strings.Replace(s, `"level": "error"`, `"level": "high"`, 1) },
+		"start line": func(s string) string { return strings.Replace(s, `"startLine": 142`, `"startLine": 0`, 1) },
+		"driver":     func(s string) string { return strings.Replace(s, `"name": "profdiff"`, `"name": ""`, 1) },
+	}
+	for name, brk := range breaks {
+		bad := brk(good)
+		if bad == good {
+			t.Fatalf("%s: the fixture no longer contains what the test breaks", name)
+		}
+		if len(validationErrors([]byte(bad))) == 0 {
+			t.Errorf("%s: broken log passed validation", name)
+		}
+	}
+}
