@@ -121,7 +121,10 @@ func (c *Config) setDefaults() error {
 	}
 	def := DefaultDownstreams()
 	ds := &c.Downstreams
-	for _, p := range []struct{ v *string; d string }{
+	for _, p := range []struct {
+		v *string
+		d string
+	}{
 		{&ds.Order, def.Order}, {&ds.Payment, def.Payment}, {&ds.Fraud, def.Fraud},
 		{&ds.Account, def.Account}, {&ds.Loan, def.Loan}, {&ds.Notification, def.Notification},
 	} {

@@ -126,14 +126,14 @@ type fraudRequest struct {
 }
 
 type fraudResponse struct {
-	TransactionID    string   `json:"transaction_id,omitempty"`
-	AccountID        string   `json:"account_id"`
-	Score            float64  `json:"score"`
-	Decision         string   `json:"decision"`
-	RulesMatched     []string `json:"rules_matched"`
-	StructuringHits  int      `json:"structuring_hits"`
-	RulesEvaluated   int      `json:"rules_evaluated"`
-	SearchNodes      int      `json:"search_nodes"`
+	TransactionID   string   `json:"transaction_id,omitempty"`
+	AccountID       string   `json:"account_id"`
+	Score           float64  `json:"score"`
+	Decision        string   `json:"decision"`
+	RulesMatched    []string `json:"rules_matched"`
+	StructuringHits int      `json:"structuring_hits"`
+	RulesEvaluated  int      `json:"rules_evaluated"`
+	SearchNodes     int      `json:"search_nodes"`
 }
 
 func (s *Server) registerFraud() {

@@ -95,9 +95,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 
 func jsonError(err error, limit int64) *apiError {
 	var (
-		mbe  *http.MaxBytesError
-		se   *json.SyntaxError
-		ute  *json.UnmarshalTypeError
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		ute *json.UnmarshalTypeError
 	)
 	switch {
 	case errors.As(err, &mbe):

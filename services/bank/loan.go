@@ -11,8 +11,8 @@ import (
 // is the loan.amortize hot spot.
 
 const (
-	maxPrincipal   = 1e8
-	maxTermMonths  = 480
+	maxPrincipal    = 1e8
+	maxTermMonths   = 480
 	stressScenarios = 6 // the quoted rate plus five shocks of +0.5 points
 )
 

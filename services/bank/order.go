@@ -13,13 +13,13 @@ import (
 // batch: the order.batch hot spot, visible in the mutex profile.
 
 const (
-	ordersKept     = 20000
-	maxBatch       = 100
-	maxItems       = 50
-	pricingUnits   = 160 // base dynamic-pricing iterations per order item
-	taxRate        = 0.0825
-	maxQuantity    = 10000
-	maxUnitPrice   = 1e6
+	ordersKept   = 20000
+	maxBatch     = 100
+	maxItems     = 50
+	pricingUnits = 400 // base dynamic-pricing iterations per order item
+	taxRate      = 0.0825
+	maxQuantity  = 10000
+	maxUnitPrice = 1e6
 )
 
 type orderItem struct {

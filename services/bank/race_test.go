@@ -1,0 +1,6 @@
+//go:build race
+
+package bank
+
+// raceEnabled reports a -race build, whose instrumentation distorts timing.
+const raceEnabled = true
