@@ -1,0 +1,147 @@
+// Package github writes a profdiff comparison as GitHub Actions workflow
+// commands ("--format github"): one ::error annotation per regressed function
+// or new hot path, placed on the function's file and line in the pull request
+// when the path maps into the repository, and ::warning annotations for
+// inconclusive series and for warnings such as expired ignore rules.
+//
+// Annotations are what a reviewer sees first — in the checks tab and on the
+// diff — so each names the function, the service, the profile type, the size
+// of the change and the test's p and q, in the same words as the SARIF alert
+// (see package sarif, whose Locator and Describe this package shares).
+//
+// GitHub shows at most 10 annotations of each level per step and 50 per job;
+// findings come worst first, so the ones shown are the ones that matter.
+package github
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/report/sarif"
+)
+
+// Options tune the annotations. The zero value is usable.
+type Options struct {
+	// RepoRoot and ModulePath map profile file names to repository paths,
+	// as for SARIF (see sarif.Locator). An annotation whose file cannot be
+	// mapped is written without file and line, so that GitHub attaches it
+	// to the run rather than dropping it.
+	RepoRoot   string
+	ModulePath string
+}
+
+// Write writes r to w as workflow command lines.
+func Write(w io.Writer, r *diff.Result, opts Options) error {
+	if r == nil {
+		return fmt.Errorf("github: nil result")
+	}
+	bw := bufio.NewWriter(w)
+	loc := sarif.Locator{Root: opts.RepoRoot, Module: opts.ModulePath}
+	for _, s := range r.Series {
+		for _, f := range s.Findings {
+			switch {
+			case sarif.Failing(f):
+				props := fileProps(loc, f)
+				props = append(props, prop{"title", title(s, f)})
+				writeCommand(bw, "error", props, sarif.Describe(r, s, f))
+			case f.Kind == diff.KindIgnored:
+				// Not a failure, but a reviewer should see that a rule
+				// is hiding one, and which.
+				props := fileProps(loc, f)
+				props = append(props, prop{"title", fmt.Sprintf("profdiff: ignored %s regression in %s", sarif.TypeName(s), s.Service)})
+				writeCommand(bw, "notice", props, sarif.Describe(r, s, f))
+			}
+		}
+	}
+	for _, s := range r.Series {
+		if s.Verdict != diff.Inconclusive {
+			continue
+		}
+		reason := s.Reason
+		if reason == "" {
+			reason = "no reason given"
+		}
+		writeCommand(bw, "warning",
+			[]prop{{"title", fmt.Sprintf("profdiff: %s %s inconclusive", s.Service, sarif.TypeName(s))}},
+			fmt.Sprintf("%s %s is inconclusive: %s. Missing data never passes: fix the collection or rerun.", s.Service, sarif.TypeName(s), reason))
+	}
+	for _, msg := range r.Warnings {
+		writeCommand(bw, "warning", []prop{{"title", "profdiff"}}, msg)
+	}
+	if r.Verdict == diff.Pass {
+		writeCommand(bw, "notice", []prop{{"title", "profdiff: pass"}},
+			fmt.Sprintf("No regression in %d series (%d improvements).", r.Summary.Series, r.Summary.Improvements))
+	}
+	return bw.Flush()
+}
+
+// Renderer returns Write bound to opts, in the shape of a report format.
+func Renderer(opts Options) func(io.Writer, *diff.Result) error {
+	return func(w io.Writer, r *diff.Result) error { return Write(w, r, opts) }
+}
+
+type prop struct{ key, value string }
+
+func fileProps(loc sarif.Locator, f diff.Finding) []prop {
+	rel, ok := loc.Rel(f.File)
+	if !ok {
+		return nil
+	}
+	props := []prop{{"file", rel}}
+	if f.Line >= 1 {
+		props = append(props, prop{"line", strconv.FormatInt(f.Line, 10)})
+	}
+	return props
+}
+
+func title(s *diff.SeriesResult, f diff.Finding) string {
+	if f.Kind == diff.KindNewHotPath {
+		return fmt.Sprintf("profdiff: new hot path in %s (%s)", s.Service, sarif.TypeName(s))
+	}
+	return fmt.Sprintf("profdiff: %s regression in %s", sarif.TypeName(s), s.Service)
+}
+
+// writeCommand writes "::name k=v,k=v::message" with the values escaped.
+func writeCommand(w *bufio.Writer, name string, props []prop, msg string) {
+	w.WriteString("::")
+	w.WriteString(name)
+	for i, p := range props {
+		if i == 0 {
+			w.WriteByte(' ')
+		} else {
+			w.WriteByte(',')
+		}
+		w.WriteString(p.key)
+		w.WriteByte('=')
+		w.WriteString(EscapeProperty(p.value))
+	}
+	w.WriteString("::")
+	w.WriteString(EscapeData(msg))
+	w.WriteByte('\n')
+}
+
+// EscapeData escapes a workflow command's message the way the runner
+// unescapes it (actions/toolkit's escapeData): "%" first, so that an escape
+// sequence already in the text survives, then CR and LF, which would
+// otherwise end the command.
+func EscapeData(s string) string {
+	return dataEscaper.Replace(s)
+}
+
+// EscapeProperty escapes a workflow command property value
+// (actions/toolkit's escapeProperty): as EscapeData, plus ":" and ",", which
+// separate the properties from the message and from each other. Go function
+// names contain neither often, but file paths on Windows and generic type
+// lists ("F[go.shape.int,go.shape.string]") do.
+func EscapeProperty(s string) string {
+	return propertyEscaper.Replace(s)
+}
+
+var (
+	dataEscaper     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+)
