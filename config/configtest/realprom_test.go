@@ -23,6 +23,10 @@ func TestRealPrometheus(t *testing.T) {
 	promBin := tool(t, "prometheus")
 	bank := bankBinary(t)
 	began := time.Now()
+	// The whole test stays under 90s however slow the machine: each wait
+	// gets at most what is left of an 80s budget.
+	deadline := began.Add(80 * time.Second)
+	budget := func(d time.Duration) time.Duration { return min(d, time.Until(deadline)) }
 
 	procs := map[string]*proc{}
 	addrs := map[string]string{}
@@ -57,7 +61,7 @@ func TestRealPrometheus(t *testing.T) {
 		"--log.level=warn",
 	)
 	api := "http://" + promAddr
-	if err := waitFor(30*time.Second, 200*time.Millisecond, func() error {
+	if err := waitFor(budget(30*time.Second), 200*time.Millisecond, func() error {
 		if prom.exited() {
 			return fmt.Errorf("prometheus exited:\n%s", tail(prom.out.String(), 2000))
 		}
@@ -75,7 +79,7 @@ func TestRealPrometheus(t *testing.T) {
 		LastError string            `json:"lastError"`
 	}
 	var targets []target
-	err = waitFor(30*time.Second, 500*time.Millisecond, func() error {
+	err = waitFor(budget(30*time.Second), 500*time.Millisecond, func() error {
 		var r struct {
 			Data struct {
 				ActiveTargets []target `json:"activeTargets"`
@@ -111,7 +115,7 @@ func TestRealPrometheus(t *testing.T) {
 	t.Logf("all %d targets up after %v", len(targets), time.Since(began).Round(time.Millisecond))
 
 	// 2. Every rule loaded, and evaluated without error.
-	err = waitFor(20*time.Second, 500*time.Millisecond, func() error {
+	err = waitFor(budget(20*time.Second), 500*time.Millisecond, func() error {
 		var r struct {
 			Data struct {
 				Groups []struct {
@@ -155,7 +159,7 @@ func TestRealPrometheus(t *testing.T) {
 	procs[victim].stop()
 	t.Logf("stopped %s", victim)
 	var state string
-	err = waitFor(30*time.Second, 500*time.Millisecond, func() error {
+	err = waitFor(budget(30*time.Second), 500*time.Millisecond, func() error {
 		var r struct {
 			Data struct {
 				Alerts []struct {
