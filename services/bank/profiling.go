@@ -218,6 +218,8 @@ type Profiler struct {
 	sdk *pyroscope.Profiler
 	cpu *cpuCollector
 	up  *remote.Remote
+	// restore puts back the runtime sampling rates changed at start.
+	restore []func()
 }
 
 // Stop uploads what is buffered and stops profiling. It is safe on nil.
@@ -235,6 +237,10 @@ func (p *Profiler) Stop() {
 	if p.sdk != nil {
 		_ = p.sdk.Stop()
 	}
+	for _, f := range p.restore {
+		f()
+	}
+	p.restore = nil
 }
 
 // StartProfiling starts continuous profiling with pyroscope-go, process-wide.
@@ -276,6 +282,7 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 		cfg.BlockRate = 100_000
 	}
 	customCPU := false
+	p := &Profiler{}
 	var types []pyroscope.ProfileType
 	for _, e := range cfg.Events {
 		ts, ok := eventTypes[e]
@@ -293,14 +300,15 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 				runtime.MemProfileRate = cfg.AllocRate
 			}
 		case "lock":
-			runtime.SetMutexProfileFraction(cfg.MutexFraction)
+			old := runtime.SetMutexProfileFraction(cfg.MutexFraction)
+			p.restore = append(p.restore, func() { runtime.SetMutexProfileFraction(old) })
 		case "block":
 			runtime.SetBlockProfileRate(cfg.BlockRate)
+			p.restore = append(p.restore, func() { runtime.SetBlockProfileRate(0) })
 		}
 		types = append(types, ts...)
 	}
 	plog := &rateLimitedLogger{log: log.With("component", "pyroscope"), every: time.Minute}
-	p := &Profiler{}
 	if len(types) > 0 {
 		sdk, err := pyroscope.Start(pyroscope.Config{
 			ApplicationName:   cfg.ApplicationName,
@@ -314,6 +322,7 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 			TenantID:          cfg.TenantID,
 		})
 		if err != nil {
+			p.Stop()
 			return nil, fmt.Errorf("profiling: %w", err)
 		}
 		p.sdk = sdk
