@@ -72,8 +72,8 @@ var kindSpecs = map[uploadKind]kindSpec{
 		periodVal: 10_000_000, sampleRate: "100", units: "samples", agg: "sum", scope: "go",
 	},
 	kindHeap: {
-		types:     [][2]string{{"alloc_objects", "count"}, {"alloc_space", "bytes"}, {"inuse_objects", "count"}, {"inuse_space", "bytes"}},
-		period:    [2]string{"space", "bytes"}, periodVal: 524288, sampleRate: "100", scope: "godeltaprof",
+		types:  [][2]string{{"alloc_objects", "count"}, {"alloc_space", "bytes"}, {"inuse_objects", "count"}, {"inuse_space", "bytes"}},
+		period: [2]string{"space", "bytes"}, periodVal: 524288, sampleRate: "100", scope: "godeltaprof",
 		config: `{"alloc_objects":{"units":"objects"},"alloc_space":{"units":"bytes"},"inuse_objects":{"units":"objects","aggregation":"average"},"inuse_space":{"units":"bytes","aggregation":"average"}}`,
 	},
 	kindMutex: {

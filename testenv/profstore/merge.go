@@ -51,8 +51,9 @@ func (m *merger) add(p *profilev1.Profile, idx int) {
 		if !ok {
 			id = uint64(len(m.out.Mapping) + 1)
 			m.out.Mapping = append(m.out.Mapping, &profilev1.Mapping{
+				// Like the real server, keep only what identifies the binary:
+				// addresses are meaningless once profiles are merged.
 				Id: id, Filename: k[0], BuildId: k[1],
-				MemoryStart: mp.MemoryStart, MemoryLimit: mp.MemoryLimit, FileOffset: mp.FileOffset,
 				HasFunctions: mp.HasFunctions, HasFilenames: mp.HasFilenames,
 				HasLineNumbers: mp.HasLineNumbers, HasInlineFrames: mp.HasInlineFrames,
 			})
@@ -78,7 +79,11 @@ func (m *merger) add(p *profilev1.Profile, idx int) {
 		key := m.keyBuf[:0]
 		mid := mapIDs[l.MappingId]
 		key = binary.AppendUvarint(key, mid)
-		key = binary.AppendUvarint(key, l.Address)
+		addr := l.Address
+		if len(l.Line) > 0 {
+			addr = 0 // symbolized: the address adds nothing and varies per build
+		}
+		key = binary.AppendUvarint(key, addr)
 		for _, ln := range l.Line {
 			key = binary.AppendUvarint(key, fnIDs[ln.FunctionId])
 			key = binary.AppendVarint(key, ln.Line)
@@ -92,7 +97,7 @@ func (m *merger) add(p *profilev1.Profile, idx int) {
 				lines[i] = &profilev1.Line{FunctionId: fnIDs[ln.FunctionId], Line: ln.Line}
 			}
 			m.out.Location = append(m.out.Location, &profilev1.Location{
-				Id: id, MappingId: mid, Address: l.Address, Line: lines, IsFolded: l.IsFolded,
+				Id: id, MappingId: mid, Address: addr, Line: lines, IsFolded: l.IsFolded,
 			})
 			m.locations[string(key)] = id
 		}
