@@ -92,8 +92,12 @@ type SeriesResult struct {
 	Alias       string  `json:"profile_type_alias"`
 	Verdict     Verdict `json:"verdict"`
 	// Reason explains an inconclusive verdict in one sentence naming what is
-	// missing, e.g. "no data in the current run" or "3 windows, need 4".
-	Reason          string `json:"reason,omitempty"`
+	// missing, e.g. "no data in the current run" or "3 windows, need 4"; for
+	// a NoBaseline pass it says why the series was not compared.
+	Reason string `json:"reason,omitempty"`
+	// NoBaseline marks a series the current run has but the baseline lacks:
+	// it is reported (and warned about) but not compared, and passes.
+	NoBaseline      bool   `json:"no_baseline,omitempty"`
 	BaselineWindows int    `json:"baseline_windows"`
 	CurrentWindows  int    `json:"current_windows"`
 	BaselineSamples int64  `json:"baseline_samples"`
@@ -143,4 +147,9 @@ type Finding struct {
 	// Rule names the rule whose threshold/floor/alpha applied, or the ignore
 	// rule and its reason for KindIgnored.
 	Rule string `json:"rule,omitempty"`
+	// ExplainedBy names, for a cumulative regression, the function below it
+	// in the call tree whose own regression accounts for most of the
+	// increase: a caller's cumulative value grows when a callee slows, and
+	// the callee is the one to look at. Empty when no callee explains it.
+	ExplainedBy string `json:"explained_by,omitempty"`
 }

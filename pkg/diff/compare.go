@@ -1,0 +1,783 @@
+// Package diff is profdiff's comparison engine: it decides, from a baseline
+// snapshot and a current one, which functions regressed, which improved, and
+// which series cannot be judged. It is pure computation: no I/O, no clock
+// beyond stamping the result.
+//
+// # The test
+//
+// For every function, and for its self and its cumulative value, each
+// window gives one observation: the value as a share of the window's total
+// (or as a rate per second). The windows of one side are treated as
+// independent measurements of the same quantity, and the two sides are
+// compared with a one-sided Welch t-test on the per-window means.
+//
+// The per-window variance of each side is floored at the variance that
+// sampling alone implies: a share p measured from N samples varies by at
+// least p(1-p)/N (binomial), a rate by the Poisson equivalent. Without the
+// floor, a side whose few windows happened to agree closely would claim a
+// precision its sample count cannot give, and tiny changes would look
+// certain. With it, the test is never more confident than counting allows,
+// yet it still widens when windows disagree for reasons beyond sampling
+// (load bursts, GC, other tenants), which a pure count test would ignore and
+// cry wolf on. The floor uses the larger of the side's own mean and the
+// mean of both sides, so a function absent from one side does not claim
+// zero variance there.
+//
+// Why not a rank test: with six windows a side, the Mann–Whitney U test's
+// smallest one-sided p-value is 1/924 ≈ 0.001, so after correcting over
+// hundreds of functions nothing could ever be significant.
+//
+// # False discoveries
+//
+// A series tests every function whose share is at least the floor on either
+// side, self and cumulative alike, and controls the false-discovery rate over
+// those tests with Benjamini–Hochberg at Alpha (q-values). The family is the
+// series, not the run: the promise is "at most Alpha false alarms per
+// series" on A/A runs, whatever else the run holds, and a series' verdict
+// does not depend on how many other services were gated alongside it.
+// Increases and decreases are two separate families (regressions use the
+// one-sided p-value for an increase, improvements the one for a decrease).
+//
+// A function regresses when its q-value is at most Alpha, its relative
+// increase is at least Threshold, and its current share is at least Floor.
+// A function with no value in any baseline window that meets the same bar
+// now is a new hot path. Both fail the run. Improvements (credible
+// decreases of at least Threshold) are reported and never fail.
+//
+// # What a pass can promise
+//
+// Each finding, and each series for its hottest function, carries the
+// minimum detectable change: the relative increase the gate would catch
+// with about 80% power at the series' Alpha, given the pooled standard
+// error. Because BH must reject a lone regression at Alpha/m among m tests,
+// the MDE uses Alpha/m: it is honest for the common case of one regression
+// among many unchanged functions. It is never below Threshold.
+package diff
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aclements/go-moremath/stats"
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/profiletype"
+)
+
+// power is the probability of detecting a change of the minimum detectable
+// size.
+const power = 0.80
+
+// Compare compares the current snapshot with the baseline. It returns an
+// error only for unusable arguments; missing or insufficient data makes
+// series inconclusive instead, with the reason.
+func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
+	if base == nil || cur == nil {
+		return nil, fmt.Errorf("diff: nil snapshot")
+	}
+	norm, err := ParseNormalization(string(opts.Normalization))
+	if err != nil {
+		return nil, err
+	}
+	def := opts.Params.Merge(DefaultParams())
+	if err := def.Validate(); err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
+	top := opts.TopUnchanged
+	if top == 0 {
+		top = 5
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	r := &Result{
+		SchemaVersion: ResultSchemaVersion,
+		Baseline:      base.Meta,
+		Current:       cur.Meta,
+		Normalization: string(norm),
+		Compared:      now.UTC(),
+	}
+	if opts.Policy != nil {
+		r.Warnings = append(r.Warnings, opts.Policy.Warnings()...)
+	}
+	for _, b := range base.Series {
+		c := cur.Lookup(b.Service, b.ProfileType)
+		p, rule := def, ""
+		if opts.Policy != nil {
+			p, rule = opts.Policy.SeriesParams(b.Service, b.ProfileType, def)
+			p = p.Merge(def)
+			if err := p.Validate(); err != nil {
+				return nil, fmt.Errorf("diff: %s %s: %w", b.Service, b.ProfileType, err)
+			}
+		}
+		sc := &seriesCompare{base: b, cur: c, norm: norm, params: p, rule: rule, policy: opts.Policy, top: top}
+		r.Series = append(r.Series, sc.run())
+	}
+	for _, c := range cur.Series {
+		if base.Lookup(c.Service, c.ProfileType) != nil {
+			continue
+		}
+		sr := newSeriesResult(nil, c)
+		sr.Verdict = Pass
+		sr.NoBaseline = true
+		sr.Reason = "not in the baseline, so not compared; accept a new baseline to gate it"
+		r.Series = append(r.Series, sr)
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s %s is not in the baseline and was not compared", c.Service, profiletype.MustAlias(c.ProfileType)))
+	}
+	sortSeries(r.Series)
+	r.Verdict = Pass
+	for _, s := range r.Series {
+		r.Summary.Series++
+		switch s.Verdict {
+		case Regression:
+			r.Verdict = Regression
+		case Inconclusive:
+			r.Summary.Inconclusive++
+			if r.Verdict == Pass {
+				r.Verdict = Inconclusive
+			}
+		}
+		for _, f := range s.Findings {
+			switch f.Kind {
+			case KindRegression:
+				r.Summary.Regressions++
+			case KindNewHotPath:
+				r.Summary.NewHotPaths++
+			case KindImprovement:
+				r.Summary.Improvements++
+			case KindIgnored:
+				r.Summary.Ignored++
+			}
+		}
+	}
+	return r, nil
+}
+
+func newSeriesResult(b, c *baseline.Series) *SeriesResult {
+	se := b
+	if se == nil {
+		se = c
+	}
+	sr := &SeriesResult{
+		Service:     se.Service,
+		ProfileType: se.ProfileType,
+		Alias:       profiletype.MustAlias(se.ProfileType),
+		Unit:        se.SampleType.Unit,
+		Base:        b,
+		Cur:         c,
+		Findings:    []Finding{},
+	}
+	if b != nil {
+		sr.BaselineWindows = len(b.Windows)
+		sr.BaselineSamples = totalSamples(b)
+	}
+	if c != nil {
+		sr.CurrentWindows = len(c.Windows)
+		sr.CurrentSamples = totalSamples(c)
+	}
+	return sr
+}
+
+func totalSamples(se *baseline.Series) int64 {
+	var n int64
+	for _, w := range se.Windows {
+		n += w.Samples
+	}
+	return n
+}
+
+type seriesCompare struct {
+	base, cur *baseline.Series
+	norm      Normalization
+	params    Params
+	rule      string
+	policy    Policy
+	top       int
+	quantiles map[[2]float64]float64
+}
+
+// side holds one side's per-function sums over its usable windows, indexed
+// by measure (0 self, 1 cum) and global function index.
+type side struct {
+	n            int     // usable windows
+	samples      int64   // sampling events over usable windows
+	allKnown     bool    // every usable window knows its sample count
+	invN         float64 // Σ 1/N_i over windows with a known sample count: the share floor
+	rateK        float64 // Σ (value per sample)/T_i: the rate floor
+	sum, sumsq   [2][]float64
+	shareSum     [2][]float64 // shares, when sum holds rates
+	emptyWindows int
+}
+
+func (sc *seriesCompare) run() *SeriesResult {
+	b, c := sc.base, sc.cur
+	sr := newSeriesResult(b, c)
+	inconclusive := func(format string, args ...any) *SeriesResult {
+		sr.Verdict = Inconclusive
+		sr.Reason = fmt.Sprintf(format, args...)
+		return sr
+	}
+	name := b.Service + " " + profiletype.MustAlias(b.ProfileType)
+	if c == nil || len(c.Windows) == 0 {
+		return inconclusive("no data in the current run for %s (the baseline has %d windows); missing data is never a pass", name, len(b.Windows))
+	}
+	if b.SampleType != c.SampleType {
+		return inconclusive("sample types differ: baseline %s, current %s", b.SampleType, c.SampleType)
+	}
+	if b.PeriodType.Type != "" && c.PeriodType.Type != "" && b.PeriodType != c.PeriodType {
+		return inconclusive("period types differ: baseline %s, current %s", b.PeriodType, c.PeriodType)
+	}
+	if msg := comparePeriods(b, c); msg != "" {
+		return inconclusive("%s", msg)
+	}
+
+	// Global function index: identity is the normalized name.
+	ids := make(map[string]int32, len(b.Functions)+len(c.Functions)/4)
+	var funcs []*baseline.Function
+	mapTable := func(t []baseline.Function) []int32 {
+		m := make([]int32, len(t))
+		for i := range t {
+			g, ok := ids[t[i].Name]
+			if !ok {
+				g = int32(len(funcs))
+				ids[t[i].Name] = g
+				funcs = append(funcs, &t[i])
+			} else if t[i].File != "" || t[i].RawName != "" {
+				funcs[g] = &t[i] // prefer the current run's file, line and raw name
+			}
+			m[i] = g
+		}
+		return m
+	}
+	bmap := mapTable(b.Functions)
+	cmap := mapTable(c.Functions)
+	nf := len(funcs)
+
+	bs, err := sc.accumulate(b, bmap, nf)
+	if err != "" {
+		return inconclusive("baseline %s", err)
+	}
+	cs, err := sc.accumulate(c, cmap, nf)
+	if err != "" {
+		return inconclusive("current run %s", err)
+	}
+	p := sc.params
+	for _, x := range []struct {
+		what string
+		s    *side
+	}{{"baseline", bs}, {"current run", cs}} {
+		if x.s.n < p.MinWindows {
+			empty := ""
+			if x.s.emptyWindows > 0 {
+				empty = fmt.Sprintf(" (%d empty)", x.s.emptyWindows)
+			}
+			return inconclusive("the %s has %d usable windows%s, need %d", x.what, x.s.n, empty, p.MinWindows)
+		}
+		if x.s.allKnown && x.s.samples < p.MinSamples {
+			return inconclusive("the %s has %d samples, need %d to resolve a %.0f%% change", x.what, x.s.samples, p.MinSamples, 100*p.Threshold)
+		}
+	}
+
+	// Test every function at or above its floor on either side.
+	type test struct {
+		g       int32
+		m       int
+		fp      Params
+		rule    string
+		mb, mc  float64 // means, in the normalization's unit
+		sb, sc  float64 // mean shares
+		se, df  float64
+		pUp     float64
+		pDown   float64
+		qUp     float64
+		qDown   float64
+		present bool // has a value in some baseline window
+	}
+	var tests []*test
+	anyFuncRules := sc.policy != nil
+	for g := 0; g < nf; g++ {
+		for m := 0; m < 2; m++ {
+			if m == 1 && bs.sameSelfCum(g) && cs.sameSelfCum(g) {
+				// A leaf: its cumulative value is its self value, and
+				// testing it twice would only double-count it.
+				continue
+			}
+			shb, shc := bs.shareMean(m, g), cs.shareMean(m, g)
+			if shb < p.Floor && shc < p.Floor && !anyFuncRules {
+				continue
+			}
+			fp, rule := p, sc.rule
+			if anyFuncRules {
+				var r string
+				fp, r = sc.policy.FunctionParams(b.Service, b.ProfileType, funcs[g].Name, p)
+				fp = fp.Merge(p)
+				if r != "" {
+					rule = r
+				}
+			}
+			if shb < fp.Floor && shc < fp.Floor {
+				continue
+			}
+			t := &test{g: int32(g), m: m, fp: fp, rule: rule, sb: shb, sc: shc, present: bs.sum[m][g] > 0}
+			t.mb, t.mc = bs.mean(m, g), cs.mean(m, g)
+			vb := bs.varMean(m, g, sc.norm, t.mb, cs)
+			vc := cs.varMean(m, g, sc.norm, t.mc, bs)
+			t.se = math.Sqrt(vb + vc)
+			d := t.mc - t.mb
+			if t.se > 0 {
+				t.df = welchDF(vb, vc, bs.n, cs.n)
+				td := stats.TDist{V: t.df}
+				x := d / t.se
+				t.pUp = 1 - td.CDF(x)
+				t.pDown = td.CDF(x)
+			} else {
+				// Both sides constant: the difference is exact.
+				t.pUp, t.pDown = 1, 1
+				if d > 0 {
+					t.pUp = 0
+				} else if d < 0 {
+					t.pDown = 0
+				}
+			}
+			tests = append(tests, t)
+		}
+	}
+	sr.Tested = len(tests)
+	up := make([]float64, len(tests))
+	down := make([]float64, len(tests))
+	for i, t := range tests {
+		up[i], down[i] = t.pUp, t.pDown
+	}
+	qUp, qDown := benjaminiHochberg(up), benjaminiHochberg(down)
+	for i, t := range tests {
+		t.qUp, t.qDown = qUp[i], qDown[i]
+	}
+
+	m := len(tests)
+	var hottest *test
+	var unchanged []Finding
+	var causes []cause
+	for _, t := range tests {
+		fn := funcs[t.g]
+		f := Finding{
+			Function: fn.Name,
+			RawName:  fn.RawName,
+			File:     fn.File,
+			Line:     fn.Line,
+			Measure:  Self,
+			Baseline: t.mb,
+			Current:  t.mc,
+			Rule:     t.rule,
+		}
+		if t.m == 1 {
+			f.Measure = Cumulative
+		}
+		d := t.mc - t.mb
+		switch {
+		case t.mb > 0:
+			f.Change = d / t.mb
+		case t.mc > 0:
+			f.Change = math.Inf(1)
+		}
+		if t.mb > 0 && t.se > 0 {
+			// A two-sided (1-2α) interval: its lower end is above zero
+			// exactly when the unadjusted one-sided p-value is below α.
+			tq := sc.tQuantile(1-t.fp.Alpha, t.df)
+			f.ChangeLow = (d - tq*t.se) / t.mb
+			f.ChangeHigh = (d + tq*t.se) / t.mb
+			f.MinDetectable = math.Max(t.fp.Threshold, (sc.tQuantile(1-t.fp.Alpha/float64(m), t.df)+sc.tQuantile(power, t.df))*t.se/t.mb)
+		} else {
+			f.ChangeLow, f.ChangeHigh = f.Change, f.Change
+		}
+		if d >= 0 {
+			f.P, f.Q = t.pUp, t.qUp
+		} else {
+			f.P, f.Q = t.pDown, t.qDown
+		}
+		failing := false
+		switch {
+		case !t.present && t.sc >= t.fp.Floor && t.qUp <= t.fp.Alpha:
+			f.Kind, failing = KindNewHotPath, true
+		case t.present && t.qUp <= t.fp.Alpha && f.Change >= t.fp.Threshold && t.sc >= t.fp.Floor:
+			f.Kind, failing = KindRegression, true
+		case t.qDown <= t.fp.Alpha && -f.Change >= t.fp.Threshold:
+			f.Kind = KindImprovement
+		default:
+			f.Kind = KindUnchanged
+		}
+		if failing && sc.policy != nil {
+			if rule, ok := sc.policy.Ignore(b.Service, b.ProfileType, fn.Name); ok {
+				f.Kind, f.Rule = KindIgnored, rule
+				failing = false
+			}
+		}
+		if failing || f.Kind == KindIgnored {
+			causes = append(causes, cause{idx: len(sr.Findings), g: t.g, delta: t.sc - t.sb})
+		}
+		if t.m == 0 && t.mb > 0 && (hottest == nil || t.sb > hottest.sb) {
+			hottest = t
+			sr.MinDetectable = f.MinDetectable
+		}
+		if f.Kind == KindUnchanged {
+			unchanged = append(unchanged, f)
+			continue
+		}
+		sr.Findings = append(sr.Findings, f)
+	}
+	sc.explain(sr.Findings, causes, cmap)
+	sr.Verdict = Pass
+	for _, f := range sr.Findings {
+		if f.Kind == KindRegression || f.Kind == KindNewHotPath {
+			sr.Verdict = Regression
+		}
+	}
+	if sc.top > 0 {
+		sort.SliceStable(unchanged, func(i, j int) bool {
+			a, b := unchanged[i], unchanged[j]
+			if a.Measure != b.Measure {
+				return a.Measure == Self
+			}
+			if a.Current != b.Current {
+				return a.Current > b.Current
+			}
+			return a.Function < b.Function
+		})
+		if len(unchanged) > sc.top {
+			unchanged = unchanged[:sc.top]
+		}
+		sr.Findings = append(sr.Findings, unchanged...)
+	}
+	sortFindings(sr.Findings)
+	return sr
+}
+
+// cause is a failing or ignored finding that may explain a caller's
+// cumulative regression.
+type cause struct {
+	idx   int     // index into the series' findings
+	g     int32   // global function index
+	delta float64 // change in mean share
+}
+
+// explain links each cumulative regression to the callee (or the function's
+// own self value) whose increase accounts for at least half of it, using the
+// current run's merged call stacks. A cumulative regression explained by an
+// ignored finding is ignored too: ignoring a function must not leave all its
+// callers failing in its place.
+func (sc *seriesCompare) explain(fs []Finding, causes []cause, cmap []int32) {
+	var cands []cause
+	for _, c := range causes {
+		if fs[c.idx].Measure == Cumulative && fs[c.idx].Kind == KindRegression {
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 || len(causes) < 2 && fs[causes[0].idx].Kind != KindIgnored {
+		return
+	}
+	isCand := map[int32]bool{}
+	isCause := map[int32]bool{}
+	for _, c := range cands {
+		isCand[c.g] = true
+	}
+	for _, c := range causes {
+		isCause[c.g] = true
+	}
+	below := map[[2]int32]bool{} // (caller, callee-or-self) pairs seen in a stack
+	var frames []int32
+	for _, st := range sc.cur.Stacks {
+		frames = frames[:0]
+		for _, f := range st.Frames {
+			if int(f) < len(cmap) {
+				frames = append(frames, cmap[f])
+			}
+		}
+		for i, f := range frames {
+			if !isCand[f] {
+				continue
+			}
+			for _, g := range frames[i:] {
+				if isCause[g] {
+					below[[2]int32{f, g}] = true
+				}
+			}
+		}
+	}
+	for _, c := range cands {
+		best := -1
+		for k, o := range causes {
+			if o.idx == c.idx || !below[[2]int32{c.g, o.g}] || o.delta < 0.5*c.delta {
+				continue
+			}
+			if best < 0 || o.delta > causes[best].delta {
+				best = k
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		by := fs[causes[best].idx]
+		f := &fs[c.idx]
+		f.ExplainedBy = by.Function
+		if by.Kind == KindIgnored {
+			f.Kind = KindIgnored
+			f.Rule = "explained by ignored " + by.Function + "; " + by.Rule
+		}
+	}
+}
+
+// comparePeriods returns why the two series' sampling periods make them
+// incomparable, or "". A period of 0 means unknown and matches anything.
+func comparePeriods(b, c *baseline.Series) string {
+	periods := func(se *baseline.Series) []int64 {
+		seen := map[int64]bool{}
+		var out []int64
+		add := func(p int64) {
+			if p > 0 && !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+		add(se.Period)
+		for _, w := range se.Windows {
+			add(w.Period)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		return out
+	}
+	pb, pc := periods(b), periods(c)
+	unit := b.PeriodType.Unit
+	for _, x := range []struct {
+		what string
+		ps   []int64
+	}{{"baseline", pb}, {"current run", pc}} {
+		if len(x.ps) > 1 {
+			return fmt.Sprintf("the %s mixes sampling periods %s %s", x.what, joinInts(x.ps), unit)
+		}
+	}
+	if len(pb) == 1 && len(pc) == 1 && pb[0] != pc[0] {
+		return fmt.Sprintf("sampling periods differ: baseline %d, current %d %s", pb[0], pc[0], unit)
+	}
+	return ""
+}
+
+func joinInts(xs []int64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, " and ")
+}
+
+// accumulate sums one side's per-window values by global function index. It
+// returns a phrase completing "the baseline ..." when the side is unusable.
+func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (*side, string) {
+	s := &side{allKnown: true}
+	rate := sc.norm == Rate
+	for m := 0; m < 2; m++ {
+		s.sum[m] = make([]float64, nf)
+		s.sumsq[m] = make([]float64, nf)
+		if rate {
+			s.shareSum[m] = make([]float64, nf)
+		}
+	}
+	noTimes := 0
+	for _, w := range se.Windows {
+		if w.Total <= 0 {
+			s.emptyWindows++
+			continue
+		}
+		secs := w.Seconds()
+		if rate && secs <= 0 {
+			noTimes++
+			continue
+		}
+		s.n++
+		s.samples += w.Samples
+		if w.Samples > 0 {
+			s.invN += 1 / float64(w.Samples)
+			if rate {
+				s.rateK += float64(w.Total) / float64(w.Samples) / secs
+			}
+		} else {
+			s.allKnown = false
+		}
+		total := float64(w.Total)
+		div := total
+		if rate {
+			div = secs
+		}
+		for m, vs := range [2]baseline.Values{w.Self, w.Cum} {
+			sum, sumsq := s.sum[m], s.sumsq[m]
+			for _, v := range vs {
+				if int(v.F) >= len(gmap) {
+					continue // Validate forbids this; be safe anyway
+				}
+				g := gmap[v.F]
+				x := float64(v.V) / div
+				sum[g] += x
+				sumsq[g] += x * x
+				if rate {
+					s.shareSum[m][g] += float64(v.V) / total
+				}
+			}
+		}
+	}
+	if rate && noTimes > 0 && s.n < sc.params.MinWindows {
+		return nil, fmt.Sprintf("has %d windows without start and end times, which rate normalization needs", noTimes)
+	}
+	if s.n == 0 {
+		s.allKnown = false
+	}
+	return s, ""
+}
+
+func (s *side) sameSelfCum(g int) bool {
+	return s.sum[0][g] == s.sum[1][g] && s.sumsq[0][g] == s.sumsq[1][g]
+}
+
+func (s *side) mean(m, g int) float64 {
+	if s.n == 0 {
+		return 0
+	}
+	return s.sum[m][g] / float64(s.n)
+}
+
+func (s *side) shareMean(m, g int) float64 {
+	if s.n == 0 {
+		return 0
+	}
+	if s.shareSum[m] != nil {
+		return s.shareSum[m][g] / float64(s.n)
+	}
+	return s.sum[m][g] / float64(s.n)
+}
+
+// varMean is the variance of the side's mean: the sample variance over
+// windows divided by n, floored at what sampling alone implies. other is the
+// opposite side, whose mean enters the floor's pooled estimate.
+func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) float64 {
+	n := float64(s.n)
+	v := (s.sumsq[m][g] - n*mean*mean) / (n - 1)
+	if v < 0 || math.IsNaN(v) {
+		v = 0
+	}
+	v /= n
+	// Pooled mean under "no change", so an absent side is not certain.
+	pooled := (s.sum[m][g] + other.sum[m][g]) / (n + float64(other.n))
+	p := math.Max(mean, pooled)
+	var floor float64
+	switch norm {
+	case Rate:
+		floor = p * s.rateK / (n * n)
+	default:
+		if p > 1 {
+			p = 1
+		}
+		floor = p * (1 - p) * s.invN / (n * n)
+	}
+	return math.Max(v, floor)
+}
+
+// welchDF is the Welch–Satterthwaite degrees of freedom for variances of the
+// means va and vb from na and nb observations.
+func welchDF(va, vb float64, na, nb int) float64 {
+	num := (va + vb) * (va + vb)
+	den := va*va/float64(na-1) + vb*vb/float64(nb-1)
+	if den == 0 {
+		return float64(na + nb - 2)
+	}
+	df := num / den
+	// Never claim fewer than the smaller side's degrees of freedom' worth or
+	// more than the pooled test's.
+	lo := float64(min(na, nb) - 1)
+	hi := float64(na + nb - 2)
+	return math.Min(math.Max(df, lo), hi)
+}
+
+// tQuantile is the p-quantile (p > 0.5) of Student's t with df degrees of
+// freedom. df is rounded down to a hundredth, which can only widen the
+// interval, so that quantiles (costly: an inverse incomplete beta function)
+// are computed once per distinct df rather than once per function.
+func (sc *seriesCompare) tQuantile(p, df float64) float64 {
+	df = math.Floor(df*100) / 100
+	key := [2]float64{p, df}
+	if q, ok := sc.quantiles[key]; ok {
+		return q
+	}
+	if sc.quantiles == nil {
+		sc.quantiles = map[[2]float64]float64{}
+	}
+	q := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(p)
+	sc.quantiles[key] = q
+	return q
+}
+
+// benjaminiHochberg returns the BH-adjusted p-values (q-values) of ps, in
+// the same order.
+func benjaminiHochberg(ps []float64) []float64 {
+	n := len(ps)
+	q := make([]float64, n)
+	if n == 0 {
+		return q
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return ps[idx[a]] < ps[idx[b]] })
+	prev := 1.0
+	for r := n - 1; r >= 0; r-- {
+		i := idx[r]
+		v := ps[i] * float64(n) / float64(r+1)
+		if v < prev {
+			prev = v
+		}
+		q[i] = prev
+	}
+	return q
+}
+
+var kindRank = map[Kind]int{KindRegression: 0, KindNewHotPath: 0, KindIgnored: 1, KindImprovement: 2, KindUnchanged: 3}
+
+// sortFindings orders findings worst first: failing kinds, then ignored,
+// improvements and unchanged; within a kind by how much of the profile moved
+// (the absolute change in share), self before cumulative.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if kindRank[a.Kind] != kindRank[b.Kind] {
+			return kindRank[a.Kind] < kindRank[b.Kind]
+		}
+		da, db := math.Abs(a.Current-a.Baseline), math.Abs(b.Current-b.Baseline)
+		if a.Kind == KindUnchanged {
+			da, db = a.Current, b.Current
+		}
+		if da != db {
+			return da > db
+		}
+		if a.Measure != b.Measure {
+			return a.Measure == Self
+		}
+		return a.Function < b.Function
+	})
+}
+
+var verdictRank = map[Verdict]int{Regression: 0, Inconclusive: 1, Pass: 2}
+
+func sortSeries(ss []*SeriesResult) {
+	sort.SliceStable(ss, func(i, j int) bool {
+		a, b := ss[i], ss[j]
+		if verdictRank[a.Verdict] != verdictRank[b.Verdict] {
+			return verdictRank[a.Verdict] < verdictRank[b.Verdict]
+		}
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		return a.ProfileType < b.ProfileType
+	})
+}

@@ -1,0 +1,153 @@
+package diff
+
+import (
+	"fmt"
+	"time"
+)
+
+// Normalization says how a function's per-window value is made comparable
+// across windows and runs.
+type Normalization string
+
+// The normalizations.
+const (
+	// Share divides each value by its window's total. It is the default
+	// because it cancels out how much load each run happened to get: a
+	// function that takes 5% of the CPU takes 5% whether the run served 100
+	// or 120 requests a second.
+	Share Normalization = "share"
+	// Rate divides each value by the window's length in seconds. It is only
+	// meaningful when the load rate is held fixed, but then it also sees a
+	// regression that slows everything down evenly, which shares cannot.
+	Rate Normalization = "rate"
+)
+
+// ParseNormalization accepts "share" or "rate" ("" means share).
+func ParseNormalization(s string) (Normalization, error) {
+	switch s {
+	case "", "share":
+		return Share, nil
+	case "rate":
+		return Rate, nil
+	}
+	return "", fmt.Errorf("normalization %q: want share or rate", s)
+}
+
+// Params are the knobs of the regression decision. A zero field means "use
+// the default" (see DefaultParams), so callers set only what they change.
+type Params struct {
+	// Threshold is the smallest relative increase that can fail the run
+	// (0.10 = +10%): statistically certain but tiny changes are not worth a
+	// red build.
+	Threshold float64
+	// Floor is the smallest share of the profile (0.01 = 1%) a function must
+	// have now to fail the run, and, on either side, to be tested at all.
+	// Below it a function costs too little to matter, and testing hundreds
+	// of cold functions would only dilute the false-discovery control.
+	Floor float64
+	// Alpha is the false-discovery rate (Benjamini–Hochberg) controlled over
+	// the functions tested in one series.
+	Alpha float64
+	// MinWindows is the fewest usable windows a side may have. Fewer give no
+	// honest estimate of the window-to-window variance.
+	MinWindows int
+	// MinSamples is the fewest sampling events a side may have in total
+	// (when the profile says how many it holds). Fewer cannot resolve a
+	// threshold-sized change of a floor-sized function.
+	MinSamples int64
+}
+
+// The defaults. Alpha is 1% rather than the customary 5% because the target
+// is at most one false alarm per hundred gated series on A/A runs (same build
+// both sides), measured in TestAAFalseAlarmRate; with seven services and three
+// profile types a run has about twenty series.
+const (
+	DefaultThreshold  = 0.10
+	DefaultFloor      = 0.01
+	DefaultAlpha      = 0.01
+	DefaultMinWindows = 4
+	DefaultMinSamples = 1000
+)
+
+// DefaultParams returns the default parameters.
+func DefaultParams() Params {
+	return Params{
+		Threshold:  DefaultThreshold,
+		Floor:      DefaultFloor,
+		Alpha:      DefaultAlpha,
+		MinWindows: DefaultMinWindows,
+		MinSamples: DefaultMinSamples,
+	}
+}
+
+// Merge returns p with every zero field taken from def.
+func (p Params) Merge(def Params) Params {
+	if p.Threshold == 0 {
+		p.Threshold = def.Threshold
+	}
+	if p.Floor == 0 {
+		p.Floor = def.Floor
+	}
+	if p.Alpha == 0 {
+		p.Alpha = def.Alpha
+	}
+	if p.MinWindows == 0 {
+		p.MinWindows = def.MinWindows
+	}
+	if p.MinSamples == 0 {
+		p.MinSamples = def.MinSamples
+	}
+	return p
+}
+
+// Validate reports a parameter outside its meaningful range.
+func (p Params) Validate() error {
+	switch {
+	case !(p.Threshold > 0 && p.Threshold <= 10):
+		return fmt.Errorf("threshold %g out of range (0, 10]", p.Threshold)
+	case !(p.Floor >= 0 && p.Floor < 1):
+		return fmt.Errorf("floor %g out of range [0, 1)", p.Floor)
+	case !(p.Alpha > 0 && p.Alpha <= 0.5):
+		return fmt.Errorf("alpha %g out of range (0, 0.5]", p.Alpha)
+	case p.MinWindows < 2:
+		return fmt.Errorf("min_windows %d: need at least 2 to estimate variance", p.MinWindows)
+	case p.MinSamples < 0:
+		return fmt.Errorf("min_samples %d is negative", p.MinSamples)
+	}
+	return nil
+}
+
+// Policy refines the parameters per series and per function and says which
+// findings are ignored. pkg/rules implements it from a YAML rules file; a
+// nil Policy applies Options.Params everywhere.
+type Policy interface {
+	// SeriesParams returns the parameters of a series, given the run's
+	// defaults, and the name of the rule that set them ("" for defaults).
+	// MinWindows, MinSamples and Alpha take effect per series.
+	SeriesParams(service, profileType string, def Params) (Params, string)
+	// FunctionParams returns the Threshold, Floor and Alpha of one function,
+	// given its series' parameters, and the name of the rule that set them.
+	FunctionParams(service, profileType, function string, series Params) (Params, string)
+	// Ignore reports whether a finding that would fail the run is to be
+	// ignored, and the rule and its reason for saying so.
+	Ignore(service, profileType, function string) (rule string, ok bool)
+	// Warnings are things about the policy itself a user should act on,
+	// e.g. expired ignore rules.
+	Warnings() []string
+}
+
+// Options control Compare. The zero value compares shares with the default
+// parameters.
+type Options struct {
+	Normalization Normalization
+	// Params are the run's defaults; zero fields take DefaultParams.
+	Params Params
+	// Policy refines Params per series and function; nil for none.
+	Policy Policy
+	// TopUnchanged is how many of a series' hottest unchanged functions are
+	// listed among its findings, to show what was tested (default 5; a
+	// negative value lists none).
+	TopUnchanged int
+	// Now stamps Result.Compared; zero means time.Now(). Tests fix it.
+	Now time.Time
+}

@@ -1,0 +1,366 @@
+package html
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/profdiff/profdiff/internal/reporttest"
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/report/sarif"
+)
+
+var update = flag.Bool("update", false, "copy the browser test's screenshot to docs/images/html-report.png")
+
+func render(t *testing.T, r *diff.Result, opts Options) []byte {
+	t.Helper()
+	if opts.RepoRoot == "" {
+		opts.RepoRoot, opts.ModulePath = reporttest.Repo, reporttest.Module
+	}
+	if opts.ToolVersion == "" {
+		opts.ToolVersion = "v0.0.0-test"
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, r, opts); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestWriteContent(t *testing.T) {
+	out := string(render(t, reporttest.Result(), Options{}))
+	for _, want := range []string{
+		"<!DOCTYPE html>",
+		`<span class="badge v-regression">regression</span>`,
+		"bank-fraud-service",
+		"bank.(*fraudRules).match",                  // findings table, short name
+		"services/bank/fraud.go:142",                // repository-relative location
+		"no data in the current run",                // inconclusive reason
+		`ignore rule &#34;legacy-json&#34; expired`, // warning, escaped
+		`id="flame-1"`,                              // fraud cpu graph
+		`id="flame-3"`,                              // notification alloc graph
+		`<script type="application/json" id="profdiff-data">`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// Only regressed series get a graph by default; all with AllSeries.
+	if strings.Contains(out, `id="flame-4"`) {
+		t.Error("inconclusive series without stacks got a graph")
+	}
+	if n := strings.Count(out, `<section class="graph"`); n != 2 {
+		t.Errorf("%d graphs, want 2 (the two regressed series with stacks)", n)
+	}
+}
+
+// TestSelfContained: the page must load nothing. Any src, href or CSS url()
+// that is not a fragment or data: URL would be a network request (or a
+// broken reference once the file is downloaded from CI).
+func TestSelfContained(t *testing.T) {
+	out := string(render(t, reporttest.Result(), Options{AllSeries: true}))
+	refs := regexp.MustCompile(`(?i)(?:\b(?:src|href|action|poster|srcset)\s*=\s*["']?|url\(\s*["']?|@import\s+["']?)([^"'\s)>]*)`)
+	for _, m := range refs.FindAllStringSubmatch(out, -1) {
+		if ref := m[1]; !strings.HasPrefix(ref, "#") && !strings.HasPrefix(ref, "data:") {
+			t.Errorf("external reference %q in %q", ref, m[0])
+		}
+	}
+	for _, bad := range []string{"http://", "https://", "//cdn", "<link", "<iframe", "fetch(", "XMLHttpRequest", "@font-face"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+}
+
+// TestEmbeddedData checks the JSON the script reads: it parses, and the
+// differential tree is right for the fixture's fraud CPU profile.
+func TestEmbeddedData(t *testing.T) {
+	out := render(t, reporttest.Result(), Options{})
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="profdiff-data">(.*?)</script>`).FindSubmatch(out)
+	if m == nil {
+		t.Fatal("no data block")
+	}
+	var data struct {
+		Graphs []struct {
+			ID    string   `json:"id"`
+			Names []string `json:"names"`
+			Files []string `json:"files"`
+			Hot   []int32  `json:"hot"`
+			Root  jsonNode `json:"root"`
+		} `json:"graphs"`
+	}
+	if err := json.Unmarshal(m[1], &data); err != nil {
+		t.Fatalf("data block is not JSON: %v", err)
+	}
+	g := data.Graphs[0]
+	if g.ID != "flame-1" {
+		t.Fatalf("first graph %q", g.ID)
+	}
+	name := func(n *jsonNode) string { return g.Names[n.N] }
+	var find func(n *jsonNode, fn string) *jsonNode
+	find = func(n *jsonNode, fn string) *jsonNode {
+		if n.N >= 0 && name(n) == fn {
+			return n
+		}
+		for i := range n.K {
+			if f := find(&n.K[i], fn); f != nil {
+				return f
+			}
+		}
+		return nil
+	}
+	root := &g.Root
+	if root.B < 0.999 || root.C < 0.999 {
+		t.Errorf("root shares %v / %v, want 1 each side", root.B, root.C)
+	}
+	match := find(root, reporttest.RegressedFunction)
+	if match == nil {
+		t.Fatal("regressed function not in the tree")
+	}
+	if !(match.C > match.B) {
+		t.Errorf("match: current %v not above baseline %v", match.C, match.B)
+	}
+	hot := false
+	for _, h := range g.Hot {
+		hot = hot || g.Names[h] == reporttest.RegressedFunction
+	}
+	if !hot {
+		t.Error("regressed function not marked hot")
+	}
+	if f := g.Files[match.N]; f != "services/bank/fraud.go:1" {
+		t.Errorf("file of match %q", f)
+	}
+	gone := find(root, "github.com/profdiff/profdiff/services/bank.legacyScore")
+	if gone == nil || gone.C != 0 || gone.B == 0 || gone.W != gone.B {
+		t.Errorf("baseline-only frame: %+v, want current 0 and width = baseline share", gone)
+	}
+	newFrame := find(root, "regexp.MustCompile")
+	if newFrame == nil || newFrame.B != 0 || newFrame.C == 0 {
+		t.Errorf("current-only frame: %+v", newFrame)
+	}
+	// Widths: every frame holds its children.
+	var check func(n *jsonNode)
+	check = func(n *jsonNode) {
+		var sum float64
+		for i := range n.K {
+			sum += n.K[i].W
+			check(&n.K[i])
+		}
+		if sum > n.W*1.0001+1e-9 {
+			t.Errorf("frame %d: children %v wider than frame %v", n.N, sum, n.W)
+		}
+		if n.C > 0 && n.W < n.C*0.9999 {
+			t.Errorf("frame %d: width %v below its current share %v", n.N, n.W, n.C)
+		}
+	}
+	check(root)
+}
+
+type jsonNode struct {
+	N  int32      `json:"n"`
+	B  float64    `json:"b"`
+	C  float64    `json:"c"`
+	BS float64    `json:"bs"`
+	CS float64    `json:"cs"`
+	W  float64    `json:"w"`
+	K  []jsonNode `json:"k"`
+}
+
+func TestPrune(t *testing.T) {
+	big := reporttest.Series("s", "process_cpu:cpu:nanoseconds:cpu:nanoseconds", map[string]int64{
+		"a;b": 9990, "a;tiny": 1, "a;b;tiny2": 9,
+	}, nil)
+	_, _, root, frames, pruned := buildFlame(big, big, sarif.Locator{}, 0.0005)
+	if frames != 4 || pruned != 1 { // all, a, b, tiny2 (0.09%) kept; tiny (0.01%) pruned
+		t.Errorf("frames %d pruned %d, want 4 and 1", frames, pruned)
+	}
+	if root.Children[0].Children[0].w > root.Children[0].w {
+		t.Error("child wider than parent")
+	}
+}
+
+func TestShortName(t *testing.T) {
+	tests := map[string]string{
+		"github.com/org/repo/pkg.(*T).M": "pkg.(*T).M",
+		"main.main":                      "main.main",
+		"net/http.(*conn).serve":         "http.(*conn).serve",
+		"example.com/a.F[go.shape.struct{x example.com/b.T}]": "a.F[go.shape.struct{x example.com/b.T}]",
+		"runtime.goexit": "runtime.goexit",
+	}
+	for in, want := range tests {
+		if got := shortName(in); got != want {
+			t.Errorf("shortName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestEscaping(t *testing.T) {
+	r := reporttest.Result()
+	r.Warnings = []string{`<script>alert(1)</script>`}
+	r.Series[0].Findings[0].Function = `evil</script><script>alert(2)</script>`
+	r.Series[0].Base.Functions[0].Name = `</script><img src=x onerror=alert(3)>`
+	out := string(render(t, r, Options{}))
+	for _, bad := range []string{"<script>alert(1)", "<script>alert(2)", "<img src=x"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("unescaped %q in page", bad)
+		}
+	}
+}
+
+// chromiumPath finds a Chromium or Chrome binary: $PROFDIFF_CHROMIUM, then
+// the names Debian, Ubuntu and GitHub's runners install it under. Without
+// one the browser test skips, unless PROFDIFF_STRICT=1 (CI), where a skip
+// would let a broken page through.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("PROFDIFF_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("PROFDIFF_STRICT") == "1" {
+		t.Fatal("no chromium found (PROFDIFF_STRICT=1): install Debian's chromium or set PROFDIFF_CHROMIUM")
+	}
+	t.Skip("no chromium found: install Debian's chromium (or set PROFDIFF_CHROMIUM) to run the browser check")
+	return ""
+}
+
+// runChromium runs headless Chromium with a private profile directory, so
+// that concurrent runs do not share state, and returns stdout and stderr.
+func runChromium(t *testing.T, bin string, args ...string) (stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	base := []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-dev-shm-usage", "--disable-extensions", "--no-first-run", "--mute-audio",
+		"--hide-scrollbars", "--user-data-dir=" + t.TempDir(),
+		"--enable-logging=stderr", "--v=0",
+	}
+	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, tail(errb.String(), 3000))
+	}
+	return out.String(), errb.String()
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// consoleProblems picks the console messages Chromium logged that are
+// errors: uncaught exceptions, console.error, failed loads.
+func consoleProblems(stderr string) []string {
+	var out []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if !strings.Contains(line, "CONSOLE") && !strings.Contains(line, "Uncaught") {
+			continue
+		}
+		l := strings.ToLower(line)
+		if strings.Contains(l, "error") || strings.Contains(l, "uncaught") || strings.Contains(l, "failed") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// TestChromium opens the page in headless Chromium. The page's own script
+// marks <html data-rendered="ok"> when every graph has drawn and counts any
+// script error (uncaught exception, rejected promise, console.error) on
+// <html data-errors> and in the #errors box, so the dumped DOM says whether
+// it rendered and whether anything went wrong; Chromium's console log on
+// stderr is checked as well. A screenshot is written to the test's artifact
+// directory (kept with go test -artifacts).
+func TestChromium(t *testing.T) {
+	bin := chromiumPath(t)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(page, render(t, reporttest.Result(), Options{}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := "file://" + filepath.ToSlash(page)
+
+	dom, stderr := runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", url)
+	if !strings.Contains(dom, `data-rendered="ok"`) {
+		t.Errorf("page did not finish rendering (no data-rendered=\"ok\" on <html>); DOM head:\n%s\nchromium:\n%s", tail(dom, 2000), tail(stderr, 2000))
+	}
+	if m := regexp.MustCompile(`data-errors="(\d+)"`).FindStringSubmatch(dom); m != nil {
+		box := regexp.MustCompile(`(?s)<div id="errors".*?</div>`).FindString(dom)
+		t.Errorf("page reported %s script error(s): %s", m[1], box)
+	}
+	if p := consoleProblems(stderr); len(p) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(p, "\n"))
+	}
+	// The regressed function's frame is drawn, outlined as a finding.
+	frame := regexp.MustCompile(`<div class="fr[^"]*\bhot\b[^"]*"[^>]*data-fn="` + regexp.QuoteMeta(strings.ReplaceAll(reporttest.RegressedFunction, "*", "*")) + `"`)
+	if !frame.MatchString(strings.ReplaceAll(dom, "&amp;", "&")) {
+		t.Errorf("no hot frame for %s in the rendered DOM", reporttest.RegressedFunction)
+	}
+	if n := strings.Count(dom, `class="fr`); n < 20 {
+		t.Errorf("only %d frames drawn", n)
+	}
+	// Frames only in the baseline are drawn too.
+	if !strings.Contains(dom, `data-fn="github.com/profdiff/profdiff/services/bank.legacyScore"`) {
+		t.Error("baseline-only frame legacyScore not drawn")
+	}
+
+	shot := filepath.Join(t.ArtifactDir(), "html-report.png")
+	runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1000", "--screenshot="+shot, url)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 700 {
+		t.Errorf("screenshot is %v", b)
+	}
+	// A blank page would be one colour; count distinct colours in a sample.
+	colours := map[uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colours[(r>>8)<<16|(g>>8)<<8|bl>>8] = true
+		}
+	}
+	if len(colours) < 20 {
+		t.Errorf("screenshot has %d colours: blank page?", len(colours))
+	}
+	t.Logf("ran headless %s; screenshot: %s", filepath.Base(bin), shot)
+	if *update {
+		dst := filepath.Join("..", "..", "..", "docs", "images", "html-report.png")
+		data, err := os.ReadFile(shot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", dst)
+	}
+}

@@ -1,0 +1,226 @@
+// The differential flame graphs. Data comes from the JSON block the Go
+// renderer embeds; nothing is fetched. Frames are absolutely positioned
+// elements rather than a canvas so that the browser does hit-testing, text
+// clipping and accessibility, and so that a test can find a frame in the DOM.
+(function () {
+  "use strict";
+
+  var ROW = 18;          // px per stack level
+  var MIN_PX = 0.4;      // frames narrower than this are not drawn
+  var LABEL_PX = 28;     // frames narrower than this get no label
+  var FULL = 0.5;        // |relative change| at which colour saturates
+
+  function pct(x) { return (x * 100).toFixed(x >= 0.1 ? 1 : 2) + "%"; }
+
+  function change(n) {
+    if (n.b === 0 && n.c > 0) return "new (absent from the baseline)";
+    if (n.c === 0 && n.b > 0) return "gone (only in the baseline)";
+    if (n.b === 0) return "–";
+    var r = (n.c - n.b) / n.b;
+    var pp = (n.c - n.b) * 100;
+    return (r >= 0 ? "+" : "") + (r * 100).toFixed(1) + "% (" + (pp >= 0 ? "+" : "") + pp.toFixed(2) + " points)";
+  }
+
+  // colour maps a frame's change to a hue (red grew, blue shrank) and a
+  // depth (how much). The measure is (c-b)/max(b,c), which is bounded:
+  // +100% and -50% both reach 0.5, a new frame 1, a vanished one -1.
+  function colour(n) {
+    if (n.c === 0) return { bg: "hsl(213,60%,70%)", dark: false, gone: true };
+    var r = (n.c - n.b) / Math.max(n.b, n.c);
+    if (Math.abs(r) < 0.02) return { bg: "hsl(40,10%,88%)", dark: false };
+    var a = Math.min(1, Math.abs(r) / FULL);
+    var light = 88 - 36 * a, sat = 50 + 35 * a;
+    var hue = r > 0 ? 4 : 213;
+    return { bg: "hsl(" + hue + "," + sat + "%," + light + "%)", dark: light < 64 };
+  }
+
+  function shortName(fn) {
+    var cut = fn.length;
+    var i = fn.search(/[(\[]/);
+    if (i >= 0) cut = i;
+    var j = fn.lastIndexOf("/", cut);
+    return j >= 0 ? fn.slice(j + 1) : fn;
+  }
+
+  function Flame(g, tip) {
+    var self = this;
+    this.g = g;
+    this.tip = tip;
+    this.section = document.getElementById(g.id);
+    this.box = this.section.querySelector(".flame");
+    this.search = this.section.querySelector(".search");
+    this.reset = this.section.querySelector(".reset");
+    this.status = this.section.querySelector(".status");
+    this.hot = {};
+    g.hot.forEach(function (i) { self.hot[i] = true; });
+    this.nodes = [];
+    this.depth = 0;
+    this.index(g.root, null, 0, 0);
+    this.zoom = g.root;
+    this.query = "";
+
+    this.box.addEventListener("mousemove", function (e) { self.hover(e); });
+    this.box.addEventListener("mouseleave", function () { self.tip.hidden = true; });
+    this.box.addEventListener("click", function (e) {
+      var el = e.target.closest(".fr");
+      if (!el) return;
+      var n = self.nodes[Number(el.getAttribute("data-i"))];
+      self.zoomTo(n === self.zoom ? (n.p || g.root) : n);
+    });
+    this.reset.addEventListener("click", function () { self.zoomTo(g.root); });
+    this.search.addEventListener("input", function () { self.find(self.search.value); });
+    window.addEventListener("resize", function () { self.draw(); });
+    this.draw();
+    this.summarize();
+  }
+
+  // index gives every node its position: x is its left edge in layout
+  // units (shares), d its depth, p its parent, i its place in this.nodes.
+  Flame.prototype.index = function (n, parent, x, d) {
+    n.i = this.nodes.length;
+    n.p = parent;
+    n.x = x;
+    n.d = d;
+    this.nodes.push(n);
+    if (d > this.depth) this.depth = d;
+    var cx = x;
+    var kids = n.k || [];
+    for (var j = 0; j < kids.length; j++) {
+      this.index(kids[j], n, cx, d + 1);
+      cx += kids[j].w;
+    }
+  };
+
+  Flame.prototype.name = function (n) {
+    return n.n < 0 ? "all" : this.g.names[n.n];
+  };
+
+  Flame.prototype.zoomTo = function (n) {
+    this.zoom = n;
+    this.reset.disabled = n === this.g.root;
+    this.draw();
+  };
+
+  Flame.prototype.draw = function () {
+    var z = this.zoom, root = this.g.root;
+    var width = this.box.clientWidth || 1000;
+    var span = z.w > 0 ? z.w : 1;
+    var anc = {};
+    for (var a = z; a; a = a.p) anc[a.i] = true;
+    var frag = document.createDocumentFragment();
+    var q = this.query, maxD = 0;
+    for (var i = 0; i < this.nodes.length; i++) {
+      var n = this.nodes[i], left, w;
+      if (anc[n.i]) {
+        left = 0; w = 1;
+      } else if (n.d > z.d && n.x >= z.x - 1e-9 && n.x + n.w <= z.x + span + 1e-9) {
+        left = (n.x - z.x) / span; w = n.w / span;
+      } else {
+        continue;
+      }
+      if (w * width < MIN_PX) continue;
+      var el = document.createElement("div");
+      var c = colour(n);
+      var name = this.name(n);
+      el.className = "fr" + (c.dark ? " dark" : "") + (c.gone ? " gone" : "") +
+        (this.hot[n.n] ? " hot" : "") + (anc[n.i] && n !== z ? " anc" : "") +
+        (q && name.toLowerCase().indexOf(q) >= 0 ? " match" : "");
+      el.style.left = (left * 100) + "%";
+      el.style.width = (w * 100) + "%";
+      el.style.top = (n.d * ROW) + "px";
+      el.style.backgroundColor = c.bg;
+      el.setAttribute("data-i", String(n.i));
+      el.setAttribute("data-fn", name);
+      if (w * width >= LABEL_PX) el.textContent = n.n < 0 ? "all (" + this.g.service + ", " + this.g.type + ")" : shortName(name);
+      frag.appendChild(el);
+      if (n.d > maxD) maxD = n.d;
+    }
+    this.box.textContent = "";
+    this.box.style.height = ((maxD + 1) * ROW + 2) + "px";
+    this.box.appendChild(frag);
+  };
+
+  Flame.prototype.hover = function (e) {
+    var el = e.target.closest(".fr");
+    if (!el) { this.tip.hidden = true; return; }
+    var n = this.nodes[Number(el.getAttribute("data-i"))];
+    var g = this.g, t = this.tip;
+    t.textContent = "";
+    var name = document.createElement("div");
+    name.className = "name";
+    name.textContent = this.name(n);
+    t.appendChild(name);
+    if (n.n >= 0 && g.files[n.n]) {
+      var f = document.createElement("div");
+      f.className = "file";
+      f.textContent = g.files[n.n];
+      t.appendChild(f);
+    }
+    var tbl = document.createElement("table");
+    var rows = [
+      ["current", pct(n.c) + " (self " + pct(n.cs) + ")", ""],
+      ["baseline", pct(n.b) + " (self " + pct(n.bs) + ")", ""],
+      ["change", change(n), n.c > n.b ? "grew" : n.c < n.b ? "shrank" : ""]
+    ];
+    if (this.hot[n.n]) rows.push(["", "reported as a regression", "grew"]);
+    rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      var k = document.createElement("td"); k.textContent = r[0];
+      var v = document.createElement("td"); v.textContent = r[1];
+      if (r[2]) v.className = r[2];
+      tr.appendChild(k); tr.appendChild(v); tbl.appendChild(tr);
+    });
+    t.appendChild(tbl);
+    t.hidden = false;
+    var x = e.clientX + 14, y = e.clientY + 14;
+    var r = t.getBoundingClientRect();
+    if (x + r.width > window.innerWidth - 8) x = Math.max(8, e.clientX - r.width - 14);
+    if (y + r.height > window.innerHeight - 8) y = Math.max(8, e.clientY - r.height - 14);
+    t.style.left = x + "px";
+    t.style.top = y + "px";
+  };
+
+  // find highlights matching frames and sums the share of the outermost
+  // matches only, so that recursion is not counted twice.
+  Flame.prototype.find = function (query) {
+    this.query = query.trim().toLowerCase();
+    this.draw();
+    if (!this.query) { this.summarize(); return; }
+    var q = this.query, self = this, b = 0, c = 0, count = 0;
+    (function walk(n) {
+      if (n.n >= 0 && self.name(n).toLowerCase().indexOf(q) >= 0) {
+        b += n.b; c += n.c; count++;
+        return;
+      }
+      (n.k || []).forEach(walk);
+    })(this.g.root);
+    this.status.textContent = count === 0 ? "no match" :
+      "matches: " + pct(c) + " of current, " + pct(b) + " of baseline";
+  };
+
+  Flame.prototype.summarize = function () {
+    this.status.textContent = this.nodes.length + " frames, " + (this.depth) + " levels deep";
+  };
+
+  function main() {
+    var el = document.getElementById("profdiff-data");
+    var data = JSON.parse(el.textContent);
+    var tip = document.getElementById("tip");
+    var graphs = [];
+    data.graphs.forEach(function (g) {
+      try {
+        graphs.push(new Flame(g, tip));
+      } catch (err) {
+        window.profdiffError("flame graph " + g.id + ": " + (err && err.stack || err));
+      }
+    });
+    window.profdiff = { graphs: graphs };
+    document.documentElement.setAttribute("data-rendered", "ok");
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", main);
+  } else {
+    main();
+  }
+})();

@@ -1,0 +1,268 @@
+// Package report renders a diff.Result for people and machines: text for a
+// terminal, markdown for a pull-request comment, JSON with a versioned schema
+// (docs/json-schema.md), and JUnit XML for CI test tabs. Other renderers
+// (SARIF, GitHub annotations, HTML) live in subpackages and add themselves
+// to the same registry with Register, so the CLI's --format list grows
+// without the CLI knowing them.
+//
+// Renderers follow benchstat's manner: numbers with the test's words beside
+// them ("+34.2% (p=0.001 q=0.004, n=6+6)"), "~" for no credible change, and
+// a pass that says what it could have missed ("min detectable +12%").
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/profdiff/profdiff/pkg/diff"
+)
+
+// RenderFunc writes one rendering of a result.
+type RenderFunc func(w io.Writer, r *diff.Result) error
+
+type format struct {
+	render RenderFunc
+	desc   string
+}
+
+var (
+	mu      sync.RWMutex
+	formats = map[string]format{}
+)
+
+// Register adds a format under name, with a one-line description for help
+// texts. It panics when the name is taken or empty, as a duplicate is a
+// programming error found at start-up.
+func Register(name, description string, f RenderFunc) {
+	mu.Lock()
+	defer mu.Unlock()
+	if name == "" || f == nil {
+		panic("report: Register with empty name or nil renderer")
+	}
+	if _, ok := formats[name]; ok {
+		panic("report: format " + name + " registered twice")
+	}
+	formats[name] = format{render: f, desc: description}
+}
+
+// Formats returns the registered format names, sorted.
+func Formats() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(formats))
+	for n := range formats {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Describe returns the description of a format, or "".
+func Describe(name string) string {
+	mu.RLock()
+	defer mu.RUnlock()
+	return formats[name].desc
+}
+
+// Known reports whether a format is registered.
+func Known(name string) bool {
+	mu.RLock()
+	defer mu.RUnlock()
+	_, ok := formats[name]
+	return ok
+}
+
+// Render writes r in the named format.
+func Render(w io.Writer, name string, r *diff.Result) error {
+	mu.RLock()
+	f, ok := formats[name]
+	mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("unknown format %q (known: %s)", name, strings.Join(Formats(), ", "))
+	}
+	if r == nil {
+		return fmt.Errorf("report: nil result")
+	}
+	return f.render(w, r)
+}
+
+func init() {
+	Register("text", "aligned table for a terminal, worst first, with a one-line summary", Text)
+	Register("markdown", "pull-request comment or $GITHUB_STEP_SUMMARY", Markdown)
+	Register("json", "the full result, schema in docs/json-schema.md", JSON)
+	Register("junit", "JUnit XML, one test case per service and profile type", JUnit)
+}
+
+// The helpers below are exported for the other renderers, so all formats
+// word numbers the same way.
+
+// Value formats a mean per-window value: a share as a percentage, a rate in
+// the sample unit per second (CPU nanoseconds per second read as cores).
+func Value(v float64, normalization, unit string) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	if normalization != string(diff.Rate) {
+		return Percent(v)
+	}
+	switch unit {
+	case "nanoseconds":
+		return fmt.Sprintf("%.3g cores", v/1e9)
+	case "bytes":
+		return bytesPerSecond(v)
+	}
+	return fmt.Sprintf("%.3g/s", v)
+}
+
+// Percent formats a share: 0.0512 → "5.12%".
+func Percent(v float64) string {
+	switch {
+	case v == 0:
+		return "0%"
+	case v < 0.0001:
+		return "<0.01%"
+	case v < 0.1:
+		return fmt.Sprintf("%.2f%%", 100*v)
+	}
+	return fmt.Sprintf("%.1f%%", 100*v)
+}
+
+func bytesPerSecond(v float64) string {
+	units := []string{"B/s", "kB/s", "MB/s", "GB/s", "TB/s"}
+	i := 0
+	for v >= 1000 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.3g %s", v, units[i])
+}
+
+// Change formats a relative change: +0.342 → "+34.2%", +Inf → "new".
+func Change(c float64) string {
+	switch {
+	case math.IsInf(c, 1):
+		return "new"
+	case math.IsInf(c, -1) || math.IsNaN(c):
+		return "-"
+	case math.Abs(c) >= 10:
+		return fmt.Sprintf("%+.0f%%", 100*c)
+	}
+	return fmt.Sprintf("%+.1f%%", 100*c)
+}
+
+// PValue formats a p- or q-value the way benchstat does, with a floor so
+// that rounding never prints a certain-looking 0.
+func PValue(name string, p float64) string {
+	switch {
+	case math.IsNaN(p):
+		return name + "=?"
+	case p < 0.001:
+		return name + "<0.001"
+	}
+	return fmt.Sprintf("%s=%.3f", name, p)
+}
+
+// N formats the window counts: "n=8+8".
+func N(s *diff.SeriesResult) string {
+	return fmt.Sprintf("n=%d+%d", s.BaselineWindows, s.CurrentWindows)
+}
+
+// Evidence is the change in benchstat's words:
+// "+34.2% (p=0.001 q=0.004, n=6+6)".
+func Evidence(f diff.Finding, s *diff.SeriesResult) string {
+	return fmt.Sprintf("%s (%s %s, %s)", Change(f.Change), PValue("p", f.P), PValue("q", f.Q), N(s))
+}
+
+// Interval formats the finding's interval: "[+21.0%, +47.3%]", or "" when
+// there is none.
+func Interval(f diff.Finding) string {
+	if math.IsInf(f.Change, 0) || f.ChangeLow == f.ChangeHigh {
+		return ""
+	}
+	return "[" + Change(f.ChangeLow) + ", " + Change(f.ChangeHigh) + "]"
+}
+
+// NoChange words a pass: "~ (n=8+8, min detectable +12%)".
+func NoChange(s *diff.SeriesResult) string {
+	if s.MinDetectable > 0 {
+		return fmt.Sprintf("~ (%s, min detectable %s)", N(s), Change(s.MinDetectable))
+	}
+	return fmt.Sprintf("~ (%s)", N(s))
+}
+
+// Verdict words a finding's kind as the verdict column shows it.
+func Verdict(f diff.Finding) string {
+	switch f.Kind {
+	case diff.KindNewHotPath:
+		return "new hot path"
+	case diff.KindIgnored:
+		return "ignored"
+	}
+	return string(f.Kind)
+}
+
+// Headline is the one-line summary of a result, e.g.
+// "REGRESSION: 1 regression, 0 new hot paths in 3 series (bank-fraud-service cpu: fraud.check +38.0%)".
+func Headline(r *diff.Result) string {
+	var b strings.Builder
+	b.WriteString(strings.ToUpper(string(r.Verdict)))
+	b.WriteString(": ")
+	s := r.Summary
+	parts := []string{
+		plural(s.Regressions, "regression", "regressions"),
+		plural(s.NewHotPaths, "new hot path", "new hot paths"),
+		plural(s.Improvements, "improvement", "improvements"),
+		plural(s.Inconclusive, "inconclusive series", "inconclusive series"),
+	}
+	if s.Ignored > 0 {
+		parts = append(parts, plural(s.Ignored, "ignored", "ignored"))
+	}
+	fmt.Fprintf(&b, "%s in %s", strings.Join(parts, ", "), plural(s.Series, "series", "series"))
+	if f, se := Worst(r); se != nil {
+		fmt.Fprintf(&b, "; worst: %s %s %s %s", se.Service, se.Alias, f.Function, Change(f.Change))
+	}
+	return b.String()
+}
+
+// Worst returns the first failing finding and its series, or nil.
+func Worst(r *diff.Result) (diff.Finding, *diff.SeriesResult) {
+	for _, se := range r.Series {
+		for _, f := range se.Findings {
+			if Failing(f) {
+				return f, se
+			}
+		}
+	}
+	return diff.Finding{}, nil
+}
+
+// Failing reports whether a finding fails the run.
+func Failing(f diff.Finding) bool {
+	return f.Kind == diff.KindRegression || f.Kind == diff.KindNewHotPath
+}
+
+// ShortName drops a function name's import path for places where the full
+// name was already shown: "github.com/x/fraud.(*E).m" → "fraud.(*E).m".
+func ShortName(name string) string {
+	// The import path ends at the last slash before the first '(' or the
+	// package's dot; function names have no slash after that.
+	cut := name
+	if i := strings.IndexByte(cut, '('); i >= 0 {
+		cut = cut[:i]
+	}
+	if i := strings.LastIndexByte(cut, '/'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

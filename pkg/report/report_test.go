@@ -1,0 +1,182 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/diff"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// fixture is a hand-made result with one of everything a renderer must
+// show: a regression explained in a caller, a new hot path, an ignored
+// finding, an improvement, an inconclusive series, a plain pass, a series
+// without a baseline, and a warning. It is built by hand, not by Compare,
+// so statistical tuning does not churn the golden files.
+func fixture() *diff.Result {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	return &diff.Result{
+		SchemaVersion: diff.ResultSchemaVersion,
+		Verdict:       diff.Regression,
+		Normalization: "share",
+		Compared:      at,
+		Warnings:      []string{`ignore rule ignore[1] ("old template cache", expired 2026-01-31) no longer applies`},
+		Summary:       diff.Summary{Series: 5, Regressions: 2, NewHotPaths: 1, Improvements: 1, Inconclusive: 1, Ignored: 1},
+		Series: []*diff.SeriesResult{
+			{
+				Service: "bank-fraud-service", ProfileType: "process_cpu:cpu:nanoseconds:cpu:nanoseconds", Alias: "cpu",
+				Verdict: diff.Regression, BaselineWindows: 8, CurrentWindows: 8, BaselineSamples: 24000, CurrentSamples: 24012,
+				Unit: "nanoseconds", Tested: 41, MinDetectable: 0.112,
+				Findings: []diff.Finding{
+					{Function: "github.com/profdiff/bank/internal/fraud.(*Engine).matchRules", File: "fraud/engine.go", Line: 88, Measure: diff.Self, Kind: diff.KindRegression,
+						Baseline: 0.0498, Current: 0.0688, Change: 0.3815, ChangeLow: 0.291, ChangeHigh: 0.472, P: 2e-7, Q: 8e-6, MinDetectable: 0.14},
+					{Function: "github.com/profdiff/bank/internal/fraud.(*Engine).Score", Measure: diff.Cumulative, Kind: diff.KindRegression,
+						Baseline: 0.151, Current: 0.170, Change: 0.1258, ChangeLow: 0.07, ChangeHigh: 0.18, P: 0.0004, Q: 0.0081, MinDetectable: 0.1,
+						ExplainedBy: "github.com/profdiff/bank/internal/fraud.(*Engine).matchRules"},
+					{Function: "regexp.Compile", Measure: diff.Self, Kind: diff.KindNewHotPath,
+						Baseline: 0, Current: 0.021, Change: math.Inf(1), ChangeLow: math.Inf(1), ChangeHigh: math.Inf(1), P: 1e-9, Q: 4e-8},
+					{Function: "encoding/json.Marshal", Measure: diff.Self, Kind: diff.KindImprovement,
+						Baseline: 0.08, Current: 0.05, Change: -0.375, ChangeLow: -0.45, ChangeHigh: -0.3, P: 1e-6, Q: 2e-5, MinDetectable: 0.1},
+					{Function: "runtime.mallocgc", Measure: diff.Self, Kind: diff.KindUnchanged,
+						Baseline: 0.12, Current: 0.121, Change: 0.0083, ChangeLow: -0.04, ChangeHigh: 0.06, P: 0.41, Q: 0.93, MinDetectable: 0.1},
+				},
+			},
+			{
+				Service: "bank-notification-service", ProfileType: "memory:alloc_space:bytes:space:bytes", Alias: "alloc_space",
+				Verdict: diff.Pass, BaselineWindows: 6, CurrentWindows: 6, BaselineSamples: 0, CurrentSamples: 0, Unit: "bytes", Tested: 17, MinDetectable: 0.23,
+				Findings: []diff.Finding{
+					{Function: "text/template.(*state).walk", Measure: diff.Self, Kind: diff.KindIgnored, Rule: "ignore[0]: template rewrite lands next sprint (PAY-123)",
+						Baseline: 0.2, Current: 0.26, Change: 0.3, ChangeLow: 0.2, ChangeHigh: 0.4, P: 1e-5, Q: 1e-4, MinDetectable: 0.12},
+				},
+			},
+			{
+				Service: "bank-order-service", ProfileType: "mutex:delay:nanoseconds:contentions:count", Alias: "mutex_delay",
+				Verdict: diff.Inconclusive, Reason: "no data in the current run for bank-order-service mutex_delay (the baseline has 8 windows); missing data is never a pass",
+				BaselineWindows: 8, Unit: "nanoseconds", Findings: []diff.Finding{},
+			},
+			{
+				Service: "bank-loan-service", ProfileType: "process_cpu:cpu:nanoseconds:cpu:nanoseconds", Alias: "cpu",
+				Verdict: diff.Pass, BaselineWindows: 8, CurrentWindows: 8, BaselineSamples: 16000, CurrentSamples: 15890, Unit: "nanoseconds", Tested: 29, MinDetectable: 0.127,
+				Findings: []diff.Finding{},
+			},
+			{
+				Service: "bank-ledger-service", ProfileType: "process_cpu:cpu:nanoseconds:cpu:nanoseconds", Alias: "cpu",
+				Verdict: diff.Pass, NoBaseline: true, Reason: "not in the baseline, so not compared; accept a new baseline to gate it",
+				CurrentWindows: 8, CurrentSamples: 9000, Unit: "nanoseconds", Findings: []diff.Finding{},
+			},
+		},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test ./pkg/report -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, f := range []string{"text", "markdown", "json", "junit"} {
+		t.Run(f, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Render(&buf, f, fixture()); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "fixture."+f+".golden", buf.Bytes())
+		})
+	}
+}
+
+func TestOutputsParse(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, "json", fixture()); err != nil {
+		t.Fatal(err)
+	}
+	var back diff.Result
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatalf("JSON does not read back: %v", err)
+	}
+	if back.SchemaVersion != diff.ResultSchemaVersion || len(back.Series) != 5 || !math.IsInf(back.Series[0].Findings[2].Change, 1) {
+		t.Errorf("JSON round trip lost data: %+v", back.Series[0].Findings[2])
+	}
+	buf.Reset()
+	if err := Render(&buf, "junit", fixture()); err != nil {
+		t.Fatal(err)
+	}
+	var suites junitSuites
+	if err := xml.Unmarshal(buf.Bytes(), &suites); err != nil {
+		t.Fatalf("JUnit is not XML: %v", err)
+	}
+	if suites.Tests != 5 || suites.Failures != 1 || suites.Errors != 1 || suites.Skipped != 1 {
+		t.Errorf("JUnit counts %+v", suites)
+	}
+	msg := suites.Suites[0].Cases[0].Failure.Message
+	if !strings.Contains(msg, "matchRules +38.1% (self)") || !strings.Contains(msg, "regexp.Compile new") {
+		t.Errorf("failure message does not list the regressed functions: %q", msg)
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	if err := Render(&bytes.Buffer{}, "nope", fixture()); err == nil || !strings.Contains(err.Error(), "known: json, junit, markdown, text") {
+		t.Errorf("unknown format error: %v", err)
+	}
+	Register("test-upper", "for the test", func(w io.Writer, r *diff.Result) error {
+		_, err := io.WriteString(w, strings.ToUpper(string(r.Verdict)))
+		return err
+	})
+	var buf bytes.Buffer
+	if err := Render(&buf, "test-upper", fixture()); err != nil || buf.String() != "REGRESSION" {
+		t.Errorf("registered format: %q %v", buf.String(), err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering a name twice did not panic")
+		}
+	}()
+	Register("text", "again", Text)
+}
+
+func TestWording(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{Change(0.342), "+34.2%"},
+		{Change(-0.05), "-5.0%"},
+		{Change(math.Inf(1)), "new"},
+		{Change(12.5), "+1250%"},
+		{PValue("p", 0.0004), "p<0.001"},
+		{PValue("q", 0.0123), "q=0.012"},
+		{Percent(0.0512), "5.12%"},
+		{Percent(0.5), "50.0%"},
+		{Value(0.35e9, "rate", "nanoseconds"), "0.35 cores"},
+		{Value(2.5e6, "rate", "bytes"), "2.5 MB/s"},
+		{Value(12, "rate", "count"), "12/s"},
+		{ShortName("github.com/x/fraud.(*E).m"), "fraud.(*E).m"},
+		{ShortName("net/http.HandlerFunc.ServeHTTP"), "http.HandlerFunc.ServeHTTP"},
+		{ShortName("main.main"), "main.main"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
