@@ -21,6 +21,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,6 +118,7 @@ type seriesRow struct {
 	Tested                         int
 	Counts                         string
 	GraphID                        string
+	Graph                          *graphSection
 	Findings                       []findingRow
 }
 
@@ -128,6 +130,7 @@ type findingRow struct {
 
 type graphSection struct {
 	ID, Service, Type, Verdict, Note string
+	MinShare                         string
 	Frames, Pruned                   int
 }
 
@@ -225,12 +228,13 @@ func buildPage(r *diff.Result, opts Options) *page {
 				}
 			}
 			p.Data.Graphs = append(p.Data.Graphs, fl)
-			g := &graphSection{ID: id, Service: s.Service, Type: sarif.TypeName(s), Verdict: string(s.Verdict), Frames: frames, Pruned: pruned}
+			g := &graphSection{ID: id, Service: s.Service, Type: sarif.TypeName(s), Verdict: string(s.Verdict), Frames: frames, Pruned: pruned,
+				MinShare: strconv.FormatFloat(minShare*100, 'g', 3, 64) + "%"}
 			if fl.BaseTotal == 0 || fl.CurTotal == 0 {
 				g.Note = "One side has no stacks: the graph shows only the other."
 			}
 			p.Graphs = append(p.Graphs, g)
-			row.GraphID = id
+			row.GraphID, row.Graph = id, g
 		}
 		p.Rows = append(p.Rows, row)
 	}
@@ -263,13 +267,31 @@ func headline(r *diff.Result) string {
 	s := r.Summary
 	switch r.Verdict {
 	case diff.Regression:
-		return fmt.Sprintf("%d regressed function(s) and %d new hot path(s) in %d series", s.Regressions, s.NewHotPaths, s.Series)
+		parts := []string{}
+		if s.Regressions > 0 {
+			parts = append(parts, plural(s.Regressions, "regressed function", "regressed functions"))
+		}
+		if s.NewHotPaths > 0 {
+			parts = append(parts, plural(s.NewHotPaths, "new hot path", "new hot paths"))
+		}
+		h := strings.Join(parts, " and ") + " in " + plural(s.Series, "series compared", "series compared")
+		if s.Inconclusive > 0 {
+			h += "; " + plural(s.Inconclusive, "series", "series") + " inconclusive"
+		}
+		return h
 	case diff.Inconclusive:
 		return fmt.Sprintf("%d of %d series inconclusive: missing data never passes", s.Inconclusive, s.Series)
 	case diff.Pass:
 		return fmt.Sprintf("no regression in %d series", s.Series)
 	}
 	return ""
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func findingRowOf(r *diff.Result, s *diff.SeriesResult, f diff.Finding, loc sarif.Locator) findingRow {

@@ -59,7 +59,7 @@ func TestWriteContent(t *testing.T) {
 	if strings.Contains(out, `id="flame-4"`) {
 		t.Error("inconclusive series without stacks got a graph")
 	}
-	if n := strings.Count(out, `<section class="graph"`); n != 2 {
+	if n := strings.Count(out, `<div class="graph"`); n != 2 {
 		t.Errorf("%d graphs, want 2 (the two regressed series with stacks)", n)
 	}
 }
@@ -291,8 +291,7 @@ func consoleProblems(stderr string) []string {
 // directory (kept with go test -artifacts).
 func TestChromium(t *testing.T) {
 	bin := chromiumPath(t)
-	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
+	page := filepath.Join(t.ArtifactDir(), "report.html")
 	if err := os.WriteFile(page, render(t, reporttest.Result(), Options{}), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -322,8 +321,20 @@ func TestChromium(t *testing.T) {
 		t.Error("baseline-only frame legacyScore not drawn")
 	}
 
+	// Interaction: the page's self-test drives hover, zoom, reset and
+	// search through DOM events and reports on <html data-selftest>.
+	dom, _ = runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", url+"#profdiff-selftest")
+	if m := regexp.MustCompile(`data-selftest="([^"]*)"`).FindStringSubmatch(dom); m == nil || m[1] != "ok" {
+		t.Errorf("interaction self-test: %v", m)
+	}
+	if strings.Contains(dom, "data-errors=") {
+		t.Errorf("script errors during the self-test: %s", regexp.MustCompile(`(?s)<div id="errors".*?</div>`).FindString(dom))
+	}
+
+	// 1400x1200 holds the header, the summary, the first series' findings
+	// and its flame graph: the picture the README shows.
 	shot := filepath.Join(t.ArtifactDir(), "html-report.png")
-	runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1000", "--screenshot="+shot, url)
+	runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1200", "--screenshot="+shot, url)
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)

@@ -27,7 +27,7 @@
   function colour(n) {
     if (n.c === 0) return { bg: "hsl(213,60%,70%)", dark: false, gone: true };
     var r = (n.c - n.b) / Math.max(n.b, n.c);
-    if (Math.abs(r) < 0.02) return { bg: "hsl(40,10%,88%)", dark: false };
+    if (Math.abs(r) < 0.05) return { bg: "hsl(40,10%,88%)", dark: false };
     var a = Math.min(1, Math.abs(r) / FULL);
     var light = 88 - 36 * a, sat = 50 + 35 * a;
     var hue = r > 0 ? 4 : 213;
@@ -107,14 +107,23 @@
     var span = z.w > 0 ? z.w : 1;
     var anc = {};
     for (var a = z; a; a = a.p) anc[a.i] = true;
+    // Descendants of z are found by ancestry, not by comparing positions:
+    // the shares are rounded, and a sum of rounded widths can overshoot.
+    var inZoom = function (n) {
+      for (var p = n.p; p; p = p.p) {
+        if (p === z) return true;
+        if (p.d <= z.d) return false;
+      }
+      return false;
+    };
     var frag = document.createDocumentFragment();
     var q = this.query, maxD = 0;
     for (var i = 0; i < this.nodes.length; i++) {
       var n = this.nodes[i], left, w;
       if (anc[n.i]) {
         left = 0; w = 1;
-      } else if (n.d > z.d && n.x >= z.x - 1e-9 && n.x + n.w <= z.x + span + 1e-9) {
-        left = (n.x - z.x) / span; w = n.w / span;
+      } else if (n.d > z.d && inZoom(n)) {
+        left = (n.x - z.x) / span; w = Math.min(n.w / span, 1 - left);
       } else {
         continue;
       }
@@ -216,6 +225,46 @@
     });
     window.profdiff = { graphs: graphs };
     document.documentElement.setAttribute("data-rendered", "ok");
+    if (location.hash === "#profdiff-selftest" && graphs.length > 0) selftest(graphs[0]);
+  }
+
+  // selftest drives the first graph through real DOM events — hover, search,
+  // click to zoom, reset — and records the outcome on <html data-selftest>.
+  // Opening the report with #profdiff-selftest is how the headless-browser
+  // test exercises the interactive parts, which a static DOM dump cannot.
+  function selftest(f) {
+    var fail = [];
+    function check(ok, what) { if (!ok) fail.push(what); }
+    function frameOf(i) { return f.box.querySelector('.fr[data-i="' + i + '"]'); }
+    var hot = null;
+    for (var i = 0; i < f.nodes.length; i++) if (f.hot[f.nodes[i].n]) { hot = f.nodes[i]; break; }
+    check(hot !== null, "a regressed frame exists");
+    if (hot) {
+      var el = frameOf(hot.i);
+      check(el !== null, "the regressed frame is drawn");
+      if (el) {
+        var r = el.getBoundingClientRect();
+        el.dispatchEvent(new MouseEvent("mousemove", { bubbles: true, clientX: r.left + 2, clientY: r.top + 2 }));
+        check(!f.tip.hidden && f.tip.textContent.indexOf("current") >= 0 && f.tip.textContent.indexOf("baseline") >= 0, "hover shows both values");
+        f.box.dispatchEvent(new MouseEvent("mouseleave"));
+        check(f.tip.hidden, "tooltip hides on leave");
+        el.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+        check(f.zoom === hot && !f.reset.disabled, "click zooms");
+        var z = frameOf(hot.i);
+        check(z !== null && Math.abs(parseFloat(z.style.width) - 100) < 0.01, "zoomed frame spans the width");
+        f.reset.click();
+        check(f.zoom === f.g.root && f.reset.disabled, "reset zoom");
+      }
+      var q = f.name(hot).split(".").pop();
+      f.search.value = q;
+      f.search.dispatchEvent(new Event("input", { bubbles: true }));
+      check(f.box.querySelectorAll(".fr.match").length > 0, "search highlights");
+      check(f.status.textContent.indexOf("matches:") === 0, "search sums the matches");
+      f.search.value = "";
+      f.search.dispatchEvent(new Event("input", { bubbles: true }));
+      check(f.box.querySelectorAll(".fr.match").length === 0, "clearing the search");
+    }
+    document.documentElement.setAttribute("data-selftest", fail.length ? "failed: " + fail.join("; ") : "ok");
   }
 
   if (document.readyState === "loading") {
