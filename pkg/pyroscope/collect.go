@@ -176,8 +176,22 @@ func toPprof(msg *profilev1.Profile) (*profile.Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("merged profile from Pyroscope does not parse: %w", err)
 	}
+	// Frames the SDK could not symbolize come back as functions without a
+	// name; a snapshot needs one to compare by.
+	for _, f := range p.Function {
+		if f.Name == "" {
+			f.Name = f.SystemName
+		}
+		if f.Name == "" {
+			f.Name = unknownFunction
+		}
+	}
 	return p, nil
 }
+
+// unknownFunction names frames that have no name. It has no brackets, which
+// function name normalization would take for generic type arguments.
+const unknownFunction = "<unknown>"
 
 type window struct{ start, end time.Time }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
@@ -196,4 +198,25 @@ func functionIndex(se *baseline.Series, name string) int32 {
 		}
 	}
 	return -1
+}
+
+// Frames without a symbol come back from Pyroscope as functions with no
+// name; they are kept, under a name, rather than failing the snapshot.
+func TestCollectUnnamedFunctions(t *testing.T) {
+	data := func(typeID, sel string, start, end time.Time) *profile.Profile {
+		p := mkProfile("cpu", "nanoseconds", "cpu", "nanoseconds", 1e9, start, 5e7, 5e7)
+		p.Function[2].Name, p.Function[2].SystemName = "", ""
+		p.Function[1].Name = ""
+		return p
+	}
+	srv := newFake(t, &fakeQuerier{types: []string{cpuID}, data: data}, nil)
+	c, _ := New(srv.URL)
+	res, err := c.Collect(context.Background(), Query{From: t0, Until: t0.Add(10 * time.Second), Services: []string{"svc-a"}, Types: mustTypes(t, "cpu")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := res.Snapshot.Series[0]
+	if functionIndex(se, "<unknown>") < 0 || functionIndex(se, "main.hot") < 0 {
+		t.Errorf("functions = %+v; want main.hot from its system name and <unknown>", se.Functions)
+	}
 }
