@@ -1,0 +1,89 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/diff"
+)
+
+// Policy returns the rules as a diff.Policy, judging ignore expiry as of
+// now (an ignore applies through its expires date, in UTC).
+func (r *Rules) Policy(now time.Time) diff.Policy {
+	p := &policy{r: r, funcRules: map[string][]Override{}}
+	today := now.UTC()
+	for _, ig := range r.Ignores {
+		if !ig.Expires.IsZero() && !today.Before(ig.Expires.AddDate(0, 0, 1)) {
+			p.warnings = append(p.warnings, fmt.Sprintf("ignore rule %s (%s line %d: %q) expired on %s and no longer applies; remove it or extend it",
+				ig.Name, r.Source, ig.Line, ig.Reason, ig.Expires.Format("2006-01-02")))
+			continue
+		}
+		p.ignores = append(p.ignores, ig)
+	}
+	return p
+}
+
+type policy struct {
+	r         *Rules
+	ignores   []Ignore // not expired
+	warnings  []string
+	funcRules map[string][]Override // by service+type: overrides with a function pattern that select the series
+}
+
+func (p *policy) SeriesParams(service, profileType string, def diff.Params) (diff.Params, string) {
+	out := overlay(def, p.r.Defaults)
+	rule := ""
+	var fr []Override
+	for _, o := range p.r.Overrides {
+		if !o.Match.series(service, profileType) {
+			continue
+		}
+		if o.Match.Function != nil {
+			fr = append(fr, o)
+			continue
+		}
+		out = overlay(out, o.Set)
+		rule = o.Name
+	}
+	p.funcRules[service+"\x00"+profileType] = fr
+	return out, rule
+}
+
+func (p *policy) FunctionParams(service, profileType, function string, series diff.Params) (diff.Params, string) {
+	fr, ok := p.funcRules[service+"\x00"+profileType]
+	if !ok {
+		for _, o := range p.r.Overrides {
+			if o.Match.Function != nil && o.Match.series(service, profileType) {
+				fr = append(fr, o)
+			}
+		}
+		p.funcRules[service+"\x00"+profileType] = fr
+	}
+	out, rule := series, ""
+	for _, o := range fr {
+		if o.Match.Function.MatchString(function) {
+			out = overlay(out, o.Set)
+			rule = o.Name
+		}
+	}
+	return out, rule
+}
+
+func (p *policy) Ignore(service, profileType, function string) (string, bool) {
+	for _, ig := range p.ignores {
+		if !ig.Match.series(service, profileType) {
+			continue
+		}
+		if ig.Match.Function == nil || ig.Match.Function.MatchString(function) {
+			return ig.Name + ": " + ig.Reason, true
+		}
+	}
+	return "", false
+}
+
+func (p *policy) Warnings() []string { return p.warnings }
+
+// overlay returns base with every non-zero field of set replacing it.
+func overlay(base, set diff.Params) diff.Params {
+	return set.Merge(base)
+}

@@ -1,0 +1,434 @@
+// Package rules reads profdiff's rules file: the YAML that tunes the
+// regression gate per service, profile type and function, and lists the
+// regressions a team has chosen to accept for now.
+//
+// A rules file looks like this (every key is optional; unknown keys are an
+// error, so a typo cannot silently disable a rule):
+//
+//	version: 1
+//	defaults:
+//	  threshold: 10%      # smallest relative increase that fails ("10%" or 0.10)
+//	  floor: 1%           # smallest share of the profile that can fail
+//	  alpha: 0.01         # false-discovery rate per series
+//	  min_windows: 4      # fewer windows on a side: inconclusive
+//	  min_samples: 1000   # fewer samples on a side: inconclusive
+//	overrides:
+//	  - name: fraud rules are noisy
+//	    service: bank-fraud-service   # glob; omitted = every service
+//	    type: cpu                     # alias, group (alloc, lock) or full ID
+//	    function: "*fraud.(*Engine).*" # glob over the whole name
+//	    threshold: 25%
+//	ignore:
+//	  - function_regexp: 'text/template\..*'
+//	    service: bank-notification-service
+//	    reason: template rewrite lands next sprint (PAY-123)   # required
+//	    expires: 2026-09-30                                    # optional
+//
+// Patterns. service and function are globs matched against the whole name:
+// "*" matches any run of characters (including "/" and "."), "?" one
+// character, and everything else itself, so "net/http.*" and
+// "*.(*Engine).Score" do what they look like. Go function names are full of
+// regexp metacharacters ("(*T)", "."), which is why globs are the default.
+// function_regexp takes an RE2 regular expression instead, anchored at both
+// ends (write ".*foo.*" to match inside a name). Function names are the
+// normalized identities profdiff compares by ("pkg.F.func*", "pkg.M[...]").
+//
+// Precedence. The file's defaults replace profdiff's. Overrides then apply
+// on top, each setting only the fields it names: first those without a
+// function pattern (series-wide), then those with one, each group in file
+// order, so the more specific and then the later override wins, field by
+// field. min_windows and min_samples are per series, so an override with a
+// function pattern may not set them.
+//
+// Ignores. An ignore entry turns a finding that would fail the run (a
+// regression or a new hot path) into an "ignored" finding; it never turns an
+// inconclusive series into a pass. It must say why. After its expires date
+// (the date is the last day it applies, in UTC) it no longer applies and the
+// result carries a warning to remove it.
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/profiletype"
+)
+
+// Version is the rules-file version this package reads.
+const Version = 1
+
+// Rules is a parsed, validated rules file.
+type Rules struct {
+	// Source names the file, for messages.
+	Source    string
+	Defaults  diff.Params
+	Overrides []Override
+	Ignores   []Ignore
+}
+
+// Match selects series and functions. Empty fields match everything.
+type Match struct {
+	Service  string         // glob
+	Types    []string       // full profile type IDs
+	Function *regexp.Regexp // compiled glob or regexp; nil matches all
+	Pattern  string         // the function pattern as written
+}
+
+// Override changes parameters where it matches.
+type Override struct {
+	Name  string
+	Line  int
+	Match Match
+	// Set holds the fields the override sets; zero fields are not set.
+	Set diff.Params
+}
+
+// Ignore accepts failing findings where it matches, until it expires.
+type Ignore struct {
+	Name    string
+	Line    int
+	Match   Match
+	Reason  string
+	Expires time.Time // zero: never; else the last day it applies
+}
+
+// file is the YAML shape.
+type file struct {
+	Version   int          `yaml:"version"`
+	Defaults  paramsYAML   `yaml:"defaults"`
+	Overrides []entryYAML  `yaml:"overrides"`
+	Ignore    []ignoreYAML `yaml:"ignore"`
+}
+
+type paramsYAML struct {
+	Threshold  *Fraction `yaml:"threshold"`
+	Floor      *Fraction `yaml:"floor"`
+	Alpha      *Fraction `yaml:"alpha"`
+	MinWindows *int      `yaml:"min_windows"`
+	MinSamples *int64    `yaml:"min_samples"`
+}
+
+type matchYAML struct {
+	Name           string   `yaml:"name"`
+	Service        string   `yaml:"service"`
+	Type           typeList `yaml:"type"`
+	Function       string   `yaml:"function"`
+	FunctionRegexp string   `yaml:"function_regexp"`
+}
+
+type entryYAML struct {
+	matchYAML  `yaml:",inline"`
+	paramsYAML `yaml:",inline"`
+}
+
+type ignoreYAML struct {
+	matchYAML `yaml:",inline"`
+	Reason    string `yaml:"reason"`
+	Expires   string `yaml:"expires"`
+}
+
+// typeList accepts one profile type or a list of them.
+type typeList []string
+
+func (t *typeList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*t = typeList{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		var s []string
+		if err := n.Decode(&s); err != nil {
+			return err
+		}
+		*t = s
+		return nil
+	}
+	return fmt.Errorf("line %d: type: want a profile type or a list of them", n.Line)
+}
+
+// Fraction is a proportion written as "10%" or 0.10.
+type Fraction float64
+
+// UnmarshalYAML reads "10%", "0.5%", 0.10 or "0.10".
+func (f *Fraction) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a number or a percentage like 10%%", n.Line)
+	}
+	v, err := ParseFraction(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	*f = Fraction(v)
+	return nil
+}
+
+// ParseFraction reads "10%" or "0.10" as 0.10.
+func ParseFraction(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	pct := strings.HasSuffix(s, "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number or a percentage like 10%%", s)
+	}
+	if pct {
+		v /= 100
+	}
+	return v, nil
+}
+
+// Load reads and validates a rules file. Errors name the file and, where
+// known, the line.
+func Load(filename string) (*Rules, error) {
+	data, err := os.ReadFile(filename)
+	if err != nil {
+		return nil, fmt.Errorf("rules %s: %w", filename, err)
+	}
+	return Parse(data, filename)
+}
+
+// Parse reads and validates rules from data; name is used in messages.
+func Parse(data []byte, name string) (*Rules, error) {
+	r, err := parse(data, name)
+	if err != nil {
+		return nil, fmt.Errorf("rules %s: %s", name, oneLine(err.Error()))
+	}
+	return r, nil
+}
+
+func oneLine(s string) string {
+	s = strings.TrimPrefix(s, "yaml: ")
+	s = strings.Replace(s, "unmarshal errors:\n", "", 1)
+	fields := strings.Split(s, "\n")
+	for i := range fields {
+		fields[i] = strings.TrimSpace(fields[i])
+	}
+	return strings.Join(fields, "; ")
+}
+
+func parse(data []byte, name string) (*Rules, error) {
+	var f file
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	// Line numbers of list entries, for validation messages.
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	lines := entryLines(&root)
+
+	if f.Version != 0 && f.Version != Version {
+		return nil, fmt.Errorf("version %d is not supported (this profdiff reads version %d)", f.Version, Version)
+	}
+	r := &Rules{Source: name}
+	def, err := f.Defaults.params(false)
+	if err != nil {
+		return nil, fmt.Errorf("defaults: %w", err)
+	}
+	r.Defaults = def
+	if err := def.Merge(diff.DefaultParams()).Validate(); err != nil {
+		return nil, fmt.Errorf("defaults: %w", err)
+	}
+	for i, e := range f.Overrides {
+		where := fmt.Sprintf("overrides[%d] (line %d)", i, lineOf(lines, "overrides", i))
+		m, err := e.matchYAML.compile()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		p, err := e.paramsYAML.params(m.Function != nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if p == (diff.Params{}) {
+			return nil, fmt.Errorf("%s: sets nothing; give threshold, floor, alpha, min_windows or min_samples", where)
+		}
+		if err := p.Merge(def.Merge(diff.DefaultParams())).Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		n := e.Name
+		if n == "" {
+			n = fmt.Sprintf("overrides[%d]", i)
+		}
+		r.Overrides = append(r.Overrides, Override{Name: n, Line: lineOf(lines, "overrides", i), Match: m, Set: p})
+	}
+	for i, e := range f.Ignore {
+		where := fmt.Sprintf("ignore[%d] (line %d)", i, lineOf(lines, "ignore", i))
+		m, err := e.matchYAML.compile()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if strings.TrimSpace(e.Reason) == "" {
+			return nil, fmt.Errorf("%s: an ignore needs a reason", where)
+		}
+		ig := Ignore{Name: e.Name, Line: lineOf(lines, "ignore", i), Match: m, Reason: strings.TrimSpace(e.Reason)}
+		if ig.Name == "" {
+			ig.Name = fmt.Sprintf("ignore[%d]", i)
+		}
+		if e.Expires != "" {
+			t, err := time.Parse("2006-01-02", e.Expires)
+			if err != nil {
+				return nil, fmt.Errorf("%s: expires %q: want a date YYYY-MM-DD", where, e.Expires)
+			}
+			ig.Expires = t
+		}
+		r.Ignores = append(r.Ignores, ig)
+	}
+	return r, nil
+}
+
+// entryLines maps "overrides" and "ignore" to the line of each list entry.
+func entryLines(root *yaml.Node) map[string][]int {
+	out := map[string][]int{}
+	if root == nil || len(root.Content) == 0 {
+		return out
+	}
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		if v.Kind == yaml.SequenceNode {
+			for _, item := range v.Content {
+				out[k.Value] = append(out[k.Value], item.Line)
+			}
+		}
+	}
+	return out
+}
+
+func lineOf(lines map[string][]int, key string, i int) int {
+	if i < len(lines[key]) {
+		return lines[key][i]
+	}
+	return 0
+}
+
+func (p paramsYAML) params(perFunction bool) (diff.Params, error) {
+	var out diff.Params
+	if p.Threshold != nil {
+		if !(*p.Threshold > 0 && *p.Threshold <= 10) {
+			return out, fmt.Errorf("threshold %s out of range: want more than 0%% and at most 1000%% (write 10%% or 0.10)", pct(float64(*p.Threshold)))
+		}
+		out.Threshold = float64(*p.Threshold)
+	}
+	if p.Floor != nil {
+		if !(*p.Floor > 0 && *p.Floor < 1) {
+			return out, fmt.Errorf("floor %s out of range: want more than 0%% and less than 100%% (write 1%% or 0.01)", pct(float64(*p.Floor)))
+		}
+		out.Floor = float64(*p.Floor)
+	}
+	if p.Alpha != nil {
+		if !(*p.Alpha > 0 && *p.Alpha <= 0.2) {
+			return out, fmt.Errorf("alpha %g out of range: want more than 0 and at most 0.2", float64(*p.Alpha))
+		}
+		out.Alpha = float64(*p.Alpha)
+	}
+	if perFunction && (p.MinWindows != nil || p.MinSamples != nil) {
+		return out, fmt.Errorf("min_windows and min_samples apply to a whole series and cannot be set with a function pattern")
+	}
+	if p.MinWindows != nil {
+		if *p.MinWindows < 2 || *p.MinWindows > 10000 {
+			return out, fmt.Errorf("min_windows %d out of range [2, 10000]", *p.MinWindows)
+		}
+		out.MinWindows = *p.MinWindows
+	}
+	if p.MinSamples != nil {
+		if *p.MinSamples < 1 {
+			return out, fmt.Errorf("min_samples %d: want at least 1", *p.MinSamples)
+		}
+		out.MinSamples = *p.MinSamples
+	}
+	return out, nil
+}
+
+func pct(v float64) string { return strconv.FormatFloat(100*v, 'g', 4, 64) + "%" }
+
+func (m matchYAML) compile() (Match, error) {
+	out := Match{Service: m.Service}
+	if m.Service != "" {
+		if _, err := path.Match(m.Service, ""); err != nil {
+			return out, fmt.Errorf("service pattern %q: %v", m.Service, err)
+		}
+	}
+	for _, t := range m.Type {
+		ids, err := profiletype.Parse(t)
+		if err != nil {
+			return out, err
+		}
+		for _, id := range ids {
+			out.Types = append(out.Types, id.String())
+		}
+	}
+	switch {
+	case m.Function != "" && m.FunctionRegexp != "":
+		return out, fmt.Errorf("give function (a glob) or function_regexp, not both")
+	case m.Function != "":
+		out.Function = regexp.MustCompile("^" + globToRegexp(m.Function) + "$")
+		out.Pattern = m.Function
+	case m.FunctionRegexp != "":
+		re, err := regexp.Compile("^(?:" + m.FunctionRegexp + ")$")
+		if err != nil {
+			return out, fmt.Errorf("function_regexp %q: %v", m.FunctionRegexp, err)
+		}
+		out.Function = re
+		out.Pattern = m.FunctionRegexp
+	}
+	return out, nil
+}
+
+// globToRegexp turns a glob into an unanchored regexp: "*" any run of
+// characters, "?" one character, everything else literal.
+func globToRegexp(g string) string {
+	var b strings.Builder
+	for _, r := range g {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	return b.String()
+}
+
+// globMatch matches a whole name against a glob where "*" also crosses "/".
+func globMatch(pattern, name string) bool {
+	if pattern == "" || pattern == "*" {
+		return true
+	}
+	if !strings.ContainsAny(pattern, "*?") {
+		return pattern == name
+	}
+	ok, _ := regexp.MatchString("^"+globToRegexp(pattern)+"$", name)
+	return ok
+}
+
+// series reports whether m selects the series.
+func (m Match) series(service, profileType string) bool {
+	if !globMatch(m.Service, service) {
+		return false
+	}
+	if len(m.Types) == 0 {
+		return true
+	}
+	for _, t := range m.Types {
+		if t == profileType {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,218 @@
+package rules
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/diff"
+)
+
+const cpu = "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
+const allocSpace = "memory:alloc_space:bytes:space:bytes"
+
+func TestSampleFileLoads(t *testing.T) {
+	r, err := Load("../../testdata/sample/profdiff.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Defaults.Threshold != 0.10 || r.Defaults.Floor != 0.01 || r.Defaults.Alpha != 0.01 || r.Defaults.MinWindows != 4 || r.Defaults.MinSamples != 1000 {
+		t.Errorf("defaults %+v", r.Defaults)
+	}
+	if len(r.Overrides) != 2 || len(r.Ignores) != 1 || r.Ignores[0].Line == 0 {
+		t.Errorf("overrides %d ignores %+v", len(r.Overrides), r.Ignores)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	src := `
+defaults:
+  threshold: 0.15
+overrides:
+  - service: bank-*
+    type: cpu
+    threshold: 20%
+  - name: fraud
+    service: bank-fraud-service
+    function: "*fraud.(*Engine).*"
+    threshold: 40%
+    floor: 2%
+  - name: later series-wide
+    service: bank-fraud-service
+    alpha: 0.001
+  - name: regexp
+    function_regexp: 'net/http\..*'
+    floor: 5%
+`
+	r, err := Parse([]byte(src), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.Policy(time.Now())
+	def := diff.DefaultParams()
+	tests := []struct {
+		service, pt, fn string
+		want            diff.Params
+		rule            string
+	}{
+		{"other", cpu, "main.main", diff.Params{Threshold: 0.15, Floor: 0.01, Alpha: 0.01}, ""},
+		{"bank-order-service", cpu, "main.main", diff.Params{Threshold: 0.20, Floor: 0.01, Alpha: 0.01}, "overrides[0]"},
+		{"bank-order-service", allocSpace, "main.main", diff.Params{Threshold: 0.15, Floor: 0.01, Alpha: 0.01}, ""},
+		{"bank-fraud-service", cpu, "github.com/x/fraud.(*Engine).Score", diff.Params{Threshold: 0.40, Floor: 0.02, Alpha: 0.001}, "fraud"},
+		{"bank-fraud-service", cpu, "github.com/x/fraud.Score", diff.Params{Threshold: 0.20, Floor: 0.01, Alpha: 0.001}, "later series-wide"},
+		{"x", allocSpace, "net/http.(*conn).serve", diff.Params{Threshold: 0.15, Floor: 0.05, Alpha: 0.01}, "regexp"},
+		{"x", allocSpace, "xnet/http.(*conn).serve", diff.Params{Threshold: 0.15, Floor: 0.01, Alpha: 0.01}, ""},
+	}
+	for _, tt := range tests {
+		sp, srule := p.SeriesParams(tt.service, tt.pt, def)
+		fp, frule := p.FunctionParams(tt.service, tt.pt, tt.fn, sp)
+		rule := frule
+		if rule == "" {
+			rule = srule
+		}
+		if fp.Threshold != tt.want.Threshold || fp.Floor != tt.want.Floor || fp.Alpha != tt.want.Alpha || rule != tt.rule {
+			t.Errorf("%s %s %s: got %+v rule %q, want %+v rule %q", tt.service, tt.pt, tt.fn, fp, rule, tt.want, tt.rule)
+		}
+	}
+}
+
+func TestIgnoreAndExpiry(t *testing.T) {
+	src := `
+ignore:
+  - function: "text/template.*"
+    reason: rewrite pending
+    expires: 2026-03-01
+  - name: forever
+    service: bank-loan-service
+    type: alloc
+    reason: loan quotes allocate by design
+`
+	r, err := Parse([]byte(src), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		now     string
+		service string
+		pt      string
+		fn      string
+		ignored bool
+		warn    bool
+	}{
+		{"2026-03-01T23:59:00Z", "any", cpu, "text/template.(*state).walk", true, false},
+		{"2026-03-02T00:00:00Z", "any", cpu, "text/template.(*state).walk", false, true},
+		{"2026-03-01T00:00:00Z", "any", cpu, "html/template.Execute", false, false},
+		{"2030-01-01T00:00:00Z", "bank-loan-service", allocSpace, "loans.amortize", true, true},
+		{"2030-01-01T00:00:00Z", "bank-loan-service", cpu, "loans.amortize", false, true},
+	}
+	for _, tt := range tests {
+		now, _ := time.Parse(time.RFC3339, tt.now)
+		p := r.Policy(now)
+		rule, ok := p.Ignore(tt.service, tt.pt, tt.fn)
+		if ok != tt.ignored {
+			t.Errorf("%s %s %s at %s: ignored %v (%s), want %v", tt.service, tt.pt, tt.fn, tt.now, ok, rule, tt.ignored)
+		}
+		if ok && !strings.Contains(rule, ": ") {
+			t.Errorf("rule %q does not carry its reason", rule)
+		}
+		w := p.Warnings()
+		if (len(w) > 0) != tt.warn {
+			t.Errorf("at %s: warnings %q, want some: %v", tt.now, w, tt.warn)
+		}
+		if tt.warn && !strings.Contains(w[0], "ignore[0] (t.yaml line 3: \"rewrite pending\") expired on 2026-03-01") {
+			t.Errorf("warning %q", w[0])
+		}
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"unknown key", "defaults:\n  treshold: 10%\n", "line 2: field treshold not found"},
+		{"unknown top key", "version: 1\nignores: []\n", "line 2: field ignores not found"},
+		{"ignore without reason", "ignore:\n  - function: x\n", "ignore[0] (line 2): an ignore needs a reason"},
+		{"bad expiry", "ignore:\n  - reason: r\n    expires: 31/12/2026\n", "want a date YYYY-MM-DD"},
+		{"threshold as bare 10", "defaults:\n  threshold: 10.5\n", "threshold 1050% out of range"},
+		{"negative floor", "defaults:\n  floor: -1%\n", "floor -1% out of range"},
+		{"alpha too big", "defaults:\n  alpha: 0.5\n", "alpha 0.5 out of range"},
+		{"min_windows 1", "defaults:\n  min_windows: 1\n", "min_windows 1 out of range"},
+		{"percent garbage", "defaults:\n  threshold: ten%\n", "line 2: \"ten%\" is not a number"},
+		{"bad type", "overrides:\n  - type: cpux\n    threshold: 20%\n", `profile type "cpux"`},
+		{"glob and regexp", "overrides:\n  - function: a\n    function_regexp: b\n    threshold: 20%\n", "not both"},
+		{"bad regexp", "overrides:\n  - function_regexp: '('\n    threshold: 20%\n", "function_regexp \"(\""},
+		{"override sets nothing", "overrides:\n  - service: a\n", "overrides[0] (line 2): sets nothing"},
+		{"per-function min_windows", "overrides:\n  - function: a\n    min_windows: 6\n", "apply to a whole series"},
+		{"version", "version: 2\n", "version 2 is not supported"},
+		{"not yaml", "defaults: [\n", "rules t.yaml"},
+		{"wrong shape", "overrides: 3\n", "line 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.src), "t.yaml")
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) || !strings.HasPrefix(msg, "rules t.yaml: ") || strings.Contains(msg, "\n") {
+				t.Errorf("error %q, want one line starting with the file and containing %q", msg, tt.want)
+			}
+		})
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	for _, src := range []string{"", "# nothing\n", "version: 1\n"} {
+		r, err := Parse([]byte(src), "e.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		if r.Defaults != (diff.Params{}) {
+			t.Errorf("%q: defaults %+v", src, r.Defaults)
+		}
+	}
+}
+
+func TestFraction(t *testing.T) {
+	for in, want := range map[string]float64{"10%": 0.10, "0.1": 0.1, " 2.5 % ": 0.025, "0": 0} {
+		got, err := ParseFraction(in)
+		if err != nil || got != want {
+			t.Errorf("ParseFraction(%q) = %g, %v; want %g", in, got, err, want)
+		}
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, err := Load("does-not-exist.yaml")
+	if err == nil || !strings.Contains(err.Error(), "does-not-exist.yaml") {
+		t.Errorf("error %v does not name the file", err)
+	}
+}
+
+// FuzzLoadRules checks that no input makes the parser panic, and that what
+// it accepts is valid.
+func FuzzLoadRules(f *testing.F) {
+	sample, _ := os.ReadFile("../../testdata/sample/profdiff.yaml")
+	f.Add(sample)
+	f.Add([]byte("defaults:\n  threshold: 10%\n"))
+	f.Add([]byte("ignore:\n  - function: '*'\n    reason: x\n    expires: 2026-01-01\n"))
+	f.Add([]byte("overrides:\n  - function_regexp: '(a|b)*'\n    floor: 0.5%\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Parse(data, "fuzz.yaml")
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if err := r.Defaults.Merge(diff.DefaultParams()).Validate(); err != nil {
+			t.Fatalf("accepted invalid defaults: %v", err)
+		}
+		p := r.Policy(time.Now())
+		sp, _ := p.SeriesParams("s", cpu, diff.DefaultParams())
+		fp, _ := p.FunctionParams("s", cpu, "f", sp)
+		if err := fp.Validate(); err != nil {
+			t.Fatalf("accepted rules give invalid parameters: %v", err)
+		}
+		p.Ignore("s", cpu, "f")
+	})
+}
