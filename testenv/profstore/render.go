@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	typesv1 "github.com/grafana/pyroscope/api/gen/proto/go/types/v1"
 )
 
 var errUnsupportedFormat = errors.New("profstore: this output format is not supported")
@@ -116,15 +118,13 @@ func (s *Server) handleRender(w http.ResponseWriter, r *http.Request) {
 		},
 		Metadata: flamebearerMeta(p.sel.typ, "single"),
 	}
-	var one = series
-	if len(one) != 1 {
-		one = nil
+	// Like the real server, the main timeline shows the series only when
+	// there is exactly one (no groupBy, or a single group).
+	var single *typesv1.Series
+	if len(series) == 1 {
+		single = series[0]
 	}
-	if len(one) == 1 {
-		out.Timeline = newTimeline(one[0], p.sel.startMs, p.sel.endMs, step)
-	} else {
-		out.Timeline = newTimeline(nil, p.sel.startMs, p.sel.endMs, step)
-	}
+	out.Timeline = newTimeline(single, p.sel.startMs, p.sel.endMs, step)
 	if len(groupBy) > 0 {
 		out.Groups = map[string]*flamebearerTimeline{}
 		for _, ser := range series {

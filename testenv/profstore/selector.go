@@ -21,7 +21,13 @@ func ParseSelector(s string) ([]*labels.Matcher, error) {
 	if t == "" || t == "{}" {
 		return nil, nil
 	}
-	return promParser.ParseMetricSelector(t)
+	ms, err := promParser.ParseMetricSelector(t)
+	if err != nil {
+		// The parser may return partial matchers with an error; never let
+		// them be used.
+		return nil, err
+	}
+	return ms, nil
 }
 
 // matchesAll reports whether the label set satisfies every matcher. A label

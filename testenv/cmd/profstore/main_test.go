@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bufio"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary act as the command when re-executed, so the
+// real signal handling can be tested without building a separate binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("PROFSTORE_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestCommandLifecycle starts the command, checks its one log line and that
+// it serves, then stops it with each of SIGINT and SIGTERM.
+func TestCommandLifecycle(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			// The child runs main() (see TestMain), which parses only these flags.
+			cmd := exec.Command(os.Args[0], "--addr", "127.0.0.1:0", "--retention", "5m", "--max-bytes", "1000000")
+			cmd.Env = append(os.Environ(), "PROFSTORE_RUN_MAIN=1")
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill() }()
+			line, err := bufio.NewReader(stderr).ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading log line: %v", err)
+			}
+			_, rest, ok := strings.Cut(line, "listening on ")
+			if !ok {
+				t.Fatalf("unexpected log line %q", line)
+			}
+			url, _, _ := strings.Cut(rest, " ")
+			if !strings.HasPrefix(url, "http://127.0.0.1:") {
+				t.Fatalf("not on loopback: %q", url)
+			}
+			resp, err := http.Get(url + "/ready")
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("ready: %v %v", err, resp)
+			}
+			resp.Body.Close()
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("exit after %v: %v", sig, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no exit after %v", sig)
+			}
+		})
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"--nope"}, {"extra"}, {"--addr", "256.0.0.1:99999"}} {
+		if err := run(args); err == nil {
+			t.Errorf("run(%q) succeeded", args)
+		}
+	}
+}
