@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/report"
+	"github.com/profdiff/profdiff/pkg/rules"
+)
+
+func init() {
+	register(&command{name: "compare", summary: "compare a snapshot with the baseline; exit 1 on regression", run: runCompare})
+}
+
+func runCompare(args []string, stdout, stderr io.Writer) int {
+	fs := flagSet("compare", `
+Usage: profdiff compare --baseline DIR --current DIR [--config FILE] [--format F [--output FILE]]...
+
+Compares the current snapshot with the baseline, function by function, and
+reports regressions (credible increase, at least the threshold, above the
+floor), new hot paths, improvements and inconclusive series. --format and
+--output pair up in order and may repeat; a format without an output goes to
+standard output. Outputs are written atomically.
+
+Exit status: 0 no regression, 1 regression, 2 error or inconclusive
+(--inconclusive=pass turns inconclusive into 0; an error is always 2).
+
+Formats: `+strings.Join(report.Formats(), ", ")+`
+
+Example:
+  profdiff compare --baseline testdata/sample/baseline --current testdata/sample/regressed \
+      --config testdata/sample/profdiff.yaml --format text --format junit --output report.xml
+`, stdout)
+	basePath := fs.String("baseline", "", "baseline snapshot directory (required)")
+	curPath := fs.String("current", "", "current snapshot directory (required)")
+	config := fs.String("config", "", "rules file (YAML); see pkg/rules")
+	formats := fs.StringArray("format", nil, "output format (repeatable; default text)")
+	outputs := fs.StringArray("output", nil, "file for the format in the same position (repeatable; default stdout)")
+	inconclusive := fs.String("inconclusive", "fail", "what an inconclusive result exits with: fail (2) or pass (0)")
+	normalize := fs.String("normalize", "share", "share of each window's total, or rate per second (needs a fixed load rate)")
+	threshold := fs.String("threshold", "", "smallest relative increase that fails, e.g. 10% (overrides the rules file's default)")
+	floor := fs.String("floor", "", "smallest share of the profile that can fail, e.g. 1%")
+	alpha := fs.Float64("alpha", 0, "false-discovery rate per series (default 0.01)")
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	const cmd = "compare"
+	if fs.NArg() > 0 {
+		return fail(stderr, cmd, fmt.Errorf("unexpected argument %q (flags take --name value)", fs.Arg(0)))
+	}
+	if *basePath == "" || *curPath == "" {
+		return fail(stderr, cmd, errors.New("--baseline and --current are required"))
+	}
+	if *inconclusive != "pass" && *inconclusive != "fail" {
+		return fail(stderr, cmd, fmt.Errorf("--inconclusive=%q: want pass or fail", *inconclusive))
+	}
+	norm, err := diff.ParseNormalization(*normalize)
+	if err != nil {
+		return fail(stderr, cmd, fmt.Errorf("--normalize: %w", err))
+	}
+	if len(*formats) == 0 {
+		*formats = []string{"text"}
+	}
+	if len(*outputs) > len(*formats) {
+		return fail(stderr, cmd, fmt.Errorf("%d --output flags but only %d --format flags; each output needs the format before it", len(*outputs), len(*formats)))
+	}
+	for _, f := range *formats {
+		if !report.Known(f) {
+			return fail(stderr, cmd, fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(report.Formats(), ", ")))
+		}
+	}
+	opts := diff.Options{Normalization: norm}
+	for _, x := range []struct {
+		flag string
+		val  string
+		dst  *float64
+	}{{"threshold", *threshold, &opts.Params.Threshold}, {"floor", *floor, &opts.Params.Floor}} {
+		if x.val == "" {
+			continue
+		}
+		v, err := rules.ParseFraction(x.val)
+		if err != nil || v <= 0 {
+			return fail(stderr, cmd, fmt.Errorf("--%s %q: want a positive percentage like 10%% or a fraction like 0.10", x.flag, x.val))
+		}
+		*x.dst = v
+	}
+	opts.Params.Alpha = *alpha
+	if err := opts.Params.Merge(diff.DefaultParams()).Validate(); err != nil {
+		return fail(stderr, cmd, err)
+	}
+
+	base, err := baseline.Load(*basePath)
+	if err != nil {
+		return fail(stderr, cmd, fmt.Errorf("baseline: %w", err))
+	}
+	cur, err := baseline.Load(*curPath)
+	if err != nil {
+		return fail(stderr, cmd, fmt.Errorf("current: %w", err))
+	}
+	if len(base.Series) == 0 {
+		return fail(stderr, cmd, fmt.Errorf("baseline %s holds no series; nothing to gate", *basePath))
+	}
+	if *config != "" {
+		r, err := rules.Load(*config)
+		if err != nil {
+			return fail(stderr, cmd, err)
+		}
+		// Flags beat the file's defaults: the file is the team's policy,
+		// a flag is this run's deliberate choice.
+		r.Defaults = opts.Params.Merge(r.Defaults)
+		opts.Policy = r.Policy(time.Now())
+	}
+	res, err := diff.Compare(base, cur, opts)
+	if err != nil {
+		return fail(stderr, cmd, err)
+	}
+	for i, f := range *formats {
+		var buf bytes.Buffer
+		if err := report.Render(&buf, f, res); err != nil {
+			return fail(stderr, cmd, fmt.Errorf("format %s: %w", f, err))
+		}
+		if i < len(*outputs) && (*outputs)[i] != "-" {
+			if err := writeFileAtomic((*outputs)[i], buf.Bytes()); err != nil {
+				return fail(stderr, cmd, err)
+			}
+			continue
+		}
+		if _, err := stdout.Write(buf.Bytes()); err != nil {
+			return fail(stderr, cmd, err)
+		}
+	}
+	return res.Verdict.ExitCode(*inconclusive == "pass")
+}
