@@ -110,7 +110,7 @@ func TestWriteContent(t *testing.T) {
 	if n := strings.Count(out, "::error "); n != 6 {
 		t.Errorf("%d error annotations, want 6 (one per regression or new hot path)", n)
 	}
-	if strings.Contains(out, "scoreTransfer") {
+	if strings.Contains(out, "detectCycles") {
 		t.Error("an improvement was annotated")
 	}
 	if err := Write(&buf, nil, Options{}); err == nil {
