@@ -13,11 +13,14 @@ import (
 // shows in the mutex profile.
 
 const (
-	seedAccounts   = 1000
-	seedBalance    = 1_000_000_00 // cents
-	historyKept    = 32
-	historyShown   = 10
-	accrualUnits   = 384 // base accrual steps per balance change
+	seedAccounts = 1000
+	seedBalance  = 1_000_000_00 // cents
+	historyKept  = 32
+	historyShown = 10
+	accrualUnits = 384 // base accrual steps per balance change
+	// walPerUnit is the simulated write-ahead-log sync time per accrual unit:
+	// the change is durable before the lock is released (384µs per change).
+	walPerUnit     = time.Microsecond
 	savingsRateAPR = 0.0325
 )
 
@@ -89,9 +92,9 @@ func (st *accountStore) get(id string) (accountView, bool) {
 
 // applyBalanceChange is the account.balance hot spot: it applies a deposit
 // (delta > 0) or withdrawal (delta < 0), records it, and re-accrues savings
-// interest over the recent history, all under the store-wide lock. The accrual
-// loop is the work that injection scales; doing it under the lock is what
-// makes the lock contended.
+// interest over the recent history and syncs its log, all under the
+// store-wide lock. The accrual loop and the log sync are the work injection
+// scales; doing them under the lock is what makes the lock contended.
 //
 //go:noinline
 func (st *accountStore) applyBalanceChange(id string, delta int64, ref string, ws *workScale) (accountView, error) {
@@ -127,7 +130,18 @@ func (st *accountStore) applyBalanceChange(id string, delta int64, ref string, w
 		accrued += e.Balance * (math.Pow(1+daily, days) - 1) / float64(n)
 	}
 	a.accrued = accrued
+	time.Sleep(time.Duration(n) * walPerUnit) // WAL sync, under the lock
 	return a.view(), nil
+}
+
+// accrualTick is the store's background job: it advances interest accrual on
+// one account per tick under the store lock, so balance changes make it wait.
+func (st *accountStore) accrualTick(i int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if a := st.accounts[AccountID(1+i%seedAccounts)]; a != nil {
+		a.accrued += float64(a.balance) * savingsRateAPR / 365 / 86400 / 100
+	}
 }
 
 func (s *Server) registerAccount() {

@@ -105,6 +105,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives start-up and shutdown messages (default slog.Default()).
 	Logger *slog.Logger
+	// ProfileLabels runs the server's goroutines under the pprof label
+	// service=<name>, so that one process running several services (a Group)
+	// can have its profiles split by service. Off for a service in its own
+	// process, where Pyroscope's service_name already says it (pyroscope-go
+	// would turn the label into a redundant series label).
+	ProfileLabels bool
 }
 
 func (c *Config) setDefaults() error {

@@ -38,20 +38,22 @@ var fraudRules = []fraudRule{
 }
 
 // matchFraudRules is the fraud.rules hot spot: every rule is compiled and
-// matched for every transaction. Injection scales the number of rule
-// evaluations (a second pass over the rules re-checks them).
+// matched against every field of every transaction. Injection scales the
+// number of rule evaluations (extra ones re-check rules already evaluated).
 //
 //go:noinline
-func matchFraudRules(text string, ws *workScale) (hits []string, weight float64) {
-	n := ws.units(len(fraudRules))
+func matchFraudRules(fields []string, ws *workScale) (hits []string, weight float64) {
+	per := len(fraudRules) * len(fields)
+	n := ws.units(per)
 	seen := make(map[string]bool, len(fraudRules))
 	for i := 0; i < n; i++ {
 		rule := fraudRules[i%len(fraudRules)]
+		field := fields[(i/len(fraudRules))%len(fields)]
 		re, err := regexp.Compile(rule.pattern)
 		if err != nil {
 			continue // patterns are constants; a bad one is skipped, not fatal
 		}
-		if re.MatchString(text) && !seen[rule.name] {
+		if re.MatchString(field) && !seen[rule.name] {
 			seen[rule.name] = true
 			hits = append(hits, rule.name)
 			weight += rule.weight
@@ -71,7 +73,7 @@ type structSearch struct {
 	ws      *workScale
 }
 
-const structuringNodes = 24000 // base nodes visited per check
+const structuringNodes = 250_000 // base nodes visited per check
 
 // scoreStructuring is the fraud.score hot spot: a recursive search over
 // subsets of the account's recent amounts for groups that sum to just under
@@ -181,13 +183,15 @@ func (s *Server) fraudCheck(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		recent = recentAmounts(req.AccountID)
 	}
-	text := strings.Join([]string{req.Merchant, req.Country, req.Description}, "|")
-	hits, weight := matchFraudRules(text, s.ws("fraud.rules"))
+	// Rules see each free-text field alone and the whole record joined, so
+	// patterns that span fields (country between bars) match too.
+	record := strings.Join([]string{req.Merchant, req.Country, req.Description}, "|")
+	hits, weight := matchFraudRules([]string{record, req.Merchant, req.Description}, s.ws("fraud.rules"))
 	st := &structSearch{amounts: append(recent, amount), budget: -1, ws: s.ws("fraud.score")}
 	scoreStructuring(st, 0, 0, 0)
 	// Structuring evidence saturates: a few subsets are suspicious, thousands
 	// are what any long history produces.
-	structural := 0.2 * (1 - math.Exp(-float64(st.found)/5000))
+	structural := 0.2 * (1 - math.Exp(-float64(st.found)/50000))
 	size := 0.15 * math.Min(1, float64(amount)/float64(50_000_00))
 	score := math.Min(1, weight+structural+size)
 	score = math.Round(score*1000) / 1000

@@ -25,7 +25,8 @@ type Group struct {
 
 // StartGroup starts the seven services. base supplies the settings they share
 // (Inject, Logger, PaymentLatency, DownstreamTimeout, ...); Service, Addr and
-// Downstreams are set per service. host is the interface to listen on
+// Downstreams are set per service, and ProfileLabels is always on so that the
+// process's profiles can be split by the pprof label "service". host is the interface to listen on
 // ("127.0.0.1" when empty); ports are chosen by the kernel.
 func StartGroup(ctx context.Context, base Config, host string) (*Group, error) {
 	if host == "" {
@@ -54,6 +55,7 @@ func StartGroup(ctx context.Context, base Config, host string) (*Group, error) {
 	for _, s := range Services {
 		cfg := base
 		cfg.Service, cfg.Addr, cfg.Downstreams = s.Name, lns[s.Name].Addr().String(), ds
+		cfg.ProfileLabels = true
 		srv, err := New(cfg)
 		if err != nil {
 			closeAll()

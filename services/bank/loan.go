@@ -13,7 +13,7 @@ import (
 const (
 	maxPrincipal    = 1e8
 	maxTermMonths   = 480
-	stressScenarios = 6 // the quoted rate plus five shocks of +0.5 points
+	stressScenarios = 24 // the quoted rate plus 23 shocks of +0.25 points
 )
 
 type loanRequest struct {
@@ -63,7 +63,7 @@ func amortizationSchedule(principal, rate float64, months int, start time.Time, 
 	var rows []scheduleRow
 	stress := make([]stressResult, 0, stressScenarios)
 	for sc := 0; sc < n; sc++ {
-		shock := 0.005 * float64(sc%stressScenarios)
+		shock := 0.0025 * float64(sc%stressScenarios)
 		r := rate + shock
 		monthly := r / 12
 		payment := principal / float64(months)

@@ -66,12 +66,12 @@ var templates = func() map[string]map[string]*template.Template {
 var channels = map[string]int{"email": 4000, "sms": 320, "push": 240} // max body length
 
 // renderNotification is the notification.template hot spot: it renders the
-// template for every locale into fresh buffers and builds each footer by
-// string concatenation, returning the variant for the requested locale.
+// template for every locale into fresh buffers, builds each footer and HTML
+// part by string concatenation, and returns the text for the requested locale.
 // Injection scales the number of renderings.
 //
 //go:noinline
-func renderNotification(tmpl string, locale string, params map[string]string, ws *workScale) (string, error) {
+func renderNotification(tmpl string, locale string, params map[string]string, ws *workScale) (text, html string, err error) {
 	byLocale := templates[tmpl]
 	keys := make([]string, 0, len(params))
 	for k := range params {
@@ -79,12 +79,11 @@ func renderNotification(tmpl string, locale string, params map[string]string, ws
 	}
 	sort.Strings(keys)
 	n := ws.units(len(locales))
-	var chosen string
 	for i := 0; i < n; i++ {
 		loc := locales[i%len(locales)]
 		var buf bytes.Buffer
 		if err := byLocale[loc].Execute(&buf, params); err != nil {
-			return "", err
+			return "", "", err
 		}
 		footer := ""
 		for _, k := range keys {
@@ -92,11 +91,17 @@ func renderNotification(tmpl string, locale string, params map[string]string, ws
 		}
 		footer += "\n-- " + strings.ToUpper(loc) + " | Bank of profdiff | unsubscribe: settings/notifications"
 		msg := buf.String() + footer
-		if loc == locale && chosen == "" {
-			chosen = msg
+		// The HTML part of the e-mail: escaped and wrapped line by line.
+		page := "<html><body>"
+		for _, line := range strings.Split(msg, "\n") {
+			page += "<p>" + template.HTMLEscapeString(line) + "</p>"
+		}
+		page += "</body></html>"
+		if loc == locale && text == "" {
+			text, html = msg, page
 		}
 	}
-	return chosen, nil
+	return text, html, nil
 }
 
 type notificationRequest struct {
@@ -114,6 +119,7 @@ type notificationResponse struct {
 	Locale   string `json:"locale"`
 	Template string `json:"template"`
 	Body     string `json:"body"`
+	HTML     string `json:"html,omitempty"`
 }
 
 var paramKey = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
@@ -167,16 +173,19 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := req.Params["name"]; !ok {
 		req.Params["name"] = "customer"
 	}
-	body, err := renderNotification(req.Template, req.Locale, req.Params, s.ws("notification.template"))
+	body, html, err := renderNotification(req.Template, req.Locale, req.Params, s.ws("notification.template"))
 	if err != nil {
 		return errorf(http.StatusBadRequest, "rendering %s: %v", req.Template, err)
 	}
 	if len(body) > maxLen {
 		body = strings.ToValidUTF8(body[:maxLen], "")
 	}
+	if req.Channel != "email" {
+		html = ""
+	}
 	writeJSON(w, http.StatusAccepted, notificationResponse{
 		ID: fmt.Sprintf("ntf-%08d", notificationSeq.Add(1)), Status: "queued", Channel: req.Channel,
-		Locale: req.Locale, Template: req.Template, Body: body,
+		Locale: req.Locale, Template: req.Template, Body: body, HTML: html,
 	})
 	return nil
 }

@@ -17,9 +17,12 @@ const (
 	maxBatch     = 100
 	maxItems     = 50
 	pricingUnits = 400 // base dynamic-pricing iterations per order item
-	taxRate      = 0.0825
-	maxQuantity  = 10000
-	maxUnitPrice = 1e6
+	// journalPerUnit is the simulated journal write time per pricing unit:
+	// the batch is persisted before the lock is released (200µs per item).
+	journalPerUnit = 500 * time.Nanosecond
+	taxRate        = 0.0825
+	maxQuantity    = 10000
+	maxUnitPrice   = 1e6
 )
 
 type orderItem struct {
@@ -94,14 +97,20 @@ func (req *orderRequest) validate(prefix string) error {
 
 // processOrders is the order.batch hot spot: it prices and books a whole batch
 // while holding the book's single lock. Pricing runs a dynamic-pricing
-// iteration per item against the shared demand index (the work injection
-// scales); the lock is held for all of it, which is the contention the runbook
-// describes.
+// iteration per item against the shared demand index, and the batch is
+// journaled before the lock is released; injection scales both. Holding the
+// lock for all of it is the contention the runbook describes.
 //
 //go:noinline
 func (b *orderBook) processOrders(batch []orderRequest, ws *workScale) []order {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	items := 0
+	for _, req := range batch {
+		items += len(req.Items)
+	}
+	units := ws.units(pricingUnits * items)
+	perItem := max(units/max(items, 1), 1)
 	out := make([]order, 0, len(batch))
 	now := time.Now().UTC()
 	for _, req := range batch {
@@ -111,9 +120,8 @@ func (b *orderBook) processOrders(batch []orderRequest, ws *workScale) []order {
 		for _, it := range req.Items {
 			d := b.demand[it.SKU]
 			// Iterate the price elasticity model to its fixed point.
-			n := ws.units(pricingUnits)
 			disc := 0.0
-			for k := 0; k < n; k++ {
+			for k := 0; k < perItem; k++ {
 				disc = 0.5*disc + 0.5*(0.15*(1-math.Exp(-float64(it.Quantity)/40))+0.02*math.Log1p(d)/(1+float64(k%8)))
 			}
 			if disc > 0.3 {
@@ -139,7 +147,23 @@ func (b *orderBook) processOrders(batch []orderRequest, ws *workScale) []order {
 		}
 		out = append(out, *o)
 	}
+	time.Sleep(time.Duration(units) * journalPerUnit) // journal write, under the lock
 	return out
+}
+
+// decayDemand is the order book's background job: it ages the demand index a
+// little every tick. It takes the same lock as processOrders, so batches make
+// it wait, as any housekeeping job would in a real order service.
+func (b *orderBook) decayDemand() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for sku, d := range b.demand {
+		b.demand[sku] = d * 0.999
+		if n++; n == 32 {
+			break
+		}
+	}
 }
 
 func (b *orderBook) get(id string) (order, bool) {

@@ -19,6 +19,9 @@ import (
 const (
 	ledgerKept      = 20000
 	auditChainUnits = 48 // base hash-chain links verified per settlement
+	// commitPerUnit is the simulated ledger commit time per audit unit: the
+	// ledger is made durable before the lock is released (480µs per payment).
+	commitPerUnit = 10 * time.Microsecond
 )
 
 type payment struct {
@@ -50,7 +53,8 @@ func newPaymentLedger() *paymentLedger {
 // settle is the payment.state hot spot. Under the ledger lock it deduplicates
 // by idempotency key, books the exposure, and extends and re-verifies the audit
 // hash chain over the recent links; the verification is the work injection
-// scales, and holding the lock through it is what makes the state contended.
+// scales, together with the ledger commit that follows; holding the lock
+// through both is what makes the state contended.
 //
 //go:noinline
 func (l *paymentLedger) settle(key, from, to string, amount int64, currency string, ws *workScale) (payment, bool) {
@@ -92,6 +96,7 @@ func (l *paymentLedger) settle(key, from, to string, amount int64, currency stri
 		c := l.chain[len(l.chain)-1-i%len(l.chain)]
 		acc = sha256.Sum256(append(acc[:], c[:]...))
 	}
+	time.Sleep(time.Duration(n) * commitPerUnit) // ledger commit, under the lock
 	p := &payment{
 		ID: fmt.Sprintf("pay-%08d", l.seq), Status: "settled", From: from, To: to,
 		Amount: cents(amount), Currency: currency, Fee: cents(fee), LedgerSeq: l.seq,
@@ -107,6 +112,22 @@ func (l *paymentLedger) settle(key, from, to string, amount int64, currency stri
 		}
 	}
 	return *p, false
+}
+
+// sweepExposure is the ledger's background job: it recomputes the net
+// exposure every tick under the ledger lock, so settlements make it wait.
+func (l *paymentLedger) sweepExposure() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var net int64
+	n := 0
+	for _, v := range l.exposure {
+		net += v
+		if n++; n == 64 {
+			break
+		}
+	}
+	return net
 }
 
 func (s *Server) registerPayment() {

@@ -42,7 +42,8 @@ type ProfilingConfig struct {
 	// a rate other than 100 Hz is collected.
 	CPURate int
 	// MutexFraction is passed to runtime.SetMutexProfileFraction when lock
-	// profiling is on (default 5: one contention event in five is recorded).
+	// profiling is on (default 1: every contention event is recorded; it costs
+	// one stack capture per contended unlock, and lock samples are scarce).
 	MutexFraction int
 	// BlockRate is passed to runtime.SetBlockProfileRate when block profiling
 	// is on, in nanoseconds (default 100µs).
@@ -76,7 +77,7 @@ var eventAliases = map[string]string{"itimer": "cpu", "mutex": "lock", "goroutin
 //	PYROSCOPE_LABELS                  k=v,... (version=dev and env=local unless given)
 //	PYROSCOPE_UPLOAD_INTERVAL         10s
 //	PYROSCOPE_CPU_RATE                CPU sampling rate in Hz (default 100)
-//	PYROSCOPE_MUTEX_PROFILE_FRACTION  runtime.SetMutexProfileFraction (default 5)
+//	PYROSCOPE_MUTEX_PROFILE_FRACTION  runtime.SetMutexProfileFraction (default 1)
 //	PYROSCOPE_BLOCK_PROFILE_RATE      runtime.SetBlockProfileRate, ns (default 100000)
 //	PYROSCOPE_BASIC_AUTH_USER, PYROSCOPE_BASIC_AUTH_PASSWORD, PYROSCOPE_TENANT_ID
 func ProfilingFromEnv(service string, getenv func(string) string) (ProfilingConfig, error) {
@@ -276,7 +277,7 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 		cfg.Events = append([]string(nil), AllEvents...)
 	}
 	if cfg.MutexFraction <= 0 {
-		cfg.MutexFraction = 5
+		cfg.MutexFraction = 1
 	}
 	if cfg.BlockRate <= 0 {
 		cfg.BlockRate = 100_000

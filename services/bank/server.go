@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -122,6 +123,47 @@ func (s *Server) allowed(r *http.Request) []string {
 	return allow
 }
 
+// jobInterval is how often a service's background job takes its lock.
+const jobInterval = 2 * time.Millisecond
+
+// startJobs runs the service's background job, if it has one, until the
+// returned function is called. The jobs take the same coarse lock as the
+// lock hot spots, which is what makes those visible in the mutex profile at
+// any request rate rather than only when requests happen to overlap.
+func (s *Server) startJobs() (stop func()) {
+	var job func(i int)
+	switch {
+	case s.orders != nil:
+		job = func(int) { s.orders.decayDemand() }
+	case s.ledger != nil:
+		job = func(int) { s.ledger.sweepExposure() }
+	case s.accounts != nil:
+		job = s.accounts.accrualTick
+	default:
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if s.cfg.ProfileLabels {
+			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("service", s.cfg.Service)))
+		}
+		t := time.NewTicker(jobInterval)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				job(i)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
 type healthResponse struct {
 	Status  string             `json:"status"`
 	Service string             `json:"service"`
@@ -169,9 +211,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	log := s.cfg.Logger
+	stopJobs := s.startJobs()
+	defer stopJobs()
 	log.Info("listening", "service", s.cfg.Service, "addr", ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if s.cfg.ProfileLabels {
+			// Connection and handler goroutines inherit the label from here.
+			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("service", s.cfg.Service)))
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("%s: serve: %w", s.cfg.Service, err)

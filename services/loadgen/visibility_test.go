@@ -1,0 +1,158 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"github.com/profdiff/profdiff/services/bank"
+)
+
+// TestHotspotsVisibleUnderLoad runs the seven services in this process under
+// the generator's own request mix and checks that every hot spot holds at
+// least 2% of its service's profile. CPU hot spots are measured with all seven
+// loaded, their samples split by the pprof label the Group sets. Allocation and
+// lock profiles carry no labels, so those hot spots are measured one service
+// at a time, counting only server-side stacks (not the generator's own).
+func TestHotspotsVisibleUnderLoad(t *testing.T) {
+	d := 2 * time.Second
+	if testing.Short() {
+		d = time.Second
+	}
+	g, err := bank.StartGroup(context.Background(), bank.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+
+	oldMem := runtime.MemProfileRate
+	runtime.MemProfileRate = 64 << 10
+	defer func() { runtime.MemProfileRate = oldMem }()
+	oldMutex := runtime.SetMutexProfileFraction(1)
+	defer runtime.SetMutexProfileFraction(oldMutex)
+
+	load := func(targets map[string]string, rate float64, d time.Duration) {
+		t.Helper()
+		res, err := Run(context.Background(), Config{Targets: targets, Rate: rate, Concurrency: 32, Duration: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Errors > 0 {
+			t.Errorf("%d errors under load", res.Errors)
+		}
+	}
+	var cpu bytes.Buffer
+	runtime.SetCPUProfileRate(400)
+	if err := pprof.StartCPUProfile(&cpu); err != nil {
+		t.Fatal(err)
+	}
+	load(g.URLs, 280, d) // 40 requests/s per service
+	pprof.StopCPUProfile()
+	cpuProf, err := profile.Parse(&cpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverSide := func(s *profile.Sample) bool {
+		return inStack(s, "net/http.(*conn).serve") || inStack(s, "github.com/profdiff/profdiff/services/bank.(*Server).startJobs.func1")
+	}
+	for _, h := range bank.Hotspots {
+		var p *profile.Profile
+		var typ string
+		keep := serverSide
+		switch h.Profile {
+		case "cpu":
+			p, typ = cpuProf, "cpu"
+			keep = func(s *profile.Sample) bool {
+				return len(s.Label["service"]) == 1 && s.Label["service"][0] == h.Service
+			}
+		case "alloc_space", "mutex_delay":
+			name, t2 := "allocs", "alloc_space"
+			if h.Profile == "mutex_delay" {
+				name, t2 = "mutex", "delay"
+			}
+			before := snapshot(t, name)
+			load(map[string]string{h.Service: g.URLs[h.Service]}, 30, d)
+			p, typ = diff(t, snapshot(t, name), before), t2
+		}
+		sh, total := shareOf(p, typ, h.Function, keep)
+		t.Logf("%-22s %-26s %-12s %5.1f%% of %d", h.Inject, h.Service, h.Profile, 100*sh, total)
+		if sh < 0.02 {
+			t.Errorf("%s: %s holds %.1f%% of %s, want >= 2%%", h.Inject, h.Function, 100*sh, h.Profile)
+		}
+	}
+}
+
+func inStack(s *profile.Sample, fn string) bool {
+	for _, loc := range s.Location {
+		for _, ln := range loc.Line {
+			if ln.Function != nil && ln.Function.Name == fn {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func snapshot(t *testing.T, name string) *profile.Profile {
+	t.Helper()
+	if name == "allocs" {
+		runtime.GC()
+	}
+	var buf bytes.Buffer
+	if err := pprof.Lookup(name).WriteTo(&buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	p, err := profile.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func diff(t *testing.T, after, before *profile.Profile) *profile.Profile {
+	t.Helper()
+	before.Scale(-1)
+	p, err := profile.Merge([]*profile.Profile{after, before})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func shareOf(p *profile.Profile, typ, fn string, keep func(*profile.Sample) bool) (float64, int64) {
+	idx := -1
+	for i, st := range p.SampleType {
+		if st.Type == typ {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return 0, 0
+	}
+	var total, hit int64
+	for _, s := range p.Sample {
+		if !keep(s) {
+			continue
+		}
+		total += s.Value[idx]
+	stack:
+		for _, loc := range s.Location {
+			for _, ln := range loc.Line {
+				if ln.Function != nil && ln.Function.Name == fn {
+					hit += s.Value[idx]
+					break stack
+				}
+			}
+		}
+	}
+	if total == 0 {
+		return 0, 0
+	}
+	return float64(hit) / float64(total), total
+}
