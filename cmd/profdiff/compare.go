@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/pkg/rules"
@@ -21,6 +20,9 @@ func init() {
 func runCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("compare", `
 Usage: profdiff compare --baseline DIR --current DIR [--config FILE] [--format F [--output FILE]]...
+       profdiff compare --baseline DIR --pyroscope URL --from T [--until T] [--selector S] ...
+       profdiff compare --pyroscope URL --baseline-from T [--baseline-until T] [--baseline-selector S]
+                        --from T [--until T] [--selector S] ...
 
 Compares the current snapshot with the baseline, function by function, and
 reports regressions (credible increase, at least the threshold, above the
@@ -28,6 +30,12 @@ floor), new hot paths, improvements and inconclusive series. --format and
 --output pair up in order and may repeat; a format without an output goes to
 standard output. Outputs are written atomically.
 
+With --pyroscope the current side is collected from Pyroscope over
+--from/--until (for the baseline's services and types), and with
+--baseline-from the baseline side too: before and after a deploy (two
+ranges), or one version against another (--baseline-selector '{version="v1"}'
+--selector '{version="v2"}').
+`+strings.TrimPrefix(pyroscopeUsage, "\n")+`
 Exit status: 0 no regression, 1 regression, 2 error or inconclusive
 (--inconclusive=pass turns inconclusive into 0; an error is always 2).
 
@@ -47,6 +55,7 @@ Example:
 	threshold := fs.String("threshold", "", "smallest relative increase that fails, e.g. 10% (overrides the rules file's default)")
 	floor := fs.String("floor", "", "smallest share of the profile that can fail, e.g. 1%")
 	alpha := fs.Float64("alpha", 0, "false-discovery rate per series (default 0.01)")
+	pf := addPyroscopeFlags(fs, true)
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -54,8 +63,8 @@ Example:
 	if fs.NArg() > 0 {
 		return fail(stderr, cmd, fmt.Errorf("unexpected argument %q (flags take --name value)", fs.Arg(0)))
 	}
-	if *basePath == "" || *curPath == "" {
-		return fail(stderr, cmd, errors.New("--baseline and --current are required"))
+	if pf.url == "" && (*basePath == "" || *curPath == "") {
+		return fail(stderr, cmd, errors.New("--baseline and --current are required (or --pyroscope, see --help)"))
 	}
 	if *inconclusive != "pass" && *inconclusive != "fail" {
 		return fail(stderr, cmd, fmt.Errorf("--inconclusive=%q: want pass or fail", *inconclusive))
@@ -95,13 +104,9 @@ Example:
 		return fail(stderr, cmd, err)
 	}
 
-	base, err := baseline.Load(*basePath)
+	base, cur, err := pf.compareSides(*basePath, *curPath, stderr)
 	if err != nil {
-		return fail(stderr, cmd, fmt.Errorf("baseline: %w", err))
-	}
-	cur, err := baseline.Load(*curPath)
-	if err != nil {
-		return fail(stderr, cmd, fmt.Errorf("current: %w", err))
+		return fail(stderr, cmd, err)
 	}
 	if len(base.Series) == 0 {
 		return fail(stderr, cmd, fmt.Errorf("baseline %s holds no series; nothing to gate", *basePath))

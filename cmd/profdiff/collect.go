@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/pyroscope"
+	"github.com/profdiff/profdiff/pkg/timeparse"
+)
+
+func init() {
+	register(&command{name: "collect", summary: "pull profiles from Pyroscope into a snapshot directory", run: runCollect})
+}
+
+// pyroscopeFlags are the flags of the commands that read from Pyroscope:
+// collect, and compare when it collects a side on the fly.
+type pyroscopeFlags struct {
+	url                    string
+	services, types        []string
+	from, until            string
+	baseFrom, baseUntil    string // compare only
+	window                 time.Duration
+	selector, baseSelector string
+	user, password, token  string
+	tenant                 string
+	timeout, wait          time.Duration
+	concurrency            int
+	fs                     *pflag.FlagSet
+	now                    time.Time // one instant for every relative time
+}
+
+const pyroscopeUsage = `
+Times (--from, --until): ` + timeparse.Forms + `.
+Credentials: prefer the environment to flags, which other users of the machine
+can see: PROFDIFF_PYROSCOPE_BASIC_AUTH_USER, PROFDIFF_PYROSCOPE_BASIC_AUTH_PASSWORD,
+PROFDIFF_PYROSCOPE_BEARER_TOKEN, PROFDIFF_PYROSCOPE_TENANT_ID (each falls back to
+the same name without PROFDIFF_). Flags override the environment.
+`
+
+// addPyroscopeFlags registers the Pyroscope flags on fs; compare also gets
+// the --baseline-* flags that collect the baseline side.
+func addPyroscopeFlags(fs *pflag.FlagSet, compare bool) *pyroscopeFlags {
+	p := &pyroscopeFlags{fs: fs}
+	fs.StringVar(&p.url, "pyroscope", "", "Pyroscope base URL, e.g. http://127.0.0.1:4040")
+	fs.StringArrayVar(&p.services, "service", nil, "service to collect (repeatable; default: every service with data in the range)")
+	fs.StringArrayVar(&p.types, "type", nil, "profile type: alias, group or full ID (repeatable; default cpu, alloc, lock)")
+	fs.StringVar(&p.from, "from", "", "start of the range")
+	fs.StringVar(&p.until, "until", "now", "end of the range")
+	if compare {
+		fs.StringVar(&p.baseFrom, "baseline-from", "", "collect the baseline from Pyroscope too, starting here (instead of --baseline DIR)")
+		fs.StringVar(&p.baseUntil, "baseline-until", "", "end of the baseline range (default: --baseline-from plus the length of the current range)")
+		fs.StringVar(&p.baseSelector, "baseline-selector", "", "label selector of the baseline side (default: --selector)")
+	}
+	fs.DurationVar(&p.window, "window", pyroscope.DefaultWindow, "window length; a multiple of the services' upload interval")
+	fs.StringVar(&p.selector, "selector", "", `extra label matchers, e.g. '{version="v2",env=~"prod|staging"}'`)
+	fs.StringVar(&p.user, "basic-auth-user", "", "basic auth user (prefer the environment)")
+	fs.StringVar(&p.password, "basic-auth-password", "", "basic auth password (prefer the environment)")
+	fs.StringVar(&p.token, "bearer-token", "", "bearer token (prefer the environment)")
+	fs.StringVar(&p.tenant, "tenant", "", "tenant ID, sent as X-Scope-OrgID")
+	fs.DurationVar(&p.wait, "wait", 0, "wait up to this long for the last window's data to arrive before collecting")
+	fs.DurationVar(&p.timeout, "timeout", 5*time.Minute, "give up on Pyroscope after this long")
+	fs.IntVar(&p.concurrency, "concurrency", pyroscope.DefaultConcurrency, "queries in flight")
+	return p
+}
+
+// client builds the Pyroscope client: environment first, flags over it.
+func (p *pyroscopeFlags) client() (*pyroscope.Client, error) {
+	opts := []pyroscope.Option{pyroscope.WithAuthFromEnv(), pyroscope.WithConcurrency(p.concurrency)}
+	switch {
+	case p.token != "" && (p.user != "" || p.password != ""):
+		return nil, errors.New("--bearer-token and --basic-auth-* exclude each other")
+	case p.token != "":
+		opts = append(opts, pyroscope.WithBearerToken(p.token))
+	case p.user != "" || p.password != "":
+		user, pass := p.user, p.password
+		// A user on the command line with the password in the environment.
+		if pass == "" {
+			for _, n := range pyroscope.EnvBasicAuthPassword {
+				if pass = os.Getenv(n); pass != "" {
+					break
+				}
+			}
+		}
+		opts = append(opts, pyroscope.WithBasicAuth(user, pass))
+	}
+	if p.tenant != "" {
+		opts = append(opts, pyroscope.WithTenant(p.tenant))
+	}
+	return pyroscope.New(p.url, opts...)
+}
+
+// query builds the Query of one side from its range and selector flags.
+func (p *pyroscopeFlags) query(fromFlag, from, untilFlag, until, selFlag, sel string) (pyroscope.Query, error) {
+	q := pyroscope.Query{Window: p.window, Services: splitList(p.services)}
+	if from == "" {
+		return q, fmt.Errorf("--%s is required with --pyroscope", fromFlag)
+	}
+	var err error
+	if q.From, err = timeparse.Parse(from, p.now); err != nil {
+		return q, fmt.Errorf("--%s: %w", fromFlag, err)
+	}
+	if q.Until, err = timeparse.Parse(until, p.now); err != nil {
+		return q, fmt.Errorf("--%s: %w", untilFlag, err)
+	}
+	if q.Selector, err = pyroscope.ParseSelector(sel); err != nil {
+		return q, fmt.Errorf("--%s: %w", selFlag, err)
+	}
+	if len(p.types) > 0 {
+		if q.Types, err = profiletype.ParseList(p.types); err != nil {
+			return q, fmt.Errorf("--type: %w", err)
+		}
+	}
+	return q, nil
+}
+
+// collect runs one query (waiting first if asked), reporting missing
+// series on stderr.
+func (p *pyroscopeFlags) collect(ctx context.Context, c *pyroscope.Client, q pyroscope.Query, side string, stderr io.Writer) (*pyroscope.Result, error) {
+	if p.wait > 0 {
+		if err := c.WaitForRange(ctx, q, p.wait); err != nil {
+			var we *pyroscope.WaitError
+			if !errors.As(err, &we) {
+				return nil, err
+			}
+			// Collect what is there: the missing part shows in the result.
+			fmt.Fprintf(stderr, "profdiff: %s: %s\n", side, oneLine(err.Error()))
+		}
+	}
+	res, err := c.Collect(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range res.Missing {
+		fmt.Fprintf(stderr, "profdiff: %s: no data for %s: %s\n", side, m.SeriesKey, m.Reason)
+	}
+	return res, nil
+}
+
+// context returns the context of one run: bounded by --timeout and
+// cancelled by Ctrl-C.
+func (p *pyroscopeFlags) context() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	return ctx, func() { cancel(); stop() }
+}
+
+// compareSides loads or collects the two sides of a comparison. With
+// --pyroscope the current side is collected over --from/--until; the
+// baseline side is the --baseline directory or, with --baseline-from,
+// collected too. A side collected against a baseline directory asks for the
+// baseline's services and types, so that what the baseline has and the
+// current run lacks is named as inconclusive.
+func (p *pyroscopeFlags) compareSides(basePath, curPath string, stderr io.Writer) (base, cur *baseline.Snapshot, err error) {
+	collecting := p.url != ""
+	switch {
+	case !collecting && p.baseFrom != "":
+		return nil, nil, errors.New("--baseline-from needs --pyroscope")
+	case !collecting && (basePath == "" || curPath == ""):
+		return nil, nil, errors.New("--baseline and --current are required (or --pyroscope with --from to collect the current side)")
+	case collecting && curPath != "":
+		return nil, nil, errors.New("--current and --pyroscope exclude each other: the current side is either a directory or collected")
+	case collecting && (basePath == "") == (p.baseFrom == ""):
+		return nil, nil, errors.New("with --pyroscope give either --baseline DIR or --baseline-from (to collect the baseline too)")
+	}
+	if !collecting {
+		if base, err = baseline.Load(basePath); err != nil {
+			return nil, nil, fmt.Errorf("baseline: %w", err)
+		}
+		if cur, err = baseline.Load(curPath); err != nil {
+			return nil, nil, fmt.Errorf("current: %w", err)
+		}
+		return base, cur, nil
+	}
+
+	p.now = time.Now()
+	curQ, err := p.query("from", p.from, "until", p.until, "selector", p.selector)
+	if err != nil {
+		return nil, nil, err
+	}
+	var baseQ pyroscope.Query
+	if basePath != "" {
+		if base, err = baseline.Load(basePath); err != nil {
+			return nil, nil, fmt.Errorf("baseline: %w", err)
+		}
+		if len(curQ.Services) == 0 {
+			curQ.Services = base.Services()
+		}
+		if len(curQ.Types) == 0 {
+			curQ.Types = seriesTypes(base)
+		}
+	} else {
+		baseSel := p.baseSelector
+		if !p.fs.Changed("baseline-selector") {
+			baseSel = p.selector
+		}
+		baseUntil := p.baseUntil
+		if baseUntil == "" {
+			from, _ := timeparse.Parse(p.baseFrom, p.now)
+			baseUntil = from.Add(curQ.Until.Sub(curQ.From)).Format(time.RFC3339Nano)
+		}
+		if baseQ, err = p.query("baseline-from", p.baseFrom, "baseline-until", baseUntil, "baseline-selector", baseSel); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	c, err := p.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := p.context()
+	defer cancel()
+	if base == nil {
+		res, err := p.collect(ctx, c, baseQ, "baseline", stderr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("baseline: %w", err)
+		}
+		base = res.Snapshot
+		if len(base.Series) == 0 {
+			return nil, nil, fmt.Errorf("baseline: Pyroscope at %s has no profiles in %s .. %s for the services, types and selector given",
+				c.URL(), baseQ.From.Format(time.RFC3339), baseQ.Until.Format(time.RFC3339))
+		}
+		// The current side asks for what the baseline side found.
+		if len(curQ.Services) == 0 {
+			curQ.Services = res.Services
+		}
+	}
+	res, err := p.collect(ctx, c, curQ, "current", stderr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("current: %w", err)
+	}
+	return base, res.Snapshot, nil
+}
+
+// seriesTypes lists the profile types a snapshot has, in first-seen order.
+func seriesTypes(s *baseline.Snapshot) []profiletype.ID {
+	var out []profiletype.ID
+	seen := map[string]bool{}
+	for _, se := range s.Series {
+		if id, err := profiletype.ParseID(se.ProfileType); err == nil && !seen[se.ProfileType] {
+			seen[se.ProfileType] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// splitList splits repeated and comma-separated flag values.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func runCollect(args []string, stdout, stderr io.Writer) int {
+	fs := flagSet("collect", `
+Usage: profdiff collect --pyroscope URL --from T [--until T] [--service NAME]... [--type TYPE]...
+                        [--window 10s] [--selector S] --out DIR
+
+Pulls profiles from Grafana Pyroscope (v1 or v2, or profdiff's embedded
+server) into a snapshot: for every service and profile type, one merged
+profile per window of the range. A service or type with no data in the range
+is reported on standard error and left out; the snapshot in DIR is replaced
+atomically, and only when at least one series has data.
+`+pyroscopeUsage+`
+Example:
+  profdiff collect --pyroscope http://127.0.0.1:4040 --from now-70s --until now-10s \
+      --service bank-fraud-service --type cpu --type alloc --selector '{env="ci"}' --out baseline/
+`, stdout)
+	p := addPyroscopeFlags(fs, false)
+	out := fs.String("out", "", "snapshot directory to write (required)")
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	const cmd = "collect"
+	switch {
+	case fs.NArg() > 0:
+		return fail(stderr, cmd, fmt.Errorf("unexpected argument %q (flags take --name value)", fs.Arg(0)))
+	case p.url == "":
+		return fail(stderr, cmd, errors.New("--pyroscope is required"))
+	case *out == "":
+		return fail(stderr, cmd, errors.New("--out is required"))
+	}
+	p.now = time.Now()
+	q, err := p.query("from", p.from, "until", p.until, "selector", p.selector)
+	if err != nil {
+		return fail(stderr, cmd, err)
+	}
+	c, err := p.client()
+	if err != nil {
+		return fail(stderr, cmd, err)
+	}
+	ctx, cancel := p.context()
+	defer cancel()
+	res, err := p.collect(ctx, c, q, "collect", stderr)
+	if err != nil {
+		return fail(stderr, cmd, err)
+	}
+	snap := res.Snapshot
+	if len(snap.Series) == 0 {
+		return fail(stderr, cmd, fmt.Errorf("Pyroscope at %s has no profiles in %s .. %s for the services, types and selector given; nothing written",
+			c.URL(), q.From.Format(time.RFC3339), q.Until.Format(time.RFC3339)))
+	}
+	if err := baseline.Write(*out, snap); err != nil {
+		return fail(stderr, cmd, err)
+	}
+	fmt.Fprintf(stdout, "collected %d series (%d services, %d windows of %s from %s) into %s\n",
+		len(snap.Series), len(snap.Services()), res.Windows, time.Duration(snap.Meta.Window), snap.Meta.From.Format(time.RFC3339), *out)
+	if len(res.Missing) > 0 {
+		fmt.Fprintf(stdout, "%d series had no data (see above); comparing against a baseline that has them is inconclusive\n", len(res.Missing))
+	}
+	return exitOK
+}
