@@ -375,3 +375,27 @@ func TestChromium(t *testing.T) {
 		fmt.Fprintf(os.Stderr, "wrote %s\n", dst)
 	}
 }
+
+func TestWriteEdgeCases(t *testing.T) {
+	// A pass without stacks: tables only, no graph, still a whole page.
+	pass := &diff.Result{Verdict: diff.Pass, Normalization: "rate", Summary: diff.Summary{Series: 1},
+		Series: []*diff.SeriesResult{{Service: "svc", ProfileType: "process_cpu:cpu:nanoseconds:cpu:nanoseconds", Verdict: diff.Pass, MinDetectable: 0.08}}}
+	out := string(render(t, pass, Options{}))
+	for _, want := range []string{"no regression in 1 series", "rate per second", "&#43;8.0%", `"graphs":[]`, "</html>"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pass page lacks %q", want)
+		}
+	}
+	// A regressed series whose current side has no stacks (e.g. from a
+	// JSON result, which does not carry them) still draws the baseline.
+	r := reporttest.Result()
+	r.Series[0].Cur = nil
+	out = string(render(t, r, Options{}))
+	if !strings.Contains(out, "One side has no stacks") {
+		t.Error("no note for a one-sided graph")
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, nil, Options{}); err == nil {
+		t.Error("Write(nil) succeeded")
+	}
+}
