@@ -163,8 +163,8 @@ exit "$STUB_EXIT"
 				}
 			}
 			envOut, _ := os.ReadFile(filepath.Join(dir, "env"))
-			for _, w := range []string{"PYROSCOPE_BASIC_AUTH_USER=ci", "PYROSCOPE_BASIC_AUTH_PASSWORD=s3cret", "PYROSCOPE_BEARER_TOKEN=t0ken", "PYROSCOPE_TENANT_ID=team-a"} {
-				if !strings.Contains(string(envOut), w+"\n") {
+			for _, w := range []string{"PROFDIFF_PYROSCOPE_BASIC_AUTH_USER=ci", "PROFDIFF_PYROSCOPE_BASIC_AUTH_PASSWORD=s3cret", "PROFDIFF_PYROSCOPE_BEARER_TOKEN=t0ken", "PROFDIFF_PYROSCOPE_TENANT_ID=team-a"} {
+				if !strings.Contains("\n"+string(envOut), "\n"+w+"\n") {
 					t.Errorf("profdiff's environment lacks %s", w)
 				}
 			}

@@ -298,12 +298,13 @@ func TestActionStructure(t *testing.T) {
 			t.Errorf("output %q: no step writes %s= to $GITHUB_OUTPUT", name, m[2])
 		}
 	}
-	// Credentials: only in env, under the names profdiff reads.
+	// Credentials: only in env, under the names profdiff reads first
+	// (pkg/pyroscope: PROFDIFF_PYROSCOPE_* before PYROSCOPE_*).
 	for input, env := range map[string]string{
-		"basic-auth-user":     "PYROSCOPE_BASIC_AUTH_USER",
-		"basic-auth-password": "PYROSCOPE_BASIC_AUTH_PASSWORD",
-		"bearer-token":        "PYROSCOPE_BEARER_TOKEN",
-		"tenant":              "PYROSCOPE_TENANT_ID",
+		"basic-auth-user":     "PROFDIFF_PYROSCOPE_BASIC_AUTH_USER",
+		"basic-auth-password": "PROFDIFF_PYROSCOPE_BASIC_AUTH_PASSWORD",
+		"bearer-token":        "PROFDIFF_PYROSCOPE_BEARER_TOKEN",
+		"tenant":              "PROFDIFF_PYROSCOPE_TENANT_ID",
 	} {
 		found := false
 		for _, st := range steps {
