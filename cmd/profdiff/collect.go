@@ -173,13 +173,7 @@ func (p *pyroscopeFlags) compareSides(basePath, curPath string, stderr io.Writer
 		return nil, nil, errors.New("with --pyroscope give either --baseline DIR or --baseline-from (to collect the baseline too)")
 	}
 	if !collecting {
-		if base, err = baseline.Load(basePath); err != nil {
-			return nil, nil, fmt.Errorf("baseline: %w", err)
-		}
-		if cur, err = baseline.Load(curPath); err != nil {
-			return nil, nil, fmt.Errorf("current: %w", err)
-		}
-		return base, cur, nil
+		return loadSnapshots(basePath, curPath)
 	}
 
 	p.now = time.Now()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/pkg/rules"
@@ -141,4 +142,26 @@ Example:
 		}
 	}
 	return res.Verdict.ExitCode(*inconclusive == "pass")
+}
+
+// loadSnapshots loads the baseline and the current snapshot at the same
+// time: decoding (gunzip and JSON) is most of a compare's cost, and the two
+// sides are independent. Errors say which side failed; a baseline error wins
+// when both fail.
+func loadSnapshots(basePath, curPath string) (base, cur *baseline.Snapshot, err error) {
+	var curErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cur, curErr = baseline.Load(curPath)
+	}()
+	base, err = baseline.Load(basePath)
+	<-done
+	if err != nil {
+		return nil, nil, fmt.Errorf("baseline: %w", err)
+	}
+	if curErr != nil {
+		return nil, nil, fmt.Errorf("current: %w", curErr)
+	}
+	return base, cur, nil
 }

@@ -155,9 +155,11 @@ func (vs Values) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads the flat [f,v,f,v,...] form.
 func (vs *Values) UnmarshalJSON(b []byte) error {
-	var flat []int64
-	if err := json.Unmarshal(b, &flat); err != nil {
-		return err
+	flat, ok := parseIntArray(b, nil)
+	if !ok {
+		if err := json.Unmarshal(b, &flat); err != nil {
+			return err
+		}
 	}
 	if len(flat)%2 != 0 {
 		return fmt.Errorf("values: odd length %d, want [function,value,...] pairs", len(flat))
@@ -195,9 +197,12 @@ func (s Stack) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads the flat [value, root, ..., leaf] form.
 func (s *Stack) UnmarshalJSON(b []byte) error {
-	var flat []int64
-	if err := json.Unmarshal(b, &flat); err != nil {
-		return err
+	var buf [32]int64
+	flat, ok := parseIntArray(b, buf[:0])
+	if !ok {
+		if err := json.Unmarshal(b, &flat); err != nil {
+			return err
+		}
 	}
 	if len(flat) < 2 {
 		return fmt.Errorf("stack: want [value, frame, ...], got %d numbers", len(flat))

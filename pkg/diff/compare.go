@@ -513,7 +513,9 @@ func (sc *seriesCompare) explain(fs []Finding, causes []cause, cmap []int32) {
 			if o.idx == c.idx || !below[[2]int32{c.g, o.g}] || o.delta < 0.5*c.delta {
 				continue
 			}
-			if best < 0 || o.delta > causes[best].delta {
+			// Prefer a self finding (the code that got slower) over a
+			// callee's cumulative one, then the larger increase.
+			if best < 0 || better(fs[o.idx], o.delta, fs[causes[best].idx], causes[best].delta) {
 				best = k
 			}
 		}
@@ -528,6 +530,13 @@ func (sc *seriesCompare) explain(fs []Finding, causes []cause, cmap []int32) {
 			f.Rule = "explained by ignored " + by.Function + "; " + by.Rule
 		}
 	}
+}
+
+func better(a Finding, da float64, b Finding, db float64) bool {
+	if (a.Measure == Self) != (b.Measure == Self) {
+		return a.Measure == Self
+	}
+	return da > db
 }
 
 // comparePeriods returns why the two series' sampling periods make them
@@ -753,6 +762,11 @@ func sortFindings(fs []Finding) {
 		if kindRank[a.Kind] != kindRank[b.Kind] {
 			return kindRank[a.Kind] < kindRank[b.Kind]
 		}
+		// A caller whose increase a callee explains comes after the
+		// findings that are causes in their own right.
+		if ea, eb := explained(a), explained(b); ea != eb {
+			return eb
+		}
 		da, db := math.Abs(a.Current-a.Baseline), math.Abs(b.Current-b.Baseline)
 		if a.Kind == KindUnchanged {
 			da, db = a.Current, b.Current
@@ -766,6 +780,8 @@ func sortFindings(fs []Finding) {
 		return a.Function < b.Function
 	})
 }
+
+func explained(f Finding) bool { return f.ExplainedBy != "" && f.ExplainedBy != f.Function }
 
 var verdictRank = map[Verdict]int{Regression: 0, Inconclusive: 1, Pass: 2}
 
