@@ -1,0 +1,275 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/profdiff/profdiff/config"
+	"github.com/profdiff/profdiff/services/bank"
+	"github.com/profdiff/profdiff/testenv/profstore"
+)
+
+// bankPackage is built into the services' binary; it is an import path so
+// the harness also works from another module that depends on profdiff.
+const bankPackage = "github.com/profdiff/profdiff/services/cmd/bank"
+
+// BankBinaryEnv names a prebuilt bank binary to use instead of building one.
+const BankBinaryEnv = "PROFDIFF_BANK_BIN"
+
+type localStack struct {
+	opts     *Options
+	progress io.Writer
+	logs     string
+
+	store   *profstore.Server
+	pyroURL string
+
+	mu       sync.Mutex
+	services map[string]*process
+	urls     map[string]string
+
+	prom    *process
+	promURL string
+	comps   []string
+}
+
+func startLocal(ctx context.Context, opts *Options, progress io.Writer) (_ backend, err error) {
+	l := &localStack{opts: opts, progress: progress, logs: filepath.Join(opts.WorkDir, "logs"),
+		services: map[string]*process{}, urls: map[string]string{}}
+	defer func() {
+		if err != nil {
+			l.close()
+		}
+	}()
+	bin, err := bankBinary(ctx, opts.WorkDir, progress)
+	if err != nil {
+		return nil, err
+	}
+
+	if opts.PyroscopeURL != "" {
+		l.pyroURL = strings.TrimRight(opts.PyroscopeURL, "/")
+		l.comps = append(l.comps, "pyroscope: external at "+l.pyroURL)
+	} else {
+		l.store, err = profstore.Start(context.WithoutCancel(ctx), profstore.Options{Addr: "127.0.0.1:0", Retention: 2 * time.Hour, MaxBytes: 1 << 30})
+		if err != nil {
+			return nil, fmt.Errorf("start embedded Pyroscope: %w", err)
+		}
+		l.pyroURL = l.store.URL()
+		l.comps = append(l.comps, "pyroscope: embedded Pyroscope-compatible server (in-process) at "+l.pyroURL)
+	}
+
+	// Ports first, so the gateway can be told where the others are.
+	ports := map[string]int{}
+	for _, name := range opts.Services {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		ports[name] = p
+		l.urls[name] = "http://" + loopbackAddr(p)
+	}
+	fmt.Fprintf(progress, "starting %d services (%s)\n", len(opts.Services), bin)
+	for _, name := range opts.Services {
+		p, err := startProcess(name, l.logs, l.serviceEnv(name, ports), bin, "--service", name, "--addr", loopbackAddr(ports[name]))
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		l.services[name] = p
+		l.mu.Unlock()
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, name := range opts.Services {
+		if err := waitHTTP(wctx, l.urls[name]+"/health", l.services[name]); err != nil {
+			return nil, err
+		}
+	}
+	l.comps = append(l.comps, fmt.Sprintf("services: %d child processes of %s on loopback", len(opts.Services), bin))
+
+	if err := l.startPrometheus(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// bankBinary returns a bank binary: $PROFDIFF_BANK_BIN when set, else one
+// built into dir.
+func bankBinary(ctx context.Context, dir string, progress io.Writer) (string, error) {
+	if p := os.Getenv(BankBinaryEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", BankBinaryEnv, p, err)
+		}
+		return p, nil
+	}
+	fmt.Fprintf(progress, "building %s\n", bankPackage)
+	return goBuild(ctx, filepath.Join(dir, "bin"), bankPackage, "bank")
+}
+
+func (l *localStack) serviceEnv(name string, ports map[string]int) []string {
+	env := []string{
+		"PYROSCOPE_SERVER_ADDRESS=" + l.pyroURL,
+		"PYROSCOPE_APPLICATION_NAME=" + name,
+		"PYROSCOPE_LABELS=version=" + l.opts.Version + ",env=" + l.opts.Env,
+		"PYROSCOPE_UPLOAD_INTERVAL=" + l.opts.UploadInterval.String(),
+		"BANK_INJECT=" + l.opts.Inject,
+	}
+	if l.opts.CPURate > 0 {
+		env = append(env, "PYROSCOPE_CPU_RATE="+strconv.Itoa(l.opts.CPURate))
+	}
+	url := func(s string) string {
+		if p, ok := ports[s]; ok {
+			return "http://" + loopbackAddr(p)
+		}
+		return "http://127.0.0.1:1" // not started: calls fail fast and are reported
+	}
+	env = append(env,
+		"BANK_ORDER_URL="+url(bank.ServiceOrder),
+		"BANK_PAYMENT_URL="+url(bank.ServicePayment),
+		"BANK_FRAUD_URL="+url(bank.ServiceFraud),
+		"BANK_ACCOUNT_URL="+url(bank.ServiceAccount),
+		"BANK_LOAN_URL="+url(bank.ServiceLoan),
+		"BANK_NOTIFICATION_URL="+url(bank.ServiceNotification),
+	)
+	return env
+}
+
+// startPrometheus runs Prometheus from PATH against the services, with the
+// project's own scrape config and alert rules rewritten for loopback.
+func (l *localStack) startPrometheus(ctx context.Context) error {
+	if l.opts.Prometheus == "off" {
+		l.comps = append(l.comps, "prometheus: off")
+		return nil
+	}
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		if l.opts.Prometheus == "on" {
+			return errors.New("prometheus is not on PATH (Debian: apt-get install prometheus)")
+		}
+		l.comps = append(l.comps, "prometheus: skipped (not on PATH; Debian: apt-get install prometheus)")
+		return nil
+	}
+	dir := filepath.Join(l.opts.WorkDir, "prometheus")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	addrs := map[string]string{}
+	for name, u := range l.urls {
+		addrs[name] = strings.TrimPrefix(u, "http://")
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addrs["prometheus"] = loopbackAddr(port)
+	cfg, err := config.LocalPrometheusConfig(addrs, config.LocalOptions{ScrapeInterval: 5 * time.Second, EvaluationInterval: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), cfg, 0o644); err != nil {
+		return err
+	}
+	rules, err := config.AlertRulesWithFor(time.Hour) // the rules as shipped
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), rules, 0o644); err != nil {
+		return err
+	}
+	l.prom, err = startProcess("prometheus", l.logs, nil, bin,
+		"--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+loopbackAddr(port),
+		"--web.enable-lifecycle")
+	if err != nil {
+		return err
+	}
+	l.promURL = "http://" + loopbackAddr(port)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := waitHTTP(wctx, l.promURL+"/-/ready", l.prom); err != nil {
+		return err
+	}
+	l.comps = append(l.comps, "prometheus: "+bin+" at "+l.promURL)
+	return nil
+}
+
+func (l *localStack) pyroscopeURL() string  { return l.pyroURL }
+func (l *localStack) prometheusURL() string { return l.promURL }
+func (l *localStack) grafanaURL() string    { return "" }
+func (l *localStack) logDir() string        { return l.logs }
+func (l *localStack) components() []string {
+	return append(l.comps, "grafana: not run by the local backend (provisioning is checked statically)")
+}
+
+func (l *localStack) serviceURLs() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]string{}
+	for name, p := range l.services {
+		if done, _ := p.exited(); !done {
+			out[name] = l.urls[name]
+		}
+	}
+	return out
+}
+
+func (l *localStack) killService(name string) error {
+	l.mu.Lock()
+	p := l.services[name]
+	l.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("service %s is not running", name)
+	}
+	p.kill()
+	return nil
+}
+
+func (l *localStack) close() error {
+	var errs []error
+	var wg sync.WaitGroup
+	l.mu.Lock()
+	procs := make([]*process, 0, len(l.services)+1)
+	for _, p := range l.services {
+		procs = append(procs, p)
+	}
+	l.mu.Unlock()
+	if l.prom != nil {
+		procs = append(procs, l.prom)
+	}
+	var emu sync.Mutex
+	for _, p := range procs {
+		wg.Add(1)
+		go func(p *process) {
+			defer wg.Done()
+			if err := p.stop(20 * time.Second); err != nil && !isSignalExit(err) {
+				emu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
+				emu.Unlock()
+			}
+		}(p)
+	}
+	wg.Wait()
+	if l.store != nil {
+		if err := l.store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isSignalExit reports whether a process ended because it was killed, which
+// is expected for a service the test killed on purpose.
+func isSignalExit(err error) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && !ee.Exited()
+}

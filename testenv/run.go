@@ -1,0 +1,140 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/pyroscope"
+	"github.com/profdiff/profdiff/services/loadgen"
+)
+
+// LoadOptions size a load run.
+type LoadOptions struct {
+	// Rate is the total request rate per second over all services
+	// (default DefaultRate). It is fixed (open loop), so both sides of a
+	// comparison see the same load.
+	Rate float64
+	// Duration of the measured part of the run (default DefaultDuration).
+	Duration time.Duration
+	// Warmup is load driven before measuring starts, so caches, pools and
+	// the first partial upload are not measured (default one upload interval).
+	Warmup time.Duration
+	// Concurrency bounds requests in flight (default: loadgen's).
+	Concurrency int
+	// Seed makes the request mix reproducible (default 1).
+	Seed uint64
+}
+
+// Defaults of a load run, sized for a 2-core machine running all seven
+// services: see docs/verdict-quality.md for how they were chosen.
+const (
+	DefaultRate     = 350
+	DefaultDuration = 60 * time.Second
+)
+
+func (o *LoadOptions) setDefaults(upload time.Duration) {
+	if o.Rate == 0 {
+		o.Rate = DefaultRate
+	}
+	if o.Duration == 0 {
+		o.Duration = DefaultDuration
+	}
+	if o.Warmup == 0 {
+		o.Warmup = upload
+	}
+}
+
+// DriveLoad runs the load generator against every running service for the
+// options' warm-up plus duration.
+func (s *Stack) DriveLoad(ctx context.Context, o LoadOptions) (*loadgen.Result, error) {
+	o.setDefaults(s.opts.UploadInterval)
+	return loadgen.Run(ctx, loadgen.Config{
+		Targets:          s.ServiceURLs(),
+		Rate:             o.Rate,
+		Concurrency:      o.Concurrency,
+		Duration:         o.Warmup + o.Duration,
+		Seed:             o.Seed,
+		Progress:         s.progress,
+		ProgressInterval: 10 * time.Second,
+	})
+}
+
+// Measurement is one load run and the profiles collected over it.
+type Measurement struct {
+	Load        *loadgen.Result
+	From, Until time.Time
+	Collected   *pyroscope.Result
+}
+
+// Snapshot is the collected snapshot.
+func (m *Measurement) Snapshot() *baseline.Snapshot { return m.Collected.Snapshot }
+
+// Measure drives load, waits for the profiles of the measured part to
+// arrive, and collects them. The measured range is the load run without its
+// warm-up, cut to whole upload windows.
+func (s *Stack) Measure(ctx context.Context, o LoadOptions, types []profiletype.ID) (*Measurement, error) {
+	o.setDefaults(s.opts.UploadInterval)
+	start := time.Now()
+	res, err := s.DriveLoad(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	end := start.Add(res.Elapsed)
+	w := s.opts.UploadInterval
+	from := alignUp(start.Add(o.Warmup), w)
+	until := alignDown(end, w)
+	if !until.After(from) {
+		return nil, fmt.Errorf("load run of %s is too short for one %s window after a %s warm-up", res.Elapsed.Round(time.Second), w, o.Warmup)
+	}
+	fmt.Fprintf(s.progress, "load: %d requests, %.0f/s, %d errors; collecting %s .. %s (%d windows of %s)\n",
+		res.Requests, res.Achieved, res.Errors, from.Format(time.TimeOnly), until.Format(time.TimeOnly), int(until.Sub(from)/w), w)
+	col, err := s.Snapshot(ctx, from, until, types)
+	if err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	col.Snapshot.Meta.Labels["load_rate"] = fmt.Sprint(o.Rate)
+	for _, m := range col.Missing {
+		fmt.Fprintf(s.progress, "no data: %s %s (%s)\n", m.Service, profiletype.MustAlias(m.ProfileType), m.Reason)
+	}
+	return &Measurement{Load: res, From: from, Until: until, Collected: col}, nil
+}
+
+// Gate measures the stack and compares the result with the baseline in
+// baselineDir, returning the comparison. The caller turns its verdict into
+// an exit status with Result.Verdict.ExitCode.
+func (s *Stack) Gate(ctx context.Context, baselineDir string, o LoadOptions, dopts diff.Options) (*diff.Result, *Measurement, error) {
+	base, err := baseline.Load(baselineDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.Measure(ctx, o, seriesTypes(base))
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := diff.Compare(base, m.Snapshot(), dopts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, m, nil
+}
+
+// seriesTypes lists the profile types a baseline holds, so the current side
+// collects the same ones.
+func seriesTypes(snap *baseline.Snapshot) []profiletype.ID {
+	var out []profiletype.ID
+	seen := map[string]bool{}
+	for _, se := range snap.Series {
+		if seen[se.ProfileType] {
+			continue
+		}
+		seen[se.ProfileType] = true
+		if id, err := profiletype.ParseID(se.ProfileType); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
