@@ -138,3 +138,30 @@ func seriesTypes(snap *baseline.Snapshot) []profiletype.ID {
 	}
 	return out
 }
+
+// Prune drops from a freshly measured snapshot the series that no later run
+// could be gated against — too few windows or samples even when compared
+// with themselves (a service with almost no lock contention, say) — and
+// returns the reasons. Recording them would make every gate inconclusive
+// for a reason the baseline alone causes; leaving them out, and saying so,
+// keeps the gate honest about what it covers.
+func Prune(snap *baseline.Snapshot, opts diff.Options) (*baseline.Snapshot, []string, error) {
+	self, err := diff.Compare(snap, snap, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &baseline.Snapshot{Meta: snap.Meta}
+	var dropped []string
+	for _, sr := range self.Series {
+		se := snap.Lookup(sr.Service, sr.ProfileType)
+		if se == nil {
+			continue
+		}
+		if sr.Verdict == diff.Inconclusive {
+			dropped = append(dropped, fmt.Sprintf("%s %s: %s", sr.Service, profiletype.MustAlias(sr.ProfileType), sr.Reason))
+			continue
+		}
+		out.Put(se)
+	}
+	return out, dropped, nil
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/report"
+	"github.com/profdiff/profdiff/services/bank"
+	"github.com/profdiff/profdiff/testenv"
+)
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("demo", "record a baseline, gate an A/A run (it passes) and a run with an injected regression (it fails, naming the function)",
+		"go run ./testenv/cmd/bankstack demo", stdout)
+	sf := addStackFlags(fs)
+	lf := addLoadFlags(fs)
+	inject := fs.String("regression", "fraud.rules=1.5", "the regression injected into the third run, NAME=FACTOR")
+	keep := fs.String("baseline-out", "", "keep the recorded baseline in this directory (default: a temporary one)")
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	if sf.inject != "" {
+		return fail(stderr, "demo", fmt.Errorf("--inject does not apply to demo; use --regression"))
+	}
+	inj, err := bank.ParseInject(*inject)
+	if err != nil || len(inj) != 1 {
+		return fail(stderr, "demo", fmt.Errorf("--regression=%q: want one NAME=FACTOR (%v)", *inject, err))
+	}
+	var hot bank.Hotspot
+	for name := range inj {
+		hot, _ = bank.HotspotByInject(name)
+	}
+
+	dir := *keep
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "bankstack-demo-")
+		if err != nil {
+			return fail(stderr, "demo", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir = filepath.Join(tmp, "baseline")
+	}
+
+	fmt.Fprintf(stdout, "== 1/3  recording a baseline: all seven services, %s of load at %.0f req/s\n", lf.duration, lf.rate)
+	snap, err := measure(ctx, sf, lf, stdout)
+	if err != nil {
+		return fail(stderr, "demo", err)
+	}
+	if err := writeBaseline(dir, snap, stdout); err != nil {
+		return fail(stderr, "demo", err)
+	}
+
+	gate := func(title, injectSpec string) (*diff.Result, error) {
+		fmt.Fprintf(stdout, "\n== %s\n", title)
+		f := *sf
+		f.inject = injectSpec
+		s, err := testenv.Start(ctx, f.options(stdout))
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		res, _, err := s.Gate(ctx, dir, lf.options(), diff.Options{})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintln(stdout)
+		report.Text(stdout, res)
+		fmt.Fprintf(stdout, "exit status: %d\n", res.Verdict.ExitCode(false))
+		return res, nil
+	}
+	aa, err := gate("2/3  A/A: the same build again, gated against the baseline (expect: pass, exit 0)", "")
+	if err != nil {
+		return fail(stderr, "demo", err)
+	}
+	ab, err := gate(fmt.Sprintf("3/3  injected regression %s: %s in %s (expect: regression, exit 1)", *inject, hot.Function, hot.Service), *inject)
+	if err != nil {
+		return fail(stderr, "demo", err)
+	}
+
+	fmt.Fprintln(stdout, "\n== summary")
+	ok := true
+	if aa.Verdict == diff.Pass {
+		fmt.Fprintln(stdout, "A/A run:        pass, as expected")
+	} else {
+		ok = false
+		fmt.Fprintf(stdout, "A/A run:        %s — expected a pass (see the report above)\n", aa.Verdict)
+	}
+	if f, found := findRegression(ab, hot); found && ab.Verdict == diff.Regression {
+		fmt.Fprintf(stdout, "injected run:   regression, as expected: %s in %s %s, %s (q=%.2g)\n",
+			f.Function, hot.Service, hot.Profile, report.Change(f.Change), f.Q)
+	} else {
+		ok = false
+		fmt.Fprintf(stdout, "injected run:   %s — expected a regression naming %s in %s\n", ab.Verdict, hot.Function, hot.Service)
+	}
+	if !ok {
+		return 1
+	}
+	return 0
+}
+
+// findRegression returns the failing finding that names the hot spot's
+// function in its service.
+func findRegression(r *diff.Result, hot bank.Hotspot) (diff.Finding, bool) {
+	for _, sr := range r.Series {
+		if sr.Service != hot.Service {
+			continue
+		}
+		for _, f := range sr.Findings {
+			if f.Kind == diff.KindRegression && (f.Function == hot.Function || strings.HasSuffix(f.RawName, hot.Function)) {
+				return f, true
+			}
+		}
+	}
+	return diff.Finding{}, false
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/report"
+	"github.com/profdiff/profdiff/pkg/report/all"
+	"github.com/profdiff/profdiff/pkg/rules"
+	"github.com/profdiff/profdiff/testenv"
+)
+
+func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("baseline", "start the stack, drive load, collect and write a baseline",
+		"go run ./testenv/cmd/bankstack baseline --out testenv/baselines/local", stdout)
+	sf := addStackFlags(fs)
+	lf := addLoadFlags(fs)
+	out := fs.String("out", "", "baseline directory to write (required; replaced atomically)")
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	if *out == "" {
+		return fail(stderr, "baseline", fmt.Errorf("--out is required"))
+	}
+	snap, err := measure(ctx, sf, lf, stdout)
+	if err != nil {
+		return fail(stderr, "baseline", err)
+	}
+	if err := writeBaseline(*out, snap, stdout); err != nil {
+		return fail(stderr, "baseline", err)
+	}
+	return 0
+}
+
+// measure starts a stack, measures it once and stops it.
+func measure(ctx context.Context, sf *stackFlags, lf *loadFlags, progress io.Writer) (*baseline.Snapshot, error) {
+	s, err := testenv.Start(ctx, sf.options(progress))
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	m, err := s.Measure(ctx, lf.options(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return m.Snapshot(), nil
+}
+
+// writeBaseline prunes the series no gate could judge and writes the rest.
+func writeBaseline(dir string, snap *baseline.Snapshot, w io.Writer) error {
+	kept, dropped, err := testenv.Prune(snap, diff.Options{})
+	if err != nil {
+		return err
+	}
+	for _, d := range dropped {
+		fmt.Fprintf(w, "not gated (too little data to judge): %s\n", d)
+	}
+	if len(kept.Series) == 0 {
+		return fmt.Errorf("no series has enough data to gate; drive more load (--duration, --rate)")
+	}
+	if err := baseline.Write(dir, kept); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "baseline: %d series of %d services written to %s\n", len(kept.Series), len(kept.Services()), dir)
+	return nil
+}
+
+// gateFlags are the report and verdict flags of gate and demo.
+type gateFlags struct {
+	formats, outputs []string
+	inconclusive     string
+	config           string
+}
+
+func addGateFlags(fs interface {
+	StringArrayVar(*[]string, string, []string, string)
+	StringVar(*string, string, string, string)
+}) *gateFlags {
+	g := &gateFlags{}
+	fs.StringArrayVar(&g.formats, "format", nil, "report format (repeatable): "+formatList()+" (default text)")
+	fs.StringArrayVar(&g.outputs, "output", nil, "file for the format in the same position (repeatable; default stdout)")
+	fs.StringVar(&g.inconclusive, "inconclusive", "fail", "what an inconclusive result exits with: fail (2) or pass (0)")
+	fs.StringVar(&g.config, "config", "", "profdiff rules file (YAML)")
+	return g
+}
+
+func formatList() string {
+	all.Register()
+	s := ""
+	for i, f := range report.Formats() {
+		if i > 0 {
+			s += ", "
+		}
+		s += f
+	}
+	return s
+}
+
+func (g *gateFlags) diffOptions() (diff.Options, error) {
+	var o diff.Options
+	if g.config != "" {
+		r, err := rules.Load(g.config)
+		if err != nil {
+			return o, err
+		}
+		o.Policy = r.Policy(time.Now())
+	}
+	if g.inconclusive != "fail" && g.inconclusive != "pass" {
+		return o, fmt.Errorf("--inconclusive=%s: want fail or pass", g.inconclusive)
+	}
+	formats := g.formats
+	if len(formats) == 0 {
+		formats = []string{"text"}
+	}
+	for _, f := range formats {
+		if !report.Known(f) {
+			return o, fmt.Errorf("unknown format %q (known: %s)", f, formatList())
+		}
+	}
+	return o, nil
+}
+
+func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("gate", "start the stack, drive load, collect, compare with a baseline and exit 0 (pass), 1 (regression) or 2 (inconclusive or error)",
+		"go run ./testenv/cmd/bankstack gate --baseline testenv/baselines/local --inject fraud.rules=1.5", stdout)
+	sf := addStackFlags(fs)
+	lf := addLoadFlags(fs)
+	gf := addGateFlags(fs)
+	base := fs.String("baseline", "", "baseline directory (required)")
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	all.Register()
+	if *base == "" {
+		return fail(stderr, "gate", fmt.Errorf("--baseline is required"))
+	}
+	dopts, err := gf.diffOptions()
+	if err != nil {
+		return fail(stderr, "gate", err)
+	}
+	if _, err := baseline.Load(*base); err != nil {
+		return fail(stderr, "gate", err)
+	}
+	s, err := testenv.Start(ctx, sf.options(stderr))
+	if err != nil {
+		return fail(stderr, "gate", err)
+	}
+	defer s.Close()
+	res, _, err := s.Gate(ctx, *base, lf.options(), dopts)
+	if err != nil {
+		return fail(stderr, "gate", err)
+	}
+	formats := gf.formats
+	if len(formats) == 0 {
+		formats = []string{"text"}
+	}
+	if err := report.WriteOutputs(stdout, formats, gf.outputs, res); err != nil {
+		return fail(stderr, "gate", err)
+	}
+	return res.Verdict.ExitCode(gf.inconclusive == "pass")
+}
