@@ -43,7 +43,8 @@ measure() {
 }
 
 echo "# snapshot (once per side; not part of the ratio)" >&2
-snap=$(measure "profdiff snapshot (1 side)" "$work/profdiff" snapshot --service big --type cpu --out "$work/snap-probe" "$work"/pair/base/*.pb.gz)
+# A fresh directory each run: snapshot extends an existing one.
+snap=$(measure "profdiff snapshot (1 side)" sh -c 'rm -rf "$1/snap-probe" && exec "$1/profdiff" snapshot --service big --type cpu --out "$1/snap-probe" "$1"/pair/base/*.pb.gz' sh "$work")
 rm -rf "$work/snap-probe"
 "$work/profdiff" snapshot --service big --type cpu --out "$work/snap-base" "$work"/pair/base/*.pb.gz > /dev/null
 "$work/profdiff" snapshot --service big --type cpu --out "$work/snap-cur" "$work"/pair/cur/*.pb.gz > /dev/null

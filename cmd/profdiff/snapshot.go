@@ -65,27 +65,9 @@ Example:
 	if err != nil {
 		return fail(stderr, "snapshot", err)
 	}
-	added := map[string]int{}
-	for _, file := range fs.Args() {
-		p, err := readProfile(file)
-		if err != nil {
-			return fail(stderr, "snapshot", err)
-		}
-		for _, id := range ids {
-			se := snap.Lookup(*service, id.String())
-			if se == nil {
-				se = baseline.NewSeries(*service, id)
-				snap.Put(se)
-			}
-			empty := emptyWindows(se)
-			if err := se.AddProfile(p, baseline.WindowOptions{}); err != nil {
-				return fail(stderr, "snapshot", fmt.Errorf("%s: %w", file, err))
-			}
-			if emptyWindows(se) > empty {
-				return fail(stderr, "snapshot", fmt.Errorf("%s: no %s/%s values in the profile (all samples are zero)", file, id.SampleType, id.SampleUnit))
-			}
-			added[id.Alias()]++
-		}
+	added, err := addProfiles(snap, *service, ids, fs.Args())
+	if err != nil {
+		return fail(stderr, "snapshot", err)
 	}
 	fillMeta(&snap.Meta, snap, *source)
 	if err := baseline.Write(*out, snap); err != nil {
@@ -98,6 +80,35 @@ Example:
 	}
 	fmt.Fprintf(stdout, "snapshot %s: %s %s\n", *out, *service, strings.Join(parts, ", "))
 	return exitOK
+}
+
+// addProfiles reads each pprof file and adds it as a window of the
+// service's series of each profile type, returning how many windows each
+// type got. It changes only snap in memory; errors name the file.
+func addProfiles(snap *baseline.Snapshot, service string, ids []profiletype.ID, files []string) (map[string]int, error) {
+	added := map[string]int{}
+	for _, file := range files {
+		p, err := readProfile(file)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			se := snap.Lookup(service, id.String())
+			if se == nil {
+				se = baseline.NewSeries(service, id)
+				snap.Put(se)
+			}
+			empty := emptyWindows(se)
+			if err := se.AddProfile(p, baseline.WindowOptions{}); err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			if emptyWindows(se) > empty {
+				return nil, fmt.Errorf("%s: no %s/%s values in the profile (all samples are zero)", file, id.SampleType, id.SampleUnit)
+			}
+			added[id.Alias()]++
+		}
+	}
+	return added, nil
 }
 
 // loadOrNew loads the snapshot in dir, or returns an empty one when dir does
