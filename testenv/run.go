@@ -165,3 +165,20 @@ func Prune(snap *baseline.Snapshot, opts diff.Options) (*baseline.Snapshot, []st
 	}
 	return out, dropped, nil
 }
+
+// DiffOptions are the comparison options the harness gates with: shares for
+// CPU and allocations, and rates per second for lock and block profiles.
+// The load is fixed (open loop, same rate both sides), which is what makes
+// rates comparable; and the bank services' coarse locks hold nearly all of
+// their service's lock delay, so a slower critical section raises its delay
+// per second while its share stays near 100%.
+func DiffOptions() diff.Options {
+	o := diff.Options{TypeNormalization: map[string]diff.Normalization{}}
+	for _, alias := range []string{"lock", "block"} {
+		ids, _ := profiletype.Parse(alias)
+		for _, id := range ids {
+			o.TypeNormalization[id.String()] = diff.Rate
+		}
+	}
+	return o
+}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -78,6 +79,10 @@ type Stack struct {
 	impl     backend
 	progress io.Writer
 
+	// ownWorkDir is set when Start made the work directory, and so may
+	// remove it.
+	ownWorkDir bool
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -99,10 +104,11 @@ type backend interface {
 
 // Start starts a stack and waits until every component is ready.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
+	own := opts.WorkDir == ""
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	s := &Stack{opts: opts, progress: opts.Progress}
+	s := &Stack{opts: opts, progress: opts.Progress, ownWorkDir: own}
 	if s.progress == nil {
 		s.progress = io.Discard
 	}
@@ -116,7 +122,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("unknown backend %q (want local or docker)", opts.Backend)
 	}
 	if err != nil {
-		return nil, err
+		// The work directory is kept: its logs say why.
+		return nil, fmt.Errorf("%w (logs in %s)", err, filepath.Join(opts.WorkDir, "logs"))
 	}
 	for _, c := range s.impl.components() {
 		fmt.Fprintf(s.progress, "  %s\n", c)
@@ -273,7 +280,7 @@ func (s *Stack) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	err := s.impl.close()
-	if !s.opts.KeepLogs {
+	if s.ownWorkDir && !s.opts.KeepLogs {
 		os.RemoveAll(s.opts.WorkDir)
 	}
 	return err

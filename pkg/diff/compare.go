@@ -115,14 +115,26 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 				return nil, fmt.Errorf("diff: %s %s: %w", b.Service, b.ProfileType, err)
 			}
 		}
-		sc := &seriesCompare{base: b, cur: c, norm: norm, params: p, rule: rule, policy: opts.Policy, top: top}
-		r.Series = append(r.Series, sc.run())
+		snorm := norm
+		if tn, ok := opts.TypeNormalization[b.ProfileType]; ok {
+			if snorm, err = ParseNormalization(string(tn)); err != nil {
+				return nil, fmt.Errorf("diff: %s: %w", b.ProfileType, err)
+			}
+			if snorm != norm {
+				r.Normalization = "mixed"
+			}
+		}
+		sc := &seriesCompare{base: b, cur: c, norm: snorm, params: p, rule: rule, policy: opts.Policy, top: top}
+		sr := sc.run()
+		sr.Normalization = string(snorm)
+		r.Series = append(r.Series, sr)
 	}
 	for _, c := range cur.Series {
 		if base.Lookup(c.Service, c.ProfileType) != nil {
 			continue
 		}
 		sr := newSeriesResult(nil, c)
+		sr.Normalization = string(norm)
 		sr.Verdict = Pass
 		sr.NoBaseline = true
 		sr.Reason = "not in the baseline, so not compared; accept a new baseline to gate it"

@@ -139,7 +139,15 @@ type Policy interface {
 // Options control Compare. The zero value compares shares with the default
 // parameters.
 type Options struct {
+	// Normalization is how values are made comparable across windows:
+	// Share (default) or Rate.
 	Normalization Normalization
+	// TypeNormalization overrides Normalization per profile type, keyed by
+	// full profile type ID. Lock profiles are the usual case: when one lock
+	// dominates the mutex profile, a slower critical section raises its
+	// delay per second while its share stays near 100%, so only a rate at
+	// a fixed load can show the regression.
+	TypeNormalization map[string]Normalization
 	// Params are the run's defaults; zero fields take DefaultParams.
 	Params Params
 	// Policy refines Params per series and function; nil for none.

@@ -66,7 +66,7 @@ type Result struct {
 	Verdict       Verdict         `json:"verdict"`
 	Baseline      baseline.Meta   `json:"baseline"`
 	Current       baseline.Meta   `json:"current"`
-	Normalization string          `json:"normalization"` // "share" or "rate"
+	Normalization string          `json:"normalization"` // "share", "rate", or "mixed" (see each series)
 	Series        []*SeriesResult `json:"series"`        // worst first
 	Summary       Summary         `json:"summary"`
 	// Warnings are things a user should act on that do not change the
@@ -91,6 +91,9 @@ type SeriesResult struct {
 	ProfileType string  `json:"profile_type"` // full Pyroscope ID
 	Alias       string  `json:"profile_type_alias"`
 	Verdict     Verdict `json:"verdict"`
+	// Normalization is how this series' values are expressed: "share" or
+	// "rate" (per second).
+	Normalization string `json:"normalization"`
 	// Reason explains an inconclusive verdict in one sentence naming what is
 	// missing, e.g. "no data in the current run" or "3 windows, need 4"; for
 	// a NoBaseline pass it says why the series was not compared.

@@ -67,7 +67,7 @@ func JUnit(w io.Writer, r *diff.Result) error {
 				names = append(names, fmt.Sprintf("%s %s (%s)", f.Function, Change(f.Change), f.Measure))
 				lines = append(lines, fmt.Sprintf("%s %s: %s -> %s, %s %s",
 					Verdict(f), f.Function+" ("+string(f.Measure)+")",
-					Value(f.Baseline, r.Normalization, se.Unit), Value(f.Current, r.Normalization, se.Unit),
+					Value(f.Baseline, SeriesNormalization(r, se), se.Unit), Value(f.Current, SeriesNormalization(r, se), se.Unit),
 					Evidence(f, se), Interval(f)))
 			}
 			c.Failure = &junitProblem{

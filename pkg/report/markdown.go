@@ -42,7 +42,7 @@ func Markdown(w io.Writer, r *diff.Result) error {
 			}
 			rows = append(rows, fmt.Sprintf("| %s | %s | `%s` | %s | %s | %s | %s | %s %s, %s | %s |",
 				mdEscape(se.Service), se.Alias, mdCode(f.Function), f.Measure,
-				Value(f.Baseline, r.Normalization, se.Unit), Value(f.Current, r.Normalization, se.Unit),
+				Value(f.Baseline, SeriesNormalization(r, se), se.Unit), Value(f.Current, SeriesNormalization(r, se), se.Unit),
 				change, PValue("p", f.P), PValue("q", f.Q), N(se), verdict))
 		}
 	}

@@ -266,3 +266,12 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// SeriesNormalization is how a series' values are expressed: the series'
+// own normalization, or the run's when the series does not say.
+func SeriesNormalization(r *diff.Result, se *diff.SeriesResult) string {
+	if se != nil && se.Normalization != "" {
+		return se.Normalization
+	}
+	return r.Normalization
+}

@@ -38,7 +38,7 @@ func Text(w io.Writer, r *diff.Result) error {
 				verdict += " (" + f.Rule + ")"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", se.Service, se.Alias, f.Function, f.Measure,
-				Value(f.Baseline, r.Normalization, se.Unit), Value(f.Current, r.Normalization, se.Unit), change, verdict)
+				Value(f.Baseline, SeriesNormalization(r, se), se.Unit), Value(f.Current, SeriesNormalization(r, se), se.Unit), change, verdict)
 		}
 		if shown > 0 {
 			continue

@@ -292,10 +292,10 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 		}
 		switch e {
 		case "cpu":
-			if cfg.CPURate != 0 && cfg.CPURate != 100 {
-				customCPU = true
-				continue
-			}
+			// CPU profiles are collected here, not by the SDK: see
+			// cpuCollector for why.
+			customCPU = true
+			continue
 		case "alloc":
 			if cfg.AllocRate > 0 {
 				runtime.MemProfileRate = cfg.AllocRate
@@ -328,6 +328,10 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 		}
 		p.sdk = sdk
 	}
+	rate := cfg.CPURate
+	if rate == 0 {
+		rate = 100
+	}
 	if customCPU {
 		up, err := remote.NewRemote(remote.Config{
 			BasicAuthUser: cfg.BasicAuthUser, BasicAuthPassword: cfg.BasicAuthPassword, TenantID: cfg.TenantID,
@@ -339,11 +343,7 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 		}
 		up.Start()
 		p.up = up
-		p.cpu = startCPUCollector(appNameWithLabels(cfg.ApplicationName, cfg.Labels), cfg.CPURate, cfg.UploadInterval, up, plog)
-	}
-	rate := cfg.CPURate
-	if rate == 0 {
-		rate = 100
+		p.cpu = startCPUCollector(appNameWithLabels(cfg.ApplicationName, cfg.Labels), rate, cfg.UploadInterval, up, plog)
 	}
 	log.Info("profiler attached: pyroscope-go "+pyroscopeVersion+" sending to "+redactURL(cfg.ServerAddress),
 		"app", cfg.ApplicationName, "events", strings.Join(cfg.Events, ","), "labels", formatLabels(cfg.Labels),
@@ -381,7 +381,18 @@ func appNameWithLabels(app string, labels map[string]string) string {
 	return app + "{" + formatLabels(labels) + "}"
 }
 
-// cpuCollector profiles the CPU at a custom rate in upload-interval windows.
+// cpuCollector profiles the CPU in windows aligned to the upload interval's
+// boundaries (10:00:00, 10:00:10, ...) and uploads each through the SDK's
+// uploader, at any sampling rate.
+//
+// pyroscope-go v1.5.0 has its own CPU collector, but it fits a per-window
+// comparison badly: its windows start whenever the process did, and when its
+// ticker fires a hair before a full interval has passed it re-arms for the
+// elapsed time instead of the remainder, so uploads covering 10 s, 20 s and
+// 15 s follow each other (seen here under load). A window of a comparison
+// must hold exactly one CPU profile, aligned like the SDK's heap, mutex and
+// block uploads, which the SDK does align to the interval grid. The SDK also
+// has no setting for the CPU rate (its SampleRate is ignored).
 type cpuCollector struct {
 	name     string
 	hz       int
@@ -404,14 +415,22 @@ func (c *cpuCollector) loop() {
 	var buf bytes.Buffer
 	for {
 		buf.Reset()
-		runtime.SetCPUProfileRate(c.hz)
+		if c.hz != 100 {
+			// pprof.StartCPUProfile would set 100 Hz; setting the rate
+			// first makes the runtime keep ours (and print once that it
+			// cannot set the rate again, which is expected).
+			runtime.SetCPUProfileRate(c.hz)
+		}
 		start := time.Now()
 		err := pprof.StartCPUProfile(&buf)
 		if err != nil {
-			runtime.SetCPUProfileRate(0)
+			if c.hz != 100 {
+				runtime.SetCPUProfileRate(0)
+			}
 			c.log.Errorf("cpu profile at %d Hz: %v", c.hz, err)
 		}
-		t := time.NewTimer(c.interval)
+		// End at the next boundary of the interval grid.
+		t := time.NewTimer(time.Until(start.Truncate(c.interval).Add(c.interval)))
 		stopped := false
 		select {
 		case <-t.C:

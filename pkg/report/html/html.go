@@ -305,8 +305,8 @@ func findingRowOf(r *diff.Result, s *diff.SeriesResult, f diff.Finding, loc sari
 		Kind:      kindLabel(f.Kind),
 		KindClass: string(f.Kind),
 		Measure:   string(f.Measure),
-		Baseline:  sarif.FormatValue(f.Baseline, r.Normalization, s.Unit),
-		Current:   sarif.FormatValue(f.Current, r.Normalization, s.Unit),
+		Baseline:  sarif.FormatValue(f.Baseline, seriesNorm(r, s), s.Unit),
+		Current:   sarif.FormatValue(f.Current, seriesNorm(r, s), s.Unit),
 		Change:    sarif.FormatChange(f.Change),
 		P:         sarif.FormatP(f.P),
 		Q:         sarif.FormatP(f.Q),
@@ -352,4 +352,13 @@ func shortName(fn string) string {
 		return fn[i+1:]
 	}
 	return fn
+}
+
+// seriesNorm is the series' normalization, or the run's when the series
+// does not say.
+func seriesNorm(r *diff.Result, s *diff.SeriesResult) string {
+	if s != nil && s.Normalization != "" {
+		return s.Normalization
+	}
+	return r.Normalization
 }

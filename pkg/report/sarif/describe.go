@@ -58,6 +58,9 @@ func Describe(r *diff.Result, s *diff.SeriesResult, f diff.Finding) string {
 	if r != nil {
 		norm = r.Normalization
 	}
+	if s != nil && s.Normalization != "" {
+		norm = s.Normalization
+	}
 	switch f.Kind {
 	case diff.KindNewHotPath:
 		fmt.Fprintf(&b, "new hot path in %s (%s): %s (%s) is %s%s, absent from the baseline",

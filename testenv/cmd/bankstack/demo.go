@@ -64,7 +64,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return nil, err
 		}
 		defer s.Close()
-		res, _, err := s.Gate(ctx, dir, lf.options(), diff.Options{})
+		res, _, err := s.Gate(ctx, dir, lf.options(), testenv.DiffOptions())
 		if err != nil {
 			return nil, err
 		}

@@ -52,7 +52,7 @@ func measure(ctx context.Context, sf *stackFlags, lf *loadFlags, progress io.Wri
 
 // writeBaseline prunes the series no gate could judge and writes the rest.
 func writeBaseline(dir string, snap *baseline.Snapshot, w io.Writer) error {
-	kept, dropped, err := testenv.Prune(snap, diff.Options{})
+	kept, dropped, err := testenv.Prune(snap, testenv.DiffOptions())
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func formatList() string {
 }
 
 func (g *gateFlags) diffOptions() (diff.Options, error) {
-	var o diff.Options
+	o := testenv.DiffOptions()
 	if g.config != "" {
 		r, err := rules.Load(g.config)
 		if err != nil {

@@ -1,0 +1,242 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/report"
+	"github.com/profdiff/profdiff/services/bank"
+)
+
+// The end-to-end tests share one baseline: recording it is a whole load run.
+// Each test then starts its own stack, gates it and checks the verdict.
+
+// e2eLoad is the load of every run in these tests: long enough for five
+// windows a side.
+var e2eLoad = LoadOptions{Duration: 50 * time.Second}
+
+var (
+	baselineOnce sync.Once
+	baselineDir  string
+	baselineErr  error
+)
+
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end stack runs take minutes; skipped in -short mode")
+	}
+}
+
+// sharedBaseline records the baseline once per test binary.
+func sharedBaseline(t *testing.T) string {
+	t.Helper()
+	baselineOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "testenv-baseline-")
+		if err != nil {
+			baselineErr = err
+			return
+		}
+		baselineDir = filepath.Join(dir, "baseline")
+		s, err := Start(context.Background(), Options{Progress: testWriter{t}})
+		if err != nil {
+			baselineErr = err
+			return
+		}
+		defer s.Close()
+		m, err := s.Measure(context.Background(), e2eLoad, nil)
+		if err != nil {
+			baselineErr = err
+			return
+		}
+		kept, dropped, err := Prune(m.Snapshot(), DiffOptions())
+		if err != nil {
+			baselineErr = err
+			return
+		}
+		for _, d := range dropped {
+			t.Logf("not gated: %s", d)
+		}
+		baselineErr = baseline.Write(baselineDir, kept)
+	})
+	if baselineErr != nil {
+		t.Fatalf("record baseline: %v", baselineErr)
+	}
+	return baselineDir
+}
+
+// gate runs one gated stack with the given injection and returns the result.
+func gate(t *testing.T, inject string, during func(*Stack)) (*diff.Result, *Stack) {
+	t.Helper()
+	dir := sharedBaseline(t)
+	s := StartT(t, Options{Inject: inject})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if during != nil {
+		go during(s)
+	}
+	res, _, err := s.Gate(ctx, dir, e2eLoad, DiffOptions())
+	if err != nil {
+		t.Fatalf("gate: %v", err)
+	}
+	var b strings.Builder
+	report.Text(&b, res)
+	t.Logf("gate with inject=%q:\n%s", inject, b.String())
+	return res, s
+}
+
+func TestGateAA(t *testing.T) {
+	skipShort(t)
+	res, _ := gate(t, "", nil)
+	if got := res.Verdict.ExitCode(false); got != 0 {
+		t.Fatalf("A/A run: verdict %s (exit %d), want pass (exit 0)", res.Verdict, got)
+	}
+}
+
+// TestGateInjectedRegressions injects a CPU, an allocation and a lock
+// regression at once, each in a different service, and expects each to be
+// found in its own profile type and named.
+func TestGateInjectedRegressions(t *testing.T) {
+	skipShort(t)
+	injections := []struct {
+		inject, profileType string
+	}{
+		{"fraud.rules", "cpu"},
+		{"notification.template", "alloc_space"},
+		{"order.batch", "mutex_delay"},
+	}
+	var spec []string
+	for _, in := range injections {
+		spec = append(spec, in.inject+"=1.5")
+	}
+	res, _ := gate(t, strings.Join(spec, ","), nil)
+	if got := res.Verdict.ExitCode(false); got != 1 {
+		t.Errorf("verdict %s (exit %d), want regression (exit 1)", res.Verdict, got)
+	}
+	for _, in := range injections {
+		hot, ok := bank.HotspotByInject(in.inject)
+		if !ok {
+			t.Fatalf("no hot spot %s", in.inject)
+		}
+		if !regressed(res, hot.Service, in.profileType, hot.Function) {
+			t.Errorf("%s=1.5: no regression of %s in %s %s", in.inject, hot.Function, hot.Service, in.profileType)
+		}
+	}
+}
+
+func regressed(r *diff.Result, service, alias, function string) bool {
+	for _, sr := range r.Series {
+		if sr.Service != service || sr.Alias != alias {
+			continue
+		}
+		for _, f := range sr.Findings {
+			if f.Kind == diff.KindRegression && f.Function == function {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestGateKilledServiceIsInconclusive kills a service in the middle of the
+// measured run: its data is partial, and the gate must say inconclusive,
+// naming it — never pass.
+func TestGateKilledServiceIsInconclusive(t *testing.T) {
+	skipShort(t)
+	const victim = bank.ServiceLoan
+	res, _ := gate(t, "", func(s *Stack) {
+		time.Sleep(e2eLoad.Duration / 3)
+		if err := s.KillService(victim); err != nil {
+			t.Errorf("kill %s: %v", victim, err)
+		}
+	})
+	if res.Verdict == diff.Pass {
+		t.Fatalf("a killed service passed the gate")
+	}
+	if got := res.Verdict.ExitCode(false); got != 2 && got != 1 {
+		t.Fatalf("exit %d", got)
+	}
+	found := false
+	for _, sr := range res.Series {
+		if sr.Service == victim && sr.Verdict == diff.Inconclusive {
+			found = true
+			if sr.Reason == "" {
+				t.Errorf("%s %s inconclusive without a reason", sr.Service, sr.Alias)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no inconclusive series names %s", victim)
+	}
+}
+
+// TestValidateAndNoLeftovers starts a stack, validates it as the runbook
+// does, closes it and checks that no process or port is left behind.
+func TestValidateAndNoLeftovers(t *testing.T) {
+	skipShort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, Options{Progress: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.PrometheusURL() == "" && os.Getenv("PROFDIFF_STRICT") != "" {
+		t.Errorf("PROFDIFF_STRICT is set but Prometheus did not run")
+	}
+	// Some traffic so every service has CPU, allocation and lock samples.
+	go s.DriveLoad(ctx, LoadOptions{Rate: 100, Duration: 25 * time.Second, Warmup: time.Second})
+	var out strings.Builder
+	checks := Validate(ctx, s.Endpoints(), ValidateOptions{ProfileWait: 60 * time.Second, Out: &out})
+	t.Logf("validate:\n%s", out.String())
+	if n := Failed(checks); n > 0 {
+		t.Fatalf("%d checks failed", n)
+	}
+	if len(checks) < 7+3 {
+		t.Fatalf("only %d checks ran", len(checks))
+	}
+
+	l := s.impl.(*localStack)
+	var pids []int
+	var addrs []string
+	for name, p := range l.services {
+		pids = append(pids, p.cmd.Process.Pid)
+		addrs = append(addrs, strings.TrimPrefix(l.urls[name], "http://"))
+	}
+	if l.prom != nil {
+		pids = append(pids, l.prom.cmd.Process.Pid)
+		addrs = append(addrs, strings.TrimPrefix(l.promURL, "http://"))
+	}
+	addrs = append(addrs, strings.TrimPrefix(l.pyroURL, "http://"))
+	work := s.opts.WorkDir
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("process %d still exists after Close (%v)", pid, err)
+		}
+	}
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			t.Errorf("port %s still taken after Close: %v", a, err)
+			continue
+		}
+		ln.Close()
+	}
+	if _, err := os.Stat(work); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("work directory %s left behind", work)
+	}
+	t.Logf("after Close: %d processes gone, %d ports free, work directory removed", len(pids), len(addrs))
+}
