@@ -240,6 +240,7 @@ func startDocker(ctx context.Context, opts *Options, progress io.Writer) (_ back
 		return nil, err
 	}
 	d.comps = append(d.comps, plan.notes...)
+	d.comps = append(d.comps, "services: image "+plan.bank+", built on this machine from services/Dockerfile")
 	sort.Strings(d.comps)
 	fmt.Fprintf(progress, "docker: stack ready in %s\n", time.Since(started).Round(100*time.Millisecond))
 	return d, nil
@@ -294,6 +295,7 @@ type containerSpec struct {
 	cmd     []string
 	env     map[string]string
 	files   []testcontainers.ContainerFile
+	tmpfs   map[string]string
 	timeout time.Duration
 	// url is where to record the component's host URL.
 	url func(string)
@@ -332,6 +334,9 @@ func (d *dockerStack) run(ctx context.Context, sp containerSpec) error {
 	}
 	if len(sp.files) > 0 {
 		opts = append(opts, testcontainers.WithFiles(sp.files...))
+	}
+	if len(sp.tmpfs) > 0 {
+		opts = append(opts, testcontainers.WithTmpfs(sp.tmpfs))
 	}
 	ctr, err := testcontainers.Run(ctx, sp.image, opts...)
 	if ctr != nil {

@@ -52,11 +52,11 @@ const pullTimeout = 20 * time.Second
 // dockerPlan is what runs, decided before any container starts.
 type dockerPlan struct {
 	moduleDir string
-	bank      string           // services' image
-	pyroscope *componentImage  // nil: external Pyroscope
-	prom      *componentImage  // nil: Prometheus does not run
-	grafana   *componentImage  // nil: Grafana does not run
-	notes     []string         // lines for components that do not run as containers
+	bank      string          // services' image
+	pyroscope *componentImage // nil: external Pyroscope
+	prom      *componentImage // nil: Prometheus does not run
+	grafana   *componentImage // nil: Grafana does not run
+	notes     []string        // lines for components that do not run as containers
 }
 
 // componentImage is the image one component runs.
@@ -99,12 +99,11 @@ func (d *dockerStack) prepareImages(ctx context.Context) (*dockerPlan, error) {
 	} else if ok, why := d.haveImage(ctx, d.images.Pyroscope); ok {
 		p.pyroscope = &componentImage{image: d.images.Pyroscope}
 	} else {
-		fmt.Fprintf(d.progress, "docker: %s %s; building the embedded Pyroscope-compatible server instead\n", d.images.Pyroscope, why)
 		if err := d.buildProfstoreImage(ctx); err != nil {
 			return nil, err
 		}
 		p.pyroscope = &componentImage{image: profstoreImage, substitute: true,
-			why: "embedded Pyroscope-compatible server; " + d.images.Pyroscope + " " + why}
+			why: "the embedded Pyroscope-compatible server, as " + why}
 	}
 
 	// Prometheus.
@@ -113,9 +112,8 @@ func (d *dockerStack) prepareImages(ctx context.Context) (*dockerPlan, error) {
 	} else if ok, why := d.haveImage(ctx, d.images.Prometheus); ok {
 		p.prom = &componentImage{image: d.images.Prometheus}
 	} else {
-		fmt.Fprintf(d.progress, "docker: %s %s; building an image from this machine's prometheus binary instead\n", d.images.Prometheus, why)
 		if berr := d.buildPrometheusImage(ctx); berr != nil {
-			msg := fmt.Sprintf("%s %s, and no substitute: %v", d.images.Prometheus, why, berr)
+			msg := fmt.Sprintf("%s, and no substitute: %v", why, berr)
 			if d.opts.Prometheus == "on" {
 				return nil, errors.New("prometheus: " + msg)
 			}
@@ -123,7 +121,7 @@ func (d *dockerStack) prepareImages(ctx context.Context) (*dockerPlan, error) {
 			p.notes = append(p.notes, "prometheus: skipped ("+msg+")")
 		} else {
 			p.prom = &componentImage{image: promDebianImage, substitute: true,
-				why: "this machine's prometheus binary; " + d.images.Prometheus + " " + why}
+				why: "this machine's prometheus binary, as " + why}
 		}
 	}
 
@@ -134,9 +132,9 @@ func (d *dockerStack) prepareImages(ctx context.Context) (*dockerPlan, error) {
 	} else if ok, why := d.haveImage(ctx, d.images.Grafana); ok {
 		p.grafana = &componentImage{image: d.images.Grafana}
 	} else if d.opts.Grafana == "on" {
-		return nil, fmt.Errorf("grafana: %s %s (there is no substitute for Grafana)", d.images.Grafana, why)
+		return nil, fmt.Errorf("grafana: %s (there is no substitute for Grafana)", why)
 	} else {
-		p.notes = append(p.notes, "grafana: skipped ("+d.images.Grafana+" "+why+"; no substitute)")
+		p.notes = append(p.notes, "grafana: skipped ("+why+"; there is no substitute)")
 	}
 	return p, nil
 }
@@ -151,19 +149,19 @@ func (d *dockerStack) haveImage(ctx context.Context, ref string) (ok bool, why s
 	}
 	pctx, cancel := context.WithTimeout(ctx, pullTimeout)
 	defer cancel()
-	fmt.Fprintf(d.progress, "docker: %s is not present; trying to pull it\n", ref)
 	resp, err := cli.ImagePull(pctx, ref, client.ImagePullOptions{})
 	if err == nil {
 		err = resp.Wait(pctx)
 		resp.Close()
 	}
-	if err != nil {
-		return false, "is not present and could not be pulled (" + firstLine(err.Error()) + ")"
+	if err == nil {
+		if _, err = cli.ImageInspect(ctx, ref); err == nil {
+			fmt.Fprintf(d.progress, "docker: pulled %s\n", ref)
+			return true, ""
+		}
 	}
-	if _, err := cli.ImageInspect(ctx, ref); err != nil {
-		return false, "could not be pulled (" + firstLine(err.Error()) + ")"
-	}
-	return true, ""
+	fmt.Fprintf(d.progress, "docker: %s is not present and the pull failed: %s\n", ref, firstLine(err.Error()))
+	return false, ref + " is not present and could not be pulled"
 }
 
 func firstLine(s string) string {
@@ -266,9 +264,8 @@ func (d *dockerStack) buildPrometheusImage(ctx context.Context) error {
 	}
 	files := []buildFile{
 		{path: "rootfs/usr/bin/prometheus", src: bin, mode: 0o755},
-		// Empty folders to hold the config and, owned by the user it runs
-		// as, the TSDB; scratch has no mkdir.
-		{path: "rootfs/etc/prometheus/.keep", data: nil},
+		// An empty folder for the TSDB, owned by the user Prometheus runs
+		// as (scratch has no mkdir).
 		{path: "data/.keep", data: nil},
 	}
 	for _, l := range libs {
@@ -419,6 +416,11 @@ func (d *dockerStack) specs(p *dockerPlan) ([]containerSpec, error) {
 			sp.cmd = []string{"--addr", "0.0.0.0:" + strconv.Itoa(portPyroscope), "--retention", "2h", "--max-bytes", strconv.Itoa(1 << 30)}
 		} else {
 			sp.cmd = []string{"-config.file=/etc/pyroscope/config.yaml"}
+			// The config keeps data under /data and /data-compactor, which
+			// compose backs with a volume; a tmpfs anyone may write is
+			// writable whatever user and folders the image has, and goes
+			// away with the container.
+			sp.tmpfs = map[string]string{"/data": "rw,mode=1777", "/data-compactor": "rw,mode=1777"}
 			sp.files = []testcontainers.ContainerFile{{Reader: bytes.NewReader(config.PyroscopeYAML), ContainerFilePath: "/etc/pyroscope/config.yaml", FileMode: 0o644}}
 		}
 		specs = append(specs, sp)
@@ -464,19 +466,21 @@ func (d *dockerStack) specs(p *dockerPlan) ([]containerSpec, error) {
 
 	if p.grafana != nil {
 		img := p.grafana
+		files, err := treeFiles(filepath.Join(p.moduleDir, "config", "grafana", "provisioning"), "/etc/grafana/provisioning")
+		if err != nil {
+			return nil, fmt.Errorf("grafana provisioning: %w", err)
+		}
 		specs = append(specs, containerSpec{
 			name: aliasGrafana, image: img.image, port: portGrafana, ready: "/api/health",
 			env: map[string]string{
-				"GF_AUTH_ANONYMOUS_ENABLED":      "true",
-				"GF_AUTH_ANONYMOUS_ORG_ROLE":     "Viewer",
-				"GF_USERS_ALLOW_SIGN_UP":         "false",
-				"GF_ANALYTICS_REPORTING_ENABLED": "false",
-				"GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+				"GF_AUTH_ANONYMOUS_ENABLED":                 "true",
+				"GF_AUTH_ANONYMOUS_ORG_ROLE":                "Viewer",
+				"GF_USERS_ALLOW_SIGN_UP":                    "false",
+				"GF_ANALYTICS_REPORTING_ENABLED":            "false",
+				"GF_ANALYTICS_CHECK_FOR_UPDATES":            "false",
+				"GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH": "/etc/grafana/provisioning/dashboards/service-comparison.json",
 			},
-			files: []testcontainers.ContainerFile{{
-				HostFilePath:      filepath.Join(p.moduleDir, "config", "grafana", "provisioning"),
-				ContainerFilePath: "/etc/grafana/provisioning", FileMode: 0o644,
-			}},
+			files:   files,
 			timeout: 120 * time.Second,
 			url:     func(u string) { d.grafURL = u },
 			note:    func(u string) string { return "grafana: " + img.describe() + " at " + u },
@@ -515,4 +519,32 @@ func servicePort(name string) int {
 		return 0 // Options.setDefaults has already rejected unknown names
 	}
 	return info.Port
+}
+
+// treeFiles lists every regular file under dir as a file to copy to the same
+// place under target. One file at a time, rather than testcontainers' folder
+// copy, because that gives every folder the files' mode (0644 folders a
+// non-root Grafana cannot enter); folders made on the way are 0755.
+func treeFiles(dir, target string) ([]testcontainers.ContainerFile, error) {
+	var out []testcontainers.ContainerFile
+	err := filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out = append(out, testcontainers.ContainerFile{Reader: bytes.NewReader(b),
+			ContainerFilePath: target + "/" + filepath.ToSlash(rel), FileMode: 0o644})
+		return nil
+	})
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("no files under %s", dir)
+	}
+	return out, err
 }

@@ -4,11 +4,16 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	mobynet "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
 )
 
 // strictEnv makes a test that would skip for a missing outside tool fail
@@ -158,4 +163,101 @@ func assertNoLeftovers(t *testing.T, session string) {
 	if !left.empty() {
 		t.Errorf("session %s left %s", session, left)
 	}
+}
+
+// TestDockerStartFailureCleansUp makes one component fail after others have
+// started (a "Pyroscope" image that exits at once) and checks that Start
+// says which, saves every container's log, and leaves nothing behind.
+func TestDockerStartFailureCleansUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts containers; skipped in -short mode")
+	}
+	requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	var progress strings.Builder
+	// The bank image is built before Pyroscope starts; run as Pyroscope it
+	// rejects Pyroscope's flags and exits.
+	_, err := Start(ctx, Options{
+		Backend: Docker, Services: []string{"fraud"}, WorkDir: work,
+		Prometheus: "off", Grafana: "off",
+		Images:   Images{Pyroscope: bankImage},
+		Progress: &progress,
+	})
+	t.Log(progress.String())
+	if err == nil {
+		t.Fatal("start succeeded with a Pyroscope that exits")
+	}
+	t.Logf("start failed as it should: %v", err)
+	if !strings.Contains(err.Error(), "pyroscope exited before it was ready") {
+		t.Errorf("error does not say that pyroscope exited: %v", err)
+	}
+	for _, name := range []string{"pyroscope.log", "bank-fraud-service.log"} {
+		if _, err := os.Stat(filepath.Join(work, "logs", name)); err != nil {
+			t.Errorf("log not saved: %v", err)
+		}
+	}
+	_, session, ok := strings.Cut(progress.String(), LabelSession+"=")
+	if !ok {
+		t.Fatalf("progress does not name the session:\n%s", progress.String())
+	}
+	session, _, _ = strings.Cut(session, ")")
+	assertNoLeftovers(t, session)
+}
+
+// TestDockerCleanup checks that DockerCleanup finds and removes what a
+// stack killed before Close would leave: a labelled network and container.
+func TestDockerCleanup(t *testing.T) {
+	requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	session, err := newSessionID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{LabelSession: session, LabelComponent: "stray"}
+	nw, err := network.New(ctx, network.WithLabels(labels))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Any image present will do for a created, never started container;
+	// the test stack's images are built by the other tests, so make sure of
+	// one without depending on their order.
+	images, err := p.Client().ImageList(ctx, client.ImageListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var image string
+	for _, im := range images.Items {
+		if len(im.RepoTags) > 0 && image == "" {
+			image = im.RepoTags[0]
+		}
+	}
+	if image == "" {
+		nw.Remove(ctx)
+		t.Skip("no tagged image on the engine to create a container from (TestDockerStack builds some)")
+	}
+	_, err = p.Client().ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name:             "bankstack-" + session + "-stray",
+		Config:           &container.Config{Image: image, Labels: labels},
+		NetworkingConfig: &mobynet.NetworkingConfig{EndpointsConfig: map[string]*mobynet.EndpointSettings{nw.Name: {}}},
+	})
+	if err != nil {
+		nw.Remove(ctx)
+		t.Fatal(err)
+	}
+	nc, nn, err := DockerCleanup(ctx, session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nc != 1 || nn != 1 {
+		t.Errorf("DockerCleanup removed %d containers and %d networks, want 1 and 1", nc, nn)
+	}
+	assertNoLeftovers(t, session)
 }
