@@ -320,9 +320,9 @@ func sharedLibs(ctx context.Context, bin string) ([]string, error) {
 // nothing BuildKit offers, and BuildKit over the API needs a session). The
 // image is labelled with a hash of its context: when the tagged image
 // already has that hash the build is skipped, so a stack started again with
-// the same binaries does not rebuild. The image the tag pointed to before
-// is removed when nothing else uses it, so rebuilds leave no dangling
-// images behind.
+// the same binaries does not rebuild. The image the tag pointed to before,
+// and any the harness left untagged earlier, are removed when nothing uses
+// them, so rebuilds do not pile up.
 func (d *dockerStack) buildImage(ctx context.Context, tag, what string, files []buildFile) error {
 	h := sha256.New()
 	for i := range files {
@@ -383,13 +383,32 @@ func (d *dockerStack) buildImage(ctx context.Context, tag, what string, files []
 		return fmt.Errorf("build image %s (%s): %w\n%s", tag, what, err, lastBytes(buildLog.String(), 2000))
 	}
 	fmt.Fprintf(d.progress, "docker: built %s in %s\n", tag, time.Since(start).Round(100*time.Millisecond))
-	if oldID != "" {
-		if cur, err := cli.ImageInspect(ctx, tag); err == nil && cur.ID != oldID {
-			// Fails harmlessly when a container (another stack's) uses it.
-			cli.ImageRemove(ctx, oldID, client.ImageRemoveOptions{})
-		}
+	if cur, err := cli.ImageInspect(ctx, tag); err == nil && oldID != "" && cur.ID != oldID {
+		removeBuilt(ctx, cli, oldID)
 	}
+	pruneBuilt(ctx, cli)
 	return nil
+}
+
+// removeBuilt removes an image the harness built, with the untagged
+// intermediate images of its build that nothing else shares. It fails
+// harmlessly while a container (another stack's) still uses the image.
+func removeBuilt(ctx context.Context, cli client.APIClient, id string) {
+	cli.ImageRemove(ctx, id, client.ImageRemoveOptions{PruneChildren: true})
+}
+
+// pruneBuilt removes the harness's own images that an earlier rebuild left
+// untagged because a container was using them then.
+func pruneBuilt(ctx context.Context, cli client.APIClient) {
+	imgs, err := cli.ImageList(ctx, client.ImageListOptions{
+		Filters: make(client.Filters).Add("dangling", "true").Add("label", labelContext),
+	})
+	if err != nil {
+		return
+	}
+	for _, im := range imgs.Items {
+		removeBuilt(ctx, cli, im.ID)
+	}
 }
 
 func lastBytes(s string, n int) string {
