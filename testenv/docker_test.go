@@ -261,3 +261,41 @@ func TestDockerCleanup(t *testing.T) {
 	}
 	assertNoLeftovers(t, session)
 }
+
+// TestDockerInterruptedStartCleansUp cancels Start's context while the
+// containers are being created and started, as Ctrl-C or a test timeout
+// would, and checks that nothing is left behind.
+func TestDockerInterruptedStartCleansUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts containers; skipped in -short mode")
+	}
+	requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var progress strings.Builder
+	w := writerFunc(func(p []byte) (int, error) {
+		progress.Write(p)
+		if strings.Contains(string(p), "starting") {
+			// Some containers are created by then, some are being created,
+			// none is ready yet.
+			time.AfterFunc(700*time.Millisecond, cancel)
+		}
+		return len(p), nil
+	})
+	s, err := Start(ctx, Options{Backend: Docker, Prometheus: "off", Grafana: "off", WorkDir: t.TempDir(), Progress: w})
+	if err == nil {
+		s.Close()
+		t.Fatal("start succeeded after its context was cancelled")
+	}
+	t.Logf("start failed as it should: %v", firstLine(err.Error()))
+	_, session, ok := strings.Cut(progress.String(), LabelSession+"=")
+	if !ok {
+		t.Fatalf("progress does not name the session:\n%s", progress.String())
+	}
+	session, _, _ = strings.Cut(session, ")")
+	assertNoLeftovers(t, session)
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
