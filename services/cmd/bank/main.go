@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -75,8 +76,12 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	dsTimeout := fs.Duration("downstream-timeout", envDur("BANK_DOWNSTREAM_TIMEOUT", 2*time.Second), "timeout of each gateway call to a downstream service")
 	payLatency := fs.Duration("payment-latency", envDur("BANK_PAYMENT_LATENCY", 2*time.Millisecond), "simulated external payment gateway latency (0 disables)")
 	drain := fs.Duration("drain-timeout", envDur("BANK_DRAIN_TIMEOUT", 15*time.Second), "how long shutdown waits for in-flight requests")
+	healthURL := fs.String("healthcheck", "", "check URL instead of serving: exit 0 when it answers 200 within 3s, 1 otherwise (for container health checks in a FROM-scratch image, which has no curl)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *healthURL != "" {
+		return healthcheck(*healthURL, stderr)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "bank: unexpected arguments %q\n", fs.Args())
@@ -124,6 +129,23 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	defer stop()
 	if err := srv.Run(ctx); err != nil {
 		log.Error("exiting", "service", info.Name, "err", err)
+		return 1
+	}
+	return 0
+}
+
+// healthcheck probes url once, for a container's HEALTHCHECK: the image is
+// FROM scratch, so the binary itself is the only HTTP client it has.
+func healthcheck(url string, stderr io.Writer) int {
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		fmt.Fprintf(stderr, "bank: healthcheck %s: %v\n", url, err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "bank: healthcheck %s: %s\n", url, resp.Status)
 		return 1
 	}
 	return 0

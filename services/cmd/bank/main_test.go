@@ -191,3 +191,27 @@ func TestSIGTERMDrains(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthcheckMode(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ok.Close()
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer bad.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	tests := []struct {
+		url  string
+		want int
+	}{
+		{ok.URL + "/health", 0},
+		{bad.URL + "/health", 1},
+		{closedURL + "/health", 1},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		if got := run([]string{"--healthcheck", tt.url}, func(string) string { return "" }, &stderr); got != tt.want {
+			t.Errorf("--healthcheck %s = %d, want %d (%s)", tt.url, got, tt.want, stderr.String())
+		}
+	}
+}
