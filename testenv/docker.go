@@ -226,18 +226,31 @@ func startDocker(ctx context.Context, opts *Options, progress io.Writer) (_ back
 		return nil, err
 	}
 	fmt.Fprintf(progress, "docker: starting %d containers on network %s\n", len(specs), d.net.Name)
+	// The first failure stops the others' waits: the start has failed, and
+	// a component that would have come up late is no news.
+	rctx, failed := context.WithCancel(ctx)
+	defer failed()
 	errs := make([]error, len(specs))
 	var wg sync.WaitGroup
 	for i, sp := range specs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = d.run(ctx, sp)
+			if errs[i] = d.run(rctx, sp); errs[i] != nil {
+				failed()
+			}
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	var real []error
+	for _, e := range errs {
+		// Waits cut short by another's failure say nothing of their own.
+		if e != nil && (ctx.Err() != nil || !errors.Is(e, context.Canceled)) {
+			real = append(real, e)
+		}
+	}
+	if len(real) > 0 {
+		return nil, errors.Join(real...)
 	}
 	d.comps = append(d.comps, plan.notes...)
 	d.comps = append(d.comps, "services: image "+plan.bank+", built on this machine from services/Dockerfile")
