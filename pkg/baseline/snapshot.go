@@ -346,8 +346,19 @@ func (se *Series) Validate() error {
 				prev = v.F
 			}
 		}
+		// Both lists are sorted (checked above): one merge walk finds each
+		// self value's cumulative value, where a Get per value would be a
+		// binary search each.
+		j := 0
 		for _, v := range w.Self {
-			if c := w.Cum.Get(v.F); v.V > c {
+			for j < len(w.Cum) && w.Cum[j].F < v.F {
+				j++
+			}
+			var c int64
+			if j < len(w.Cum) && w.Cum[j].F == v.F {
+				c = w.Cum[j].V
+			}
+			if v.V > c {
 				return fmt.Errorf("%s: self value of %s (%d) exceeds its cumulative value (%d)", ww, se.Functions[v.F].Name, v.V, c)
 			}
 		}

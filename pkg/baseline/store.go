@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/profdiff/profdiff/internal/buildinfo"
 	"github.com/profdiff/profdiff/pkg/profiletype"
@@ -289,20 +292,50 @@ func loadSeries(path, wantSum string) (*Series, error) {
 			return nil, fmt.Errorf("checksum mismatch: the file was changed or truncated after it was written")
 		}
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	data, err := gunzip(raw)
+	if err != nil {
+		return nil, err
+	}
+	se, err := decodeSeries(data)
+	if err != nil {
+		return nil, fmt.Errorf("corrupt series file: %w", err)
+	}
+	return se, nil
+}
+
+// gunzip decompresses a series file, refusing more than maxSeriesBytes of
+// output. It reads with klauspost/compress's gzip, which checks the CRC-32 and
+// length trailer as compress/gzip does and inflates about twice as fast.
+// Series files are still written with compress/gzip, whose output is
+// byte-identical for identical input, so unchanged series keep their name.
+func gunzip(raw []byte) ([]byte, error) {
+	zr, err := kgzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("not a gzipped series file: %w", err)
 	}
-	data, err := io.ReadAll(io.LimitReader(zr, maxSeriesBytes+1))
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, gunzipSizeHint(raw)))
+	if _, err := buf.ReadFrom(io.LimitReader(zr, maxSeriesBytes+1)); err != nil {
 		return nil, fmt.Errorf("corrupt series file: %w", err)
 	}
-	if len(data) > maxSeriesBytes {
+	if buf.Len() > maxSeriesBytes {
 		return nil, fmt.Errorf("series file decompresses to more than %d bytes", maxSeriesBytes)
 	}
-	var se Series
-	if err := json.Unmarshal(data, &se); err != nil {
-		return nil, fmt.Errorf("corrupt series file: %w", err)
+	return buf.Bytes(), nil
+}
+
+// gunzipSizeHint guesses the decompressed size from the gzip trailer (the
+// length mod 2^32 of the last member), so the output buffer is allocated
+// once instead of grown by doubling. It is only a hint: a lying trailer is
+// caught by the reader, and the hint is capped by deflate's best possible
+// ratio (about 1032:1) so a tiny hostile file cannot make it allocate much.
+func gunzipSizeHint(raw []byte) int {
+	const slack = 512 // bytes.Buffer.ReadFrom wants room for one more read to see EOF
+	if len(raw) < 18 {
+		return slack
 	}
-	return &se, nil
+	n := int(binary.LittleEndian.Uint32(raw[len(raw)-4:]))
+	if limit := 1032 * len(raw); n > limit {
+		n = limit
+	}
+	return min(n, maxSeriesBytes) + slack
 }
