@@ -3,6 +3,7 @@ package baseline
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -360,6 +361,39 @@ func TestHelperWriter(t *testing.T) {
 		if err := Write(dir, sampleSnapshot(t, 40, 3)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
+		}
+	}
+}
+
+// TestLoadReportsFirstBadSeries: series are decoded concurrently, but the
+// error is always the first bad one in manifest order, as a one-by-one load
+// would report.
+func TestLoadReportsFirstBadSeries(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "snap")
+	snap := &Snapshot{}
+	for i := range 8 {
+		se := NewSeries(fmt.Sprintf("svc-%d", i), cpuID(t))
+		if err := se.AddProfile(cpuProfile(timeZero, map[string]int64{"main.hot;main.main": 40}), WindowOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		snap.Put(se)
+	}
+	if err := Write(dir, snap); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{6, 3, 5} {
+		os.WriteFile(filepath.Join(dir, filepath.FromSlash(m.Series[k].File)), []byte("junk"), 0o644)
+	}
+	want := filepath.Join(dir, filepath.FromSlash(m.Series[3].File))
+	for range 20 {
+		_, err := Load(dir)
+		if err == nil || !strings.HasPrefix(err.Error(), want+": ") {
+			t.Fatalf("Load error = %v, want it to name %s", err, want)
 		}
 	}
 }
