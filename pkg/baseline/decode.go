@@ -48,6 +48,9 @@ func fastDecodeSeries(data []byte) (se *Series, ok bool) {
 	return se, true
 }
 
+// maxHint caps the element counts that buffers are sized for ahead of use.
+const maxHint = 1 << 16
+
 // maxSkipDepth bounds the nesting of unknown values the fast decoder skips;
 // deeper input goes to encoding/json, which has its own limit.
 const maxSkipDepth = 64
@@ -147,7 +150,9 @@ func (d *seriesDecoder) functions() ([]Function, bool) {
 	if end := bytes.Index(region, []byte(`}],"`)); end >= 0 {
 		region = region[:end]
 	}
-	n := bytes.Count(region, []byte{'{'})
+	// A function takes at least 3 bytes ("{},"); the cap keeps a hostile
+	// file full of braces from making it allocate much ahead of use.
+	n := min(bytes.Count(region, []byte{'{'}), len(region)/3+1, maxHint)
 	fs := make([]Function, 0, n)
 	type span struct{ name, raw, file [2]int }
 	spans := make([]span, 0, n)
@@ -280,6 +285,9 @@ func (d *seriesDecoder) values() (Values, bool) {
 		return nil, false
 	}
 	n := bytes.Count(d.b[d.i:d.i+end], []byte{','}) + 1
+	if 2*n-1 > end+1 && end > 0 {
+		return nil, false // more commas than numbers could fit: malformed
+	}
 	vs := make(Values, 0, n/2)
 	if d.consume(']') {
 		return vs, true
@@ -323,9 +331,11 @@ func (d *seriesDecoder) stacks() ([]Stack, bool) {
 	// Stacks are usually the file's last array, and then the brackets and
 	// commas left count its stacks and frames exactly; either way they
 	// bound them, as a stack takes at least 4 bytes and a frame 2.
+	// (The caps keep a hostile file from making it allocate much ahead
+	// of use.)
 	rest := d.b[d.i:]
-	sts := make([]Stack, 0, min(bytes.Count(rest, []byte{'['})+1, len(rest)/4+1))
-	d.frames = make([]int32, min(bytes.Count(rest, []byte{','}), len(rest)/2))
+	sts := make([]Stack, 0, min(bytes.Count(rest, []byte{'['})+1, len(rest)/6+1, maxHint))
+	d.frames = make([]int32, min(bytes.Count(rest, []byte{','}), len(rest)/2, 16*maxHint))
 	for {
 		var st Stack
 		if !d.stack(&st) {
@@ -352,8 +362,8 @@ func (d *seriesDecoder) stack(st *Stack) bool {
 		return false
 	}
 	n := bytes.Count(d.b[d.i:d.i+end], []byte{','}) // frames, when well formed
-	if n < 1 {
-		return false // fewer than two numbers: Stack.UnmarshalJSON's error
+	if n < 1 || 2*n+1 > end {
+		return false // fewer than two numbers (Stack.UnmarshalJSON's error), or malformed
 	}
 	b := d.b
 	v, i, ok := parseInt(b, skipSpace(b, d.i))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -214,4 +215,31 @@ func FuzzDecodeSeriesAgreesWithEncodingJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkAgrees(t, data)
 	})
+}
+
+// TestFastDecoderAllocationIsBounded: the fast decoder sizes buffers from
+// counts of brackets and commas; a hostile file made of them must not make
+// it allocate far more than the file's size.
+func TestFastDecoderAllocationIsBounded(t *testing.T) {
+	const n = 1 << 20
+	for name, data := range map[string][]byte{
+		"braces in a name": append(append([]byte(`{"functions":[{"name":"`), bytes.Repeat([]byte{'{'}, n)...), `"}],"x":1}`...),
+		"commas in values": append(append([]byte(`{"windows":[{"self":[`), bytes.Repeat([]byte{','}, n)...), `]}]}`...),
+		"commas in stacks": append(append([]byte(`{"stacks":[[1`), bytes.Repeat([]byte{','}, n)...), `]]}`...),
+		"brackets":         append([]byte(`{"stacks":[[1,2],`), bytes.Repeat([]byte{'['}, n)...),
+		"many stacks":      append(append([]byte(`{"stacks":[`), bytes.Repeat([]byte(`[1,2],`), n/6)...), `[1,2]]}`...),
+	} {
+		alloc := func(f func()) uint64 {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			f()
+			runtime.ReadMemStats(&after)
+			return after.TotalAlloc - before.TotalAlloc
+		}
+		got := alloc(func() { fastDecodeSeries(data) })
+		json := alloc(func() { json.Unmarshal(data, new(Series)) })
+		if got > max(8*uint64(len(data)), 2*json)+1<<20 {
+			t.Errorf("%s: %d bytes of input made the fast decoder allocate %d bytes (encoding/json %d)", name, len(data), got, json)
+		}
+	}
 }
