@@ -430,6 +430,9 @@ func (d *dockerStack) serviceEnv(name, pyroscope string) map[string]string {
 		"PYROSCOPE_UPLOAD_INTERVAL":  d.opts.UploadInterval.String(),
 		"BANK_INJECT":                d.opts.Inject,
 	}
+	if d.opts.AllocRate > 0 {
+		env["PYROSCOPE_PROFILER_ALLOC"] = strconv.Itoa(d.opts.AllocRate)
+	}
 	if d.opts.CPURate > 0 {
 		env["PYROSCOPE_CPU_RATE"] = strconv.Itoa(d.opts.CPURate)
 	}

@@ -126,6 +126,9 @@ func (l *localStack) serviceEnv(name string, ports map[string]int) []string {
 	if l.opts.CPURate > 0 {
 		env = append(env, "PYROSCOPE_CPU_RATE="+strconv.Itoa(l.opts.CPURate))
 	}
+	if l.opts.AllocRate > 0 {
+		env = append(env, "PYROSCOPE_PROFILER_ALLOC="+strconv.Itoa(l.opts.AllocRate))
+	}
 	url := func(s string) string {
 		if p, ok := ports[s]; ok {
 			return "http://" + loopbackAddr(p)

@@ -18,6 +18,7 @@ type stackFlags struct {
 	env        string
 	interval   time.Duration
 	cpuRate    int
+	allocRate  int
 	prometheus string
 	grafana    string
 	pyroscope  string
@@ -32,8 +33,9 @@ func addStackFlags(fs *pflag.FlagSet) *stackFlags {
 	fs.StringVar(&f.inject, "inject", "", "injected regressions for the services, NAME=FACTOR,... (e.g. fraud.rules=1.5)")
 	fs.StringVar(&f.version, "version-label", "dev", "the services' version profile label")
 	fs.StringVar(&f.env, "env-label", "bankstack", "the services' env profile label")
-	fs.DurationVar(&f.interval, "upload-interval", 10*time.Second, "profile upload interval, and so the comparison window")
-	fs.IntVar(&f.cpuRate, "cpu-rate", 0, "CPU sampling rate in Hz (default: the services' default)")
+	fs.DurationVar(&f.interval, "upload-interval", testenv.DefaultUploadInterval, "profile upload interval, and so the comparison window")
+	fs.IntVar(&f.cpuRate, "cpu-rate", testenv.DefaultCPURate, "CPU sampling rate in Hz")
+	fs.IntVar(&f.allocRate, "alloc-rate", testenv.DefaultAllocRate, "allocation sampling rate in bytes (Go's MemProfileRate)")
 	fs.StringVar(&f.prometheus, "prometheus", "auto", "run Prometheus: auto (when available), on, off")
 	fs.StringVar(&f.grafana, "grafana", "auto", "run Grafana (docker backend): auto, on, off")
 	fs.StringVar(&f.pyroscope, "pyroscope", "", "use this Pyroscope instead of starting one")
@@ -51,6 +53,7 @@ func (f *stackFlags) options(progress io.Writer) testenv.Options {
 		Env:            f.env,
 		UploadInterval: f.interval,
 		CPURate:        f.cpuRate,
+		AllocRate:      f.allocRate,
 		Prometheus:     f.prometheus,
 		Grafana:        f.grafana,
 		PyroscopeURL:   f.pyroscope,
