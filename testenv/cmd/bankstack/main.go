@@ -42,6 +42,7 @@ var commands = []command{
 	{"baseline", "start the stack, drive load, collect and write a baseline", runBaseline},
 	{"gate", "start the stack, drive load, compare with a baseline; exit 0 pass, 1 regression, 2 inconclusive/error", runGate},
 	{"demo", "record a baseline, gate an A/A run (passes) and an injected regression (fails)", runDemo},
+	{"calibrate", "measure false alarms on A/A runs and detection of injected regressions; table and JSON", runCalibrate},
 }
 
 func main() {

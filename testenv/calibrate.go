@@ -1,0 +1,705 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/services/bank"
+)
+
+// Calibration measures the quality of the harness's verdicts on the real
+// stack: how often a run of the same build against the baseline (A/A) is
+// called a regression, and how often an injected regression is found and
+// named. It is what docs/verdict-quality.md is made from.
+//
+// One baseline is recorded (pruned as `bankstack baseline` prunes it); then
+// every run starts a fresh stack, drives the same fixed load, and gates it
+// against that baseline with DiffOptions. A/A runs inject nothing; A/B runs
+// inject every chosen hot spot at once with the same factor. The hot spots
+// live in different services, so an A/B run yields one trial per hot spot,
+// and the series of the services nothing was injected into are A/A trials
+// too ("bystanders"; they share the machine with the injected services, so
+// they are a slightly harder A/A test than a pure A/A run).
+//
+// Runs are interleaved (A/A, then one run per magnitude, repeated) so a run
+// stopped by MaxTime leaves every condition about equally sampled, and slow
+// drift of the machine spreads over all of them.
+
+// CalibrateOptions configure Calibrate.
+type CalibrateOptions struct {
+	// AA is the number of A/A runs (same build as the baseline).
+	AA int
+	// Runs is the number of runs per magnitude.
+	Runs int
+	// Magnitudes are the injection factors, e.g. 1.5 for +50% work.
+	Magnitudes []float64
+	// Hotspots are injection names from bank.Hotspots, each in a different
+	// service (default DefaultCalibrationHotspots).
+	Hotspots []string
+	// Stack is the template of every run's stack; its Inject is set per run.
+	Stack Options
+	// Load is every run's load, the baseline's included.
+	Load LoadOptions
+	// MaxTime bounds the whole calibration; no run is started that would
+	// not finish within it (estimated from the slowest run so far), and one
+	// still running when it expires is abandoned. 0 means no bound.
+	MaxTime time.Duration
+	// Progress receives one line per run; nil discards.
+	Progress io.Writer
+	// StackProgress receives the stacks' own progress lines; nil discards.
+	StackProgress io.Writer
+	// BaselineDir is where the baseline is written (default a temporary
+	// directory, removed at the end).
+	BaselineDir string
+}
+
+// DefaultCalibrationHotspots are a CPU, an allocation and a lock hot spot,
+// each in its own service.
+var DefaultCalibrationHotspots = []string{"fraud.rules", "notification.template", "order.batch"}
+
+// Calibration is the outcome of Calibrate; its JSON form is what
+// `bankstack calibrate --json` writes.
+type Calibration struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Stopped says why the calibration ended before running every planned
+	// run ("" when it completed).
+	Stopped string           `json:"stopped,omitempty"`
+	Setup   CalibrationSetup `json:"setup"`
+	// Baseline describes the baseline every run was gated against.
+	Baseline CalBaseline `json:"baseline"`
+	Runs     []*CalRun   `json:"runs"`
+	Summary  *CalSummary `json:"summary"`
+}
+
+// CalibrationSetup records what was measured and on what.
+type CalibrationSetup struct {
+	AA            int               `json:"aa_runs_planned"`
+	Runs          int               `json:"runs_per_magnitude_planned"`
+	Magnitudes    []float64         `json:"magnitudes"`
+	Hotspots      []string          `json:"hotspots"`
+	Backend       string            `json:"backend"`
+	Rate          float64           `json:"load_rate"`
+	Duration      string            `json:"load_duration"`
+	Warmup        string            `json:"load_warmup"`
+	Window        string            `json:"window"`
+	CPURate       int               `json:"cpu_rate_hz"`
+	AllocRate     int               `json:"alloc_rate_bytes"`
+	Params        diff.Params       `json:"diff_params"`
+	Normalization map[string]string `json:"normalization"`
+	GoVersion     string            `json:"go_version"`
+	CPUs          int               `json:"cpus"`
+	LoadAvgStart  string            `json:"loadavg_start,omitempty"`
+	LoadAvgEnd    string            `json:"loadavg_end,omitempty"`
+	MaxTime       string            `json:"max_time,omitempty"`
+}
+
+// CalBaseline describes the calibration's baseline.
+type CalBaseline struct {
+	Series   int      `json:"series"`
+	Dropped  []string `json:"not_gated,omitempty"`
+	Seconds  float64  `json:"seconds"`
+	Requests int      `json:"requests"`
+	Errors   int      `json:"errors"`
+}
+
+// CalRun is one gated run.
+type CalRun struct {
+	Index     int       `json:"index"`
+	Kind      string    `json:"kind"` // "aa" or "ab"
+	Magnitude float64   `json:"magnitude,omitempty"`
+	Inject    string    `json:"inject,omitempty"`
+	Started   time.Time `json:"started"`
+	// Seconds is the whole run: stack start, load, collection, comparison
+	// and stop.
+	Seconds  float64 `json:"seconds"`
+	LoadAvg  string  `json:"loadavg,omitempty"` // /proc/loadavg at the run's start
+	Requests int     `json:"requests"`
+	Achieved float64 `json:"achieved_rate"`
+	Errors   int     `json:"errors"`
+	Verdict  string  `json:"verdict"`
+	// Err is why the run produced no verdict; such a run counts nowhere.
+	Err    string          `json:"error,omitempty"`
+	Series []*CalSeries    `json:"series,omitempty"`
+	Trials []*HotspotTrial `json:"trials,omitempty"`
+}
+
+// The roles of a series in a run.
+const (
+	// RoleAA: nothing was injected into the series' service.
+	RoleAA = "aa"
+	// RoleTarget: the series is of an injected hot spot's service and
+	// profile group (e.g. alloc_space or alloc_objects of the
+	// notification service for notification.template).
+	RoleTarget = "target"
+	// RoleSide: another profile group of an injected service, e.g. the
+	// fraud service's allocations when its rule matching does more work.
+	RoleSide = "side"
+)
+
+// The classes of a regression finding.
+const (
+	// ClassHotspot: the injected hot spot's own function.
+	ClassHotspot = "hotspot"
+	// ClassRelated: in an injected service, a caller or callee of the hot
+	// spot in the run's call stacks: the injected work shows there too.
+	ClassRelated = "related"
+	// ClassWrong: anything else — a false alarm.
+	ClassWrong = "wrong"
+)
+
+// CalSeries is one series of one run.
+type CalSeries struct {
+	Service string `json:"service"`
+	Alias   string `json:"profile_type"`
+	Role    string `json:"role"`
+	Verdict string `json:"verdict"`
+	Reason  string `json:"reason,omitempty"`
+	Windows int    `json:"windows"`
+	// Samples is the current run's sampling events; SamplesPerWindow is
+	// Samples over Windows.
+	Samples          int64        `json:"samples"`
+	SamplesPerWindow float64      `json:"samples_per_window"`
+	Tested           int          `json:"tested"`
+	MinDetectable    float64      `json:"min_detectable_change,omitempty"`
+	Regressions      []CalFinding `json:"regressions,omitempty"`
+}
+
+// CalFinding is one regression finding.
+type CalFinding struct {
+	Function    string  `json:"function"`
+	Measure     string  `json:"measure"`
+	Change      float64 `json:"change"`
+	Q           float64 `json:"q"`
+	ExplainedBy string  `json:"explained_by,omitempty"`
+	Class       string  `json:"class"`
+}
+
+// HotspotTrial is one injected hot spot in one A/B run.
+type HotspotTrial struct {
+	Inject     string  `json:"inject"`
+	Service    string  `json:"service"`
+	Function   string  `json:"function"`
+	Profile    string  `json:"profile"`               // the hot spot's profile type
+	AltProfile string  `json:"alt_profile,omitempty"` // the other type of its group
+	Factor     float64 `json:"factor"`
+	// Detected: a regression finding (self or cumulative) of the hot spot's
+	// function in its profile type; DetectedAlt: the same in the group's
+	// other type.
+	Detected    bool `json:"detected"`
+	DetectedAlt bool `json:"detected_alt"`
+	// Change is the measured change of the function in its profile type
+	// (cumulative when it is tested cumulatively, else self), whether or
+	// not it was detected; NaN when it was not tested (below the floor or
+	// the series was inconclusive). ChangeAlt likewise for the other type.
+	Change    Float `json:"change"`
+	ChangeAlt Float `json:"change_alt"`
+	// MinDetectable is the smallest change of the function the run says it
+	// could have detected (same measure as Change); SeriesMinDetectable is
+	// the series' stated one (its hottest function's).
+	MinDetectable       Float `json:"min_detectable_change"`
+	SeriesMinDetectable Float `json:"series_min_detectable_change"`
+	// Share is the function's current mean value (share, or rate for lock
+	// profiles) in its profile type, and BaselineValue the baseline's.
+	Current       Float `json:"current"`
+	BaselineValue Float `json:"baseline"`
+	// Wrong lists regressions of other functions in the target series that
+	// are not callers or callees of the hot spot; Related those that are.
+	Wrong   []string `json:"wrong,omitempty"`
+	Related []string `json:"related,omitempty"`
+	Verdict string   `json:"series_verdict"`
+}
+
+// Calibrate runs the calibration. It returns what it measured also when it
+// stops early (MaxTime, ctx cancelled), with Stopped saying why; the error is
+// for a calibration that could not start (bad options, no baseline).
+func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
+	if len(o.Hotspots) == 0 {
+		o.Hotspots = DefaultCalibrationHotspots
+	}
+	var hots []bank.Hotspot
+	seenSvc := map[string]string{}
+	for _, name := range o.Hotspots {
+		h, ok := bank.HotspotByInject(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown hot spot %q (known: %s)", name, strings.Join(bank.InjectNames(), ", "))
+		}
+		if prev, dup := seenSvc[h.Service]; dup {
+			return nil, fmt.Errorf("hot spots %s and %s are both in %s; one run can judge only one per service", prev, name, h.Service)
+		}
+		seenSvc[h.Service] = name
+		hots = append(hots, h)
+	}
+	for _, m := range o.Magnitudes {
+		if !(m > 0) || m > bank.MaxInjectFactor || m == 1 {
+			return nil, fmt.Errorf("magnitude %v: want a factor other than 1 in (0, %d]", m, bank.MaxInjectFactor)
+		}
+	}
+	if o.AA < 0 || o.Runs < 0 {
+		return nil, fmt.Errorf("negative run count")
+	}
+	progress := o.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	start := time.Now()
+	if o.MaxTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, start.Add(o.MaxTime))
+		defer cancel()
+	}
+	dopts := calibrationDiffOptions()
+	st := o.Stack
+	st.Inject = ""
+	st.Progress = o.StackProgress
+	probe := st
+	if err := probe.setDefaultsNoDir(); err != nil {
+		return nil, err
+	}
+	load := o.Load
+	load.setDefaults(probe.UploadInterval)
+	c := &Calibration{Started: start}
+	c.Setup = CalibrationSetup{
+		AA: o.AA, Runs: o.Runs, Magnitudes: o.Magnitudes, Hotspots: o.Hotspots,
+		Backend: string(probe.Backend), Rate: load.Rate, Duration: load.Duration.String(), Warmup: load.Warmup.String(),
+		Window: probe.UploadInterval.String(), CPURate: probe.CPURate, AllocRate: probe.AllocRate,
+		Params: dopts.Params.Merge(diff.DefaultParams()), Normalization: map[string]string{},
+		GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), LoadAvgStart: loadAvg(),
+	}
+	if o.MaxTime > 0 {
+		c.Setup.MaxTime = o.MaxTime.String()
+	}
+	for id, n := range dopts.TypeNormalization {
+		c.Setup.Normalization[id] = string(n)
+	}
+	finish := func() *Calibration {
+		c.Finished = time.Now()
+		c.Setup.LoadAvgEnd = loadAvg()
+		c.Summary = c.Summarize()
+		return c
+	}
+
+	// The baseline.
+	dir := o.BaselineDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "calibrate-baseline-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = filepath.Join(tmp, "baseline")
+	}
+	t0 := time.Now()
+	fmt.Fprintf(progress, "calibrate: baseline (load %.0f/s for %s, %s windows) ...\n", load.Rate, load.Duration, probe.UploadInterval)
+	bm, err := measureOnce(ctx, st, load)
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	kept, dropped, err := Prune(bm.Snapshot(), dopts)
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	if len(kept.Series) == 0 {
+		return nil, errors.New("baseline: no series has enough data to gate")
+	}
+	if err := baseline.Write(dir, kept); err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	c.Baseline = CalBaseline{Series: len(kept.Series), Dropped: dropped, Seconds: time.Since(t0).Seconds(),
+		Requests: bm.Load.Requests, Errors: bm.Load.Errors}
+	fmt.Fprintf(progress, "calibrate: baseline: %d series gated, %d not (%.0fs)\n", len(kept.Series), len(dropped), c.Baseline.Seconds)
+	for _, d := range dropped {
+		fmt.Fprintf(progress, "calibrate:   not gated: %s\n", d)
+	}
+
+	// The runs, interleaved.
+	type planned struct {
+		kind string
+		mag  float64
+	}
+	var plan []planned
+	for i := 0; i < max(o.AA, o.Runs); i++ {
+		if i < o.AA {
+			plan = append(plan, planned{kind: "aa"})
+		}
+		if i < o.Runs {
+			for _, m := range o.Magnitudes {
+				plan = append(plan, planned{kind: "ab", mag: m})
+			}
+		}
+	}
+	slowest := c.Baseline.Seconds
+	failures := 0
+	for i, p := range plan {
+		if err := ctx.Err(); err != nil {
+			c.Stopped = fmt.Sprintf("stopped after %d of %d runs: %v", len(c.Runs), len(plan), err)
+			break
+		}
+		if o.MaxTime > 0 && time.Since(start)+time.Duration(slowest*1.1*float64(time.Second)) > o.MaxTime {
+			c.Stopped = fmt.Sprintf("stopped after %d of %d runs: the next run (~%.0fs) would not end within --max-time %s", len(c.Runs), len(plan), slowest, o.MaxTime)
+			break
+		}
+		r := &CalRun{Index: i + 1, Kind: p.kind, Magnitude: p.mag, Started: time.Now(), LoadAvg: loadAvg()}
+		if p.kind == "ab" {
+			spec := make([]string, len(hots))
+			for k, h := range hots {
+				spec[k] = h.Inject + "=" + strconv.FormatFloat(p.mag, 'g', -1, 64)
+			}
+			r.Inject = strings.Join(spec, ",")
+		}
+		rs := st
+		rs.Inject = r.Inject
+		res, m, err := gateOnce(ctx, rs, dir, load, dopts)
+		r.Seconds = time.Since(r.Started).Seconds()
+		if err != nil {
+			if ctx.Err() != nil {
+				c.Stopped = fmt.Sprintf("stopped after %d of %d runs: run %d abandoned: %v", len(c.Runs), len(plan), i+1, ctx.Err())
+				break
+			}
+			r.Err = err.Error()
+			failures++
+			c.Runs = append(c.Runs, r)
+			fmt.Fprintf(progress, "calibrate: run %d/%d %s: error after %.0fs: %v\n", i+1, len(plan), r.label(), r.Seconds, err)
+			if failures >= 3 {
+				c.Stopped = fmt.Sprintf("stopped after %d of %d runs: %d runs failed", len(c.Runs), len(plan), failures)
+				break
+			}
+			continue
+		}
+		slowest = math.Max(slowest, r.Seconds)
+		r.Requests, r.Achieved, r.Errors = m.Load.Requests, m.Load.Achieved, m.Load.Errors
+		r.Verdict = string(res.Verdict)
+		r.analyze(res, hots, p.mag)
+		c.Runs = append(c.Runs, r)
+		fmt.Fprintf(progress, "calibrate: run %d/%d %s: %s (%.0fs, load %s)\n", i+1, len(plan), r.label(), r.progressLine(), r.Seconds, r.LoadAvg)
+	}
+	return finish(), nil
+}
+
+// calibrationDiffOptions are DiffOptions with every tested function listed,
+// so the hot spot's change and stated minimum detectable effect are known
+// also when it is not reported. Listing changes no verdict.
+func calibrationDiffOptions() diff.Options {
+	o := DiffOptions()
+	o.TopUnchanged = math.MaxInt32
+	return o
+}
+
+// setDefaultsNoDir fills in the defaults without creating a work directory.
+func (o *Options) setDefaultsNoDir() error {
+	cp := *o
+	cp.WorkDir = os.TempDir()
+	if err := cp.setDefaults(); err != nil {
+		return err
+	}
+	cp.WorkDir = o.WorkDir
+	*o = cp
+	return nil
+}
+
+func measureOnce(ctx context.Context, so Options, load LoadOptions) (*Measurement, error) {
+	s, err := Start(ctx, so)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Measure(ctx, load, nil)
+}
+
+func gateOnce(ctx context.Context, so Options, dir string, load LoadOptions, dopts diff.Options) (*diff.Result, *Measurement, error) {
+	s, err := Start(ctx, so)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.Close()
+	return s.Gate(ctx, dir, load, dopts)
+}
+
+// loadAvg returns the first three fields of /proc/loadavg, or "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func (r *CalRun) label() string {
+	if r.Kind == "aa" {
+		return "A/A"
+	}
+	return fmt.Sprintf("x%g", r.Magnitude)
+}
+
+func (r *CalRun) progressLine() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "verdict %s", r.Verdict)
+	var fa []string
+	for _, s := range r.Series {
+		if s.Role != RoleAA {
+			continue
+		}
+		for _, f := range s.Regressions {
+			fa = append(fa, fmt.Sprintf("%s/%s %s %+.0f%%", short(s.Service), s.Alias, shortFunc(f.Function), 100*f.Change))
+		}
+	}
+	for _, t := range r.Trials {
+		mark := "missed"
+		if t.Detected {
+			mark = "found"
+		} else if t.DetectedAlt {
+			mark = "found in " + t.AltProfile
+		}
+		fmt.Fprintf(&b, "; %s %s (%+.0f%%, mde %.0f%%)", t.Inject, mark, 100*t.Change, 100*t.MinDetectable)
+		if len(t.Wrong) > 0 {
+			fmt.Fprintf(&b, " +%d wrong", len(t.Wrong))
+		}
+	}
+	if len(fa) > 0 {
+		fmt.Fprintf(&b, "; false alarms: %s", strings.Join(fa, ", "))
+	} else {
+		b.WriteString("; no false alarm")
+	}
+	return b.String()
+}
+
+func short(service string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(service, "bank-"), "-service")
+}
+
+func shortFunc(fn string) string {
+	if i := strings.LastIndex(fn, "/"); i >= 0 {
+		return fn[i+1:]
+	}
+	return fn
+}
+
+// altProfile returns the other profile type of a type's group.
+func altProfile(alias string) string {
+	switch alias {
+	case "alloc_space":
+		return "alloc_objects"
+	case "alloc_objects":
+		return "alloc_space"
+	case "mutex_delay":
+		return "mutex_count"
+	case "mutex_count":
+		return "mutex_delay"
+	case "block_delay":
+		return "block_count"
+	case "block_count":
+		return "block_delay"
+	}
+	return ""
+}
+
+// group names a profile type's group: cpu, alloc, lock, ...
+func group(alias string) string {
+	switch {
+	case strings.HasPrefix(alias, "alloc_"):
+		return "alloc"
+	case strings.HasPrefix(alias, "mutex_"):
+		return "lock"
+	case strings.HasPrefix(alias, "block_"):
+		return "block"
+	case strings.HasPrefix(alias, "inuse_"):
+		return "inuse"
+	}
+	return alias
+}
+
+// analyze fills in the run's series and hot spot trials from its result.
+func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) {
+	injected := map[string]bank.Hotspot{}
+	if r.Kind == "ab" {
+		for _, h := range hots {
+			injected[h.Service] = h
+		}
+	}
+	for _, sr := range res.Series {
+		cs := &CalSeries{Service: sr.Service, Alias: sr.Alias, Verdict: string(sr.Verdict), Reason: sr.Reason,
+			Windows: sr.CurrentWindows, Samples: sr.CurrentSamples, Tested: sr.Tested, MinDetectable: sr.MinDetectable}
+		if cs.Windows > 0 {
+			cs.SamplesPerWindow = float64(cs.Samples) / float64(cs.Windows)
+		}
+		h, inj := injected[sr.Service]
+		var related map[string]bool
+		switch {
+		case !inj:
+			cs.Role = RoleAA
+		case group(sr.Alias) == group(h.Profile):
+			cs.Role = RoleTarget
+		default:
+			cs.Role = RoleSide
+		}
+		if inj {
+			related = relatives(h.Function, sr.Base, sr.Cur)
+		}
+		for _, f := range sr.Findings {
+			if f.Kind != diff.KindRegression && f.Kind != diff.KindNewHotPath {
+				continue
+			}
+			cf := CalFinding{Function: f.Function, Measure: string(f.Measure), Change: f.Change, Q: f.Q, ExplainedBy: f.ExplainedBy, Class: ClassWrong}
+			if math.IsInf(cf.Change, 0) {
+				cf.Change = math.MaxFloat64 // JSON has no infinity; a new hot path
+			}
+			if inj {
+				switch {
+				case f.Function == h.Function:
+					cf.Class = ClassHotspot
+				case related[f.Function] || f.ExplainedBy == h.Function:
+					cf.Class = ClassRelated
+				}
+			}
+			cs.Regressions = append(cs.Regressions, cf)
+		}
+		r.Series = append(r.Series, cs)
+	}
+	sort.Slice(r.Series, func(i, j int) bool {
+		a, b := r.Series[i], r.Series[j]
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		return a.Alias < b.Alias
+	})
+	if r.Kind != "ab" {
+		return
+	}
+	for _, h := range hots {
+		t := &HotspotTrial{Inject: h.Inject, Service: h.Service, Function: h.Function, Profile: h.Profile,
+			AltProfile: altProfile(h.Profile), Factor: factor, Change: nan, ChangeAlt: nan,
+			MinDetectable: nan, SeriesMinDetectable: nan, Current: nan, BaselineValue: nan}
+		for _, sr := range res.Series {
+			if sr.Service != h.Service {
+				continue
+			}
+			primary := sr.Alias == h.Profile
+			alt := t.AltProfile != "" && sr.Alias == t.AltProfile
+			if !primary && !alt {
+				continue
+			}
+			f, found := hotspotFinding(sr, h.Function)
+			detected := false
+			for _, x := range sr.Findings {
+				if x.Function == h.Function && x.Kind == diff.KindRegression {
+					detected = true
+				}
+			}
+			if primary {
+				t.Detected = detected
+				t.Verdict = string(sr.Verdict)
+				t.SeriesMinDetectable = Float(nanIfZero(sr.MinDetectable))
+				if found {
+					t.Change, t.MinDetectable = Float(f.Change), Float(nanIfZero(f.MinDetectable))
+					t.Current, t.BaselineValue = Float(f.Current), Float(f.Baseline)
+				}
+				for _, cs := range r.Series {
+					if cs.Service != sr.Service || cs.Alias != sr.Alias {
+						continue
+					}
+					for _, x := range cs.Regressions {
+						switch x.Class {
+						case ClassWrong:
+							t.Wrong = append(t.Wrong, x.Function)
+						case ClassRelated:
+							t.Related = append(t.Related, x.Function)
+						}
+					}
+				}
+			} else {
+				t.DetectedAlt = detected
+				if found {
+					t.ChangeAlt = Float(f.Change)
+				}
+			}
+		}
+		r.Trials = append(r.Trials, t)
+	}
+}
+
+// hotspotFinding returns the finding of fn in a series: its cumulative one
+// when it was tested cumulatively (the injected work runs in its callees
+// too), else its self one.
+func hotspotFinding(sr *diff.SeriesResult, fn string) (diff.Finding, bool) {
+	var self, cum *diff.Finding
+	for i := range sr.Findings {
+		f := &sr.Findings[i]
+		if f.Function != fn {
+			continue
+		}
+		if f.Measure == diff.Cumulative {
+			cum = f
+		} else {
+			self = f
+		}
+	}
+	switch {
+	case cum != nil:
+		return *cum, true
+	case self != nil:
+		return *self, true
+	}
+	return diff.Finding{}, false
+}
+
+func nanIfZero(x float64) float64 {
+	if x == 0 {
+		return math.NaN()
+	}
+	return x
+}
+
+// relatives returns the functions that are callers or callees of fn in any
+// stack of the given series.
+func relatives(fn string, series ...*baseline.Series) map[string]bool {
+	out := map[string]bool{}
+	for _, se := range series {
+		if se == nil {
+			continue
+		}
+		idx := int32(-1)
+		for i, f := range se.Functions {
+			if f.Name == fn {
+				idx = int32(i)
+				break
+			}
+		}
+		if idx < 0 {
+			continue
+		}
+		for _, st := range se.Stacks {
+			at := -1
+			for i, f := range st.Frames {
+				if f == idx {
+					at = i
+					break
+				}
+			}
+			if at < 0 {
+				continue
+			}
+			for i, f := range st.Frames {
+				if i != at && int(f) < len(se.Functions) {
+					out[se.Functions[f].Name] = true
+				}
+			}
+		}
+	}
+	return out
+}

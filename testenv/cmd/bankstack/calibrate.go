@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/profdiff/profdiff/testenv"
+)
+
+func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("calibrate", "measure verdict quality: false alarms on A/A runs and detection of injected regressions, against one baseline",
+		"go run ./testenv/cmd/bankstack calibrate --aa 10 --runs 8 --magnitudes 1.5,1.25 --json docs/verdict-quality.json --max-time 40m", stdout)
+	sf := addStackFlags(fs)
+	lf := addLoadFlags(fs)
+	aa := fs.Int("aa", 10, "A/A runs (same build as the baseline)")
+	runs := fs.Int("runs", 5, "runs per magnitude, each injecting every chosen hot spot at once")
+	mags := fs.String("magnitudes", "1.5,1.25,1.1,1.05", "injection factors, comma-separated (1.5 = +50% work in the hot spot)")
+	hots := fs.StringSlice("hotspots", testenv.DefaultCalibrationHotspots, "hot spots to inject (injection names, one per service)")
+	jsonOut := fs.String("json", "", "write the full calibration (every run, series and trial, and the summary) as JSON to this file")
+	maxTime := fs.Duration("max-time", 45*time.Minute, "bound on the whole calibration; it stops early and reports what was done")
+	verbose := fs.Bool("verbose", false, "show the stacks' own progress on stderr")
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	if sf.inject != "" {
+		return fail(stderr, "calibrate", fmt.Errorf("--inject is set per run by calibrate; use --hotspots and --magnitudes"))
+	}
+	var magnitudes []float64
+	for _, m := range strings.Split(*mags, ",") {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(m, 64)
+		if err != nil {
+			return fail(stderr, "calibrate", fmt.Errorf("--magnitudes: %q is not a number", m))
+		}
+		magnitudes = append(magnitudes, f)
+	}
+	o := testenv.CalibrateOptions{
+		AA: *aa, Runs: *runs, Magnitudes: magnitudes, Hotspots: *hots,
+		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout,
+	}
+	if *verbose {
+		o.StackProgress = stderr
+	}
+	if *jsonOut != "" {
+		// Fail now rather than after the calibration's hour.
+		f, err := os.CreateTemp(filepath.Dir(*jsonOut), ".calibrate-*")
+		if err != nil {
+			return fail(stderr, "calibrate", fmt.Errorf("--json: %w", err))
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
+	c, err := testenv.Calibrate(ctx, o)
+	if err != nil {
+		return fail(stderr, "calibrate", err)
+	}
+	fmt.Fprintln(stdout)
+	c.WriteTable(stdout)
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(c, "", "  ")
+		if err != nil {
+			return fail(stderr, "calibrate", err)
+		}
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return fail(stderr, "calibrate", err)
+		}
+		fmt.Fprintf(stdout, "\nwrote %s\n", *jsonOut)
+	}
+	return 0
+}
