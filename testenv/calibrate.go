@@ -45,6 +45,9 @@ type CalibrateOptions struct {
 	Runs int
 	// Magnitudes are the injection factors, e.g. 1.5 for +50% work.
 	Magnitudes []float64
+	// MagnitudeRuns, when set, gives the number of runs per magnitude
+	// (same length as Magnitudes; 0 means Runs).
+	MagnitudeRuns []int
 	// Hotspots are injection names from bank.Hotspots, each in a different
 	// service (default DefaultCalibrationHotspots).
 	Hotspots []string
@@ -89,6 +92,7 @@ type CalibrationSetup struct {
 	AA            int               `json:"aa_runs_planned"`
 	Runs          int               `json:"runs_per_magnitude_planned"`
 	Magnitudes    []float64         `json:"magnitudes"`
+	MagnitudeRuns []int             `json:"magnitude_runs_planned,omitempty"`
 	Hotspots      []string          `json:"hotspots"`
 	Backend       string            `json:"backend"`
 	Rate          float64           `json:"load_rate"`
@@ -272,7 +276,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	load.setDefaults(probe.UploadInterval)
 	c := &Calibration{Started: start}
 	c.Setup = CalibrationSetup{
-		AA: o.AA, Runs: o.Runs, Magnitudes: o.Magnitudes, Hotspots: o.Hotspots,
+		AA: o.AA, Runs: o.Runs, Magnitudes: o.Magnitudes, MagnitudeRuns: o.MagnitudeRuns, Hotspots: o.Hotspots,
 		Backend: string(probe.Backend), Rate: load.Rate, Duration: load.Duration.String(), Warmup: load.Warmup.String(),
 		Window: probe.UploadInterval.String(), CPURate: probe.CPURate, AllocRate: probe.AllocRate,
 		Params: dopts.Params.Merge(diff.DefaultParams()), Normalization: map[string]string{},
@@ -324,22 +328,34 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		fmt.Fprintf(progress, "calibrate:   not gated: %s\n", d)
 	}
 
-	// The runs, interleaved.
+	// The runs, interleaved: the k-th of a condition's n runs is placed at
+	// (k+½)/n of the way, so every prefix of the plan — what a calibration
+	// stopped by MaxTime ran — samples every condition in proportion.
 	type planned struct {
 		kind string
 		mag  float64
+		key  float64
+		cond int
 	}
 	var plan []planned
-	for i := 0; i < max(o.AA, o.Runs); i++ {
-		if i < o.AA {
-			plan = append(plan, planned{kind: "aa"})
+	for k := 0; k < o.AA; k++ {
+		plan = append(plan, planned{kind: "aa", key: (float64(k) + 0.5) / float64(o.AA)})
+	}
+	for i, m := range o.Magnitudes {
+		n := o.Runs
+		if i < len(o.MagnitudeRuns) && o.MagnitudeRuns[i] > 0 {
+			n = o.MagnitudeRuns[i]
 		}
-		if i < o.Runs {
-			for _, m := range o.Magnitudes {
-				plan = append(plan, planned{kind: "ab", mag: m})
-			}
+		for k := 0; k < n; k++ {
+			plan = append(plan, planned{kind: "ab", mag: m, key: (float64(k) + 0.5) / float64(n), cond: i + 1})
 		}
 	}
+	sort.SliceStable(plan, func(i, j int) bool {
+		if plan[i].key != plan[j].key {
+			return plan[i].key < plan[j].key
+		}
+		return plan[i].cond < plan[j].cond
+	})
 	slowest := c.Baseline.Seconds
 	failures := 0
 	for i, p := range plan {

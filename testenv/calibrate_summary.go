@@ -53,6 +53,9 @@ type CalSummary struct {
 	ByType []TypeFalseAlarms `json:"false_alarms_by_type"`
 	// Detection is per hot spot and magnitude.
 	Detection []DetectionRow `json:"detection"`
+	// FalseAlarms lists, per series, how many A/A series trials (A/A runs
+	// and bystanders) reported a regression, and the functions named.
+	FalseAlarms []FalseAlarmRow `json:"false_alarm_series"`
 	// Samples is the median sampling events per window per series over
 	// all completed runs.
 	Samples []SampleRow `json:"samples_per_window"`
@@ -107,10 +110,12 @@ type DetectionRow struct {
 	WrongFunction int `json:"wrong_function"`
 	// Median measured change of the function (its profile type and the
 	// other one), and its baseline and current mean value.
-	MedianChange    Float `json:"median_change"`
-	MedianChangeAlt Float `json:"median_change_alt"`
-	MedianBaseline  Float `json:"median_baseline"`
-	MedianCurrent   Float `json:"median_current"`
+	MedianChange Float `json:"median_change"`
+	// MedianChangeDetected is over the trials that detected it.
+	MedianChangeDetected Float `json:"median_change_detected"`
+	MedianChangeAlt      Float `json:"median_change_alt"`
+	MedianBaseline       Float `json:"median_baseline"`
+	MedianCurrent        Float `json:"median_current"`
 	// Median stated minimum detectable change of the function and of its
 	// series (the series' hottest function).
 	MedianMDE       Float `json:"median_mde"`
@@ -124,6 +129,15 @@ type DetectionRow struct {
 	AboveMDEDetected     int `json:"trials_effect_above_mde_detected"`
 	WellBelowMDE         int `json:"trials_effect_below_half_mde"`
 	WellBelowMDEDetected int `json:"trials_effect_below_half_mde_detected"`
+}
+
+// FalseAlarmRow is one series' false alarms.
+type FalseAlarmRow struct {
+	Service   string         `json:"service"`
+	Profile   string         `json:"profile_type"`
+	Trials    int            `json:"trials"`
+	False     int            `json:"false"`
+	Functions map[string]int `json:"functions"`
 }
 
 // SampleRow is the sample budget of one series.
@@ -168,6 +182,7 @@ func (c *Calibration) Summarize() *CalSummary {
 	windows := map[skey][]float64{}
 	mdes := map[skey][]float64{}
 	var secs []float64
+	fa := map[skey]*FalseAlarmRow{}
 	for _, r := range c.Runs {
 		if r.Err != "" {
 			s.FailedRuns++
@@ -192,6 +207,18 @@ func (c *Calibration) Summarize() *CalSummary {
 			}
 			t := tf(cs.Alias)
 			regressed := len(cs.Regressions) > 0
+			if cs.Role == RoleAA {
+				if fa[k] == nil {
+					fa[k] = &FalseAlarmRow{Service: cs.Service, Profile: cs.Alias, Functions: map[string]int{}}
+				}
+				fa[k].Trials++
+				if regressed {
+					fa[k].False++
+					for _, f := range cs.Regressions {
+						fa[k].Functions[f.Function]++
+					}
+				}
+			}
 			switch cs.Role {
 			case RoleAA:
 				if r.Kind == "aa" {
@@ -277,10 +304,11 @@ func (c *Calibration) Summarize() *CalSummary {
 		t0 := ts[0]
 		row := DetectionRow{Inject: t0.Inject, Service: t0.Service, Function: t0.Function, Profile: t0.Profile,
 			AltProfile: t0.AltProfile, Magnitude: k.mag, Trials: len(ts)}
-		var ch, cha, mde, smde, bv, cv []float64
+		var ch, chd, cha, mde, smde, bv, cv []float64
 		for _, t := range ts {
 			if t.Detected {
 				row.Detected++
+				chd = appendFinite(chd, t.Change)
 			}
 			if t.DetectedAlt {
 				row.DetectedAlt++
@@ -300,7 +328,7 @@ func (c *Calibration) Summarize() *CalSummary {
 			bv = appendFinite(bv, t.BaselineValue)
 			cv = appendFinite(cv, t.Current)
 		}
-		row.MedianChange, row.MedianChangeAlt = median(ch), median(cha)
+		row.MedianChange, row.MedianChangeAlt, row.MedianChangeDetected = median(ch), median(cha), median(chd)
 		row.MedianMDE, row.MedianSeriesMDE = median(mde), median(smde)
 		row.MedianBaseline, row.MedianCurrent = median(bv), median(cv)
 		if eff := float64(row.MedianChange); !math.IsNaN(eff) {
@@ -331,6 +359,19 @@ func (c *Calibration) Summarize() *CalSummary {
 	}
 	sort.Slice(s.Samples, func(i, j int) bool {
 		a, b := s.Samples[i], s.Samples[j]
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		return typeRank(a.Profile) < typeRank(b.Profile)
+	})
+	for _, r := range fa {
+		s.FalseAlarms = append(s.FalseAlarms, *r)
+	}
+	sort.Slice(s.FalseAlarms, func(i, j int) bool {
+		a, b := s.FalseAlarms[i], s.FalseAlarms[j]
+		if a.False != b.False {
+			return a.False > b.False
+		}
 		if a.Service != b.Service {
 			return a.Service < b.Service
 		}
@@ -415,18 +456,42 @@ func (c *Calibration) WriteTable(w io.Writer) {
 			frac(t.BystanderFalse, t.BystanderSeries), frac(t.TargetWrong, t.TargetSeries), frac(t.TargetOtherStrict, t.TargetSeries), frac(t.SideRegressed, t.SideSeries))
 	}
 
+	var worst []string
+	for _, r := range s.FalseAlarms {
+		if r.False == 0 {
+			continue
+		}
+		fns := make([]string, 0, len(r.Functions))
+		for f := range r.Functions {
+			fns = append(fns, f)
+		}
+		sort.Slice(fns, func(i, j int) bool {
+			return r.Functions[fns[i]] > r.Functions[fns[j]] || r.Functions[fns[i]] == r.Functions[fns[j]] && fns[i] < fns[j]
+		})
+		if len(fns) > 3 {
+			fns = append(fns[:3], "...")
+		}
+		for i := range fns {
+			fns[i] = shortFunc(fns[i])
+		}
+		worst = append(worst, fmt.Sprintf("- %s %s: %d of %d A/A series trials (%s)", r.Service, r.Profile, r.False, r.Trials, strings.Join(fns, ", ")))
+	}
+	if len(worst) > 0 {
+		fmt.Fprintf(w, "\nSeries with false alarms (A/A runs and bystanders):\n\n%s\n", strings.Join(worst, "\n"))
+	}
+
 	fmt.Fprintln(w, "\nDetection (right function named, as a regression)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| hot spot | profile | injected | trials | found in profile | found in other type | found in either | wrong fn also | median change (profile / other) | baseline → current | median stated MDE (fn / series) | effect > MDE: found | effect < MDE/2: found |")
+	fmt.Fprintln(w, "| hot spot | profile | injected | trials | found in profile | found in other type | found in either | wrong fn also | median change (profile / other; when found) | baseline → current | median stated MDE (fn / series) | effect > MDE: found | effect < MDE/2: found |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, d := range s.Detection {
 		alt := d.AltProfile
 		if alt == "" {
 			alt = "-"
 		}
-		fmt.Fprintf(w, "| %s | %s (%s) | %+.0f%% | %d | %s | %s | %s | %d | %s / %s | %s → %s | %s / %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s (%s) | %+.0f%% | %d | %s | %s | %s | %d | %s / %s; %s | %s → %s | %s / %s | %s | %s |\n",
 			d.Inject, d.Profile, alt, 100*(d.Magnitude-1), d.Trials, frac(d.Detected, d.Trials), frac(d.DetectedAlt, d.Trials), frac(d.Either, d.Trials),
-			d.WrongFunction, pct(d.MedianChange), pct(d.MedianChangeAlt), value(d.Profile, d.MedianBaseline), value(d.Profile, d.MedianCurrent),
+			d.WrongFunction, pct(d.MedianChange), pct(d.MedianChangeAlt), pct(d.MedianChangeDetected), value(d.Profile, d.MedianBaseline), value(d.Profile, d.MedianCurrent),
 			pctU(d.MedianMDE), pctU(d.MedianSeriesMDE), frac(d.AboveMDEDetected, d.AboveMDE), frac(d.WellBelowMDEDetected, d.WellBelowMDE))
 	}
 

@@ -21,7 +21,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	lf := addLoadFlags(fs)
 	aa := fs.Int("aa", 10, "A/A runs (same build as the baseline)")
 	runs := fs.Int("runs", 5, "runs per magnitude, each injecting every chosen hot spot at once")
-	mags := fs.String("magnitudes", "1.5,1.25,1.1,1.05", "injection factors, comma-separated (1.5 = +50% work in the hot spot)")
+	mags := fs.String("magnitudes", "1.5,1.25,1.1,1.05", "injection factors, comma-separated (1.5 = +50% work in the hot spot); FACTOR:N runs that one N times instead of --runs")
 	hots := fs.StringSlice("hotspots", testenv.DefaultCalibrationHotspots, "hot spots to inject (injection names, one per service)")
 	jsonOut := fs.String("json", "", "write the full calibration (every run, series and trial, and the summary) as JSON to this file")
 	maxTime := fs.Duration("max-time", 45*time.Minute, "bound on the whole calibration; it stops early and reports what was done")
@@ -33,19 +33,28 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fail(stderr, "calibrate", fmt.Errorf("--inject is set per run by calibrate; use --hotspots and --magnitudes"))
 	}
 	var magnitudes []float64
+	var magRuns []int
 	for _, m := range strings.Split(*mags, ",") {
 		m = strings.TrimSpace(m)
 		if m == "" {
 			continue
 		}
+		m, n, hasN := strings.Cut(m, ":")
 		f, err := strconv.ParseFloat(m, 64)
 		if err != nil {
 			return fail(stderr, "calibrate", fmt.Errorf("--magnitudes: %q is not a number", m))
 		}
+		k := 0
+		if hasN {
+			if k, err = strconv.Atoi(n); err != nil || k < 1 {
+				return fail(stderr, "calibrate", fmt.Errorf("--magnitudes: %s:%s: the run count must be a positive integer", m, n))
+			}
+		}
 		magnitudes = append(magnitudes, f)
+		magRuns = append(magRuns, k)
 	}
 	o := testenv.CalibrateOptions{
-		AA: *aa, Runs: *runs, Magnitudes: magnitudes, Hotspots: *hots,
+		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots,
 		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout,
 	}
 	if *verbose {
