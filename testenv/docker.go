@@ -496,6 +496,18 @@ func (d *dockerStack) components() []string {
 // serviceURLs lists the services whose containers still run: a service that
 // was killed, or crashed, is left out, as the local backend leaves out an
 // exited process.
+func (d *dockerStack) allServiceURLs() map[string]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]string{}
+	for _, c := range d.containers {
+		if u, ok := d.urls[c.name]; ok {
+			out[c.name] = u
+		}
+	}
+	return out
+}
+
 func (d *dockerStack) serviceURLs() map[string]string {
 	d.mu.Lock()
 	var live []*dockerComponent

@@ -21,9 +21,9 @@ import (
 // The end-to-end tests share one baseline: recording it is a whole load run.
 // Each test then starts its own stack, gates it and checks the verdict.
 
-// e2eLoad is the load of every run in these tests: long enough for five
-// windows a side.
-var e2eLoad = LoadOptions{Duration: 50 * time.Second}
+// e2eLoad is the load of every run in these tests: the harness default, a
+// minute a side (about eleven 5 s windows).
+var e2eLoad = LoadOptions{}
 
 var (
 	baselineOnce sync.Once
@@ -108,16 +108,20 @@ func TestGateAA(t *testing.T) {
 // found in its own profile type and named.
 func TestGateInjectedRegressions(t *testing.T) {
 	skipShort(t)
+	// Lock delay varies about ±50% between runs of one build, so the
+	// harness gates lock profiles on +50% or more (HarnessRules); the lock
+	// hot spot is doubled to clear that with room.
 	injections := []struct {
 		inject, profileType string
+		factor              string
 	}{
-		{"fraud.rules", "cpu"},
-		{"notification.template", "alloc_space"},
-		{"order.batch", "mutex_delay"},
+		{"fraud.rules", "cpu", "1.5"},
+		{"notification.template", "alloc_space", "1.5"},
+		{"order.batch", "mutex_delay", "2"},
 	}
 	var spec []string
 	for _, in := range injections {
-		spec = append(spec, in.inject+"=1.5")
+		spec = append(spec, in.inject+"="+in.factor)
 	}
 	res, _ := gate(t, strings.Join(spec, ","), nil)
 	if got := res.Verdict.ExitCode(false); got != 1 {
@@ -129,7 +133,7 @@ func TestGateInjectedRegressions(t *testing.T) {
 			t.Fatalf("no hot spot %s", in.inject)
 		}
 		if !regressed(res, hot.Service, in.profileType, hot.Function) {
-			t.Errorf("%s=1.5: no regression of %s in %s %s", in.inject, hot.Function, hot.Service, in.profileType)
+			t.Errorf("%s=%s: no regression of %s in %s %s", in.inject, in.factor, hot.Function, hot.Service, in.profileType)
 		}
 	}
 }
@@ -149,8 +153,8 @@ func regressed(r *diff.Result, service, alias, function string) bool {
 }
 
 // TestGateKilledServiceIsInconclusive kills a service in the middle of the
-// measured run: its data is partial, and the gate must say inconclusive,
-// naming it — never pass.
+// measured run: its data is partial and the load run fails, so the gate
+// must say inconclusive (exit 2), naming it — never pass.
 func TestGateKilledServiceIsInconclusive(t *testing.T) {
 	skipShort(t)
 	const victim = bank.ServiceLoan
@@ -160,11 +164,11 @@ func TestGateKilledServiceIsInconclusive(t *testing.T) {
 			t.Errorf("kill %s: %v", victim, err)
 		}
 	})
-	if res.Verdict == diff.Pass {
-		t.Fatalf("a killed service passed the gate")
+	if got := res.Verdict.ExitCode(false); got != 2 {
+		t.Fatalf("verdict %s (exit %d), want inconclusive (exit 2)", res.Verdict, got)
 	}
-	if got := res.Verdict.ExitCode(false); got != 2 && got != 1 {
-		t.Fatalf("exit %d", got)
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), victim) {
+		t.Errorf("warnings %q do not name %s", res.Warnings, victim)
 	}
 	found := false
 	for _, sr := range res.Series {
@@ -239,4 +243,13 @@ func TestValidateAndNoLeftovers(t *testing.T) {
 		t.Errorf("work directory %s left behind", work)
 	}
 	t.Logf("after Close: %d processes gone, %d ports free, work directory removed", len(pids), len(addrs))
+}
+
+// TestMain removes the shared baseline after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if baselineDir != "" {
+		os.RemoveAll(filepath.Dir(baselineDir))
+	}
+	os.Exit(code)
 }

@@ -226,6 +226,16 @@ func (l *localStack) serviceURLs() map[string]string {
 	return out
 }
 
+func (l *localStack) allServiceURLs() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]string{}
+	for name, u := range l.urls {
+		out[name] = u
+	}
+	return out
+}
+
 func (l *localStack) killService(name string) error {
 	l.mu.Lock()
 	p := l.services[name]

@@ -3,12 +3,16 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/pkg/pyroscope"
+	"github.com/profdiff/profdiff/pkg/rules"
 	"github.com/profdiff/profdiff/services/loadgen"
 )
 
@@ -32,7 +36,7 @@ type LoadOptions struct {
 // Defaults of a load run, sized for a 2-core machine running all seven
 // services: see docs/verdict-quality.md for how they were chosen.
 const (
-	DefaultRate     = 500
+	DefaultRate     = 700
 	DefaultDuration = 60 * time.Second
 	// DefaultMinSamples is the fewest sampling events a series may have to
 	// be gated by the harness. At 100 Hz a service that gets a few percent
@@ -125,7 +129,62 @@ func (s *Stack) Gate(ctx context.Context, baselineDir string, o LoadOptions, dop
 	if err != nil {
 		return nil, nil, err
 	}
+	failedLoad(r, m)
+	if down := s.downServices(ctx); len(down) > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("services not answering /health after the run: %s; the run does not measure the build, so the verdict is inconclusive", strings.Join(down, ", ")))
+		r.Verdict = diff.Inconclusive
+	}
 	return r, m, nil
+}
+
+// downServices lists the stack's services that do not answer /health.
+func (s *Stack) downServices(ctx context.Context) []string {
+	hc := &http.Client{Timeout: 3 * time.Second}
+	var down []string
+	for _, name := range s.opts.Services {
+		url := s.impl.allServiceURLs()[name]
+		if url == "" || getOK(ctx, hc, url+"/health") != nil {
+			down = append(down, name)
+		}
+	}
+	return down
+}
+
+// MaxLoadErrorRate is the share of failed requests above which a load run
+// does not measure the build: a service that is down or failing changes
+// every profile that depends on it.
+const MaxLoadErrorRate = 0.01
+
+// failedLoad makes a result inconclusive when its load run failed: profiles
+// of a run in which requests failed (a crashed or killed service, a broken
+// deployment) describe the failure, not the build, so neither a pass nor a
+// regression may be read from them. The warning names the failing services.
+func failedLoad(r *diff.Result, m *Measurement) {
+	if m.Load == nil || m.Load.ErrorRate() <= MaxLoadErrorRate {
+		return
+	}
+	errs := map[string]int{}
+	for _, e := range m.Load.Endpoints {
+		errs[e.Service] += e.Errors
+	}
+	var parts []string
+	for _, name := range sortedNames(errs) {
+		if errs[name] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", name, errs[name]))
+		}
+	}
+	r.Warnings = append(r.Warnings, fmt.Sprintf("the load run failed: %.1f%% of %d requests failed (%s); its profiles measure the failure, not the build, so the verdict is inconclusive",
+		100*m.Load.ErrorRate(), m.Load.Requests, strings.Join(parts, ", ")))
+	r.Verdict = diff.Inconclusive
+}
+
+func sortedNames(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // seriesTypes lists the profile types a baseline holds, so the current side
@@ -151,7 +210,12 @@ func seriesTypes(snap *baseline.Snapshot) []profiletype.ID {
 // returns the reasons. Recording them would make every gate inconclusive
 // for a reason the baseline alone causes; leaving them out, and saying so,
 // keeps the gate honest about what it covers.
+//
+// A series is kept only with half again the samples the gate needs, so a
+// later run with a little less CPU does not fall just short of the minimum.
 func Prune(snap *baseline.Snapshot, opts diff.Options) (*baseline.Snapshot, []string, error) {
+	p := opts.Params.Merge(diff.DefaultParams())
+	opts.Params.MinSamples = p.MinSamples * 3 / 2
 	self, err := diff.Compare(snap, snap, opts)
 	if err != nil {
 		return nil, nil, err
@@ -178,9 +242,19 @@ func Prune(snap *baseline.Snapshot, opts diff.Options) (*baseline.Snapshot, []st
 // rates comparable; and the bank services' coarse locks hold nearly all of
 // their service's lock delay, so a slower critical section raises its delay
 // per second while its share stays near 100%.
+//
+// Lock delay also varies between runs of the same build far more than
+// between the windows of one run (measured here: ±50% on an A/A pair), so
+// the harness's policy (HarnessRules) gates lock and block profiles only on
+// changes of +50% or more.
 func DiffOptions() diff.Options {
 	o := diff.Options{TypeNormalization: map[string]diff.Normalization{}}
 	o.Params.MinSamples = DefaultMinSamples
+	r, err := rules.Parse([]byte(HarnessRules), "harness rules")
+	if err != nil {
+		panic("testenv: HarnessRules: " + err.Error()) // a constant: caught by the tests
+	}
+	o.Policy = r.Policy(time.Now())
 	for _, alias := range []string{"lock", "block"} {
 		ids, _ := profiletype.Parse(alias)
 		for _, id := range ids {
@@ -203,3 +277,12 @@ func onlyBaselineSeries(cur, base *baseline.Snapshot) *baseline.Snapshot {
 	}
 	return out
 }
+
+// HarnessRules is the rules file (pkg/rules format) the harness gates with
+// when the user gives none.
+const HarnessRules = `version: 1
+overrides:
+  - name: lock delay varies about ±50% between runs of one build (docs/verdict-quality.md)
+    type: [lock, block]
+    threshold: 50%
+`

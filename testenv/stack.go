@@ -110,6 +110,8 @@ type backend interface {
 	prometheusURL() string
 	grafanaURL() string
 	serviceURLs() map[string]string
+	// allServiceURLs includes services that have stopped.
+	allServiceURLs() map[string]string
 	// components describes what runs where, one line each, e.g.
 	// "pyroscope: embedded profstore (in-process) at http://...".
 	components() []string
