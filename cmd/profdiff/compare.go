@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -126,20 +125,8 @@ Example:
 	if err != nil {
 		return fail(stderr, cmd, err)
 	}
-	for i, f := range *formats {
-		var buf bytes.Buffer
-		if err := report.Render(&buf, f, res); err != nil {
-			return fail(stderr, cmd, fmt.Errorf("format %s: %w", f, err))
-		}
-		if i < len(*outputs) && (*outputs)[i] != "-" {
-			if err := writeFileAtomic((*outputs)[i], buf.Bytes()); err != nil {
-				return fail(stderr, cmd, err)
-			}
-			continue
-		}
-		if _, err := stdout.Write(buf.Bytes()); err != nil {
-			return fail(stderr, cmd, err)
-		}
+	if err := report.WriteOutputs(stdout, *formats, *outputs, res); err != nil {
+		return fail(stderr, cmd, err)
 	}
 	return res.Verdict.ExitCode(*inconclusive == "pass")
 }

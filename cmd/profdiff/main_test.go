@@ -231,6 +231,10 @@ func TestBadInput(t *testing.T) {
 	emptyDir := filepath.Join(d, "emptydir")
 	os.MkdirAll(emptyDir, 0o755)
 	badYAML := write("rules.yaml", []byte("defaults:\n  treshold: 10%\n"))
+	blocker := filepath.Join(d, "blocker")
+	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -255,7 +259,7 @@ func TestBadInput(t *testing.T) {
 		{"bad inconclusive", []string{"compare", "--baseline", f.base, "--current", f.aa, "--inconclusive", "maybe"}, "maybe"},
 		{"bad normalize", []string{"compare", "--baseline", f.base, "--current", f.aa, "--normalize", "log"}, "log"},
 		{"bad threshold", []string{"compare", "--baseline", f.base, "--current", f.aa, "--threshold", "ten"}, "--threshold"},
-		{"unwritable output", []string{"compare", "--baseline", f.base, "--current", f.aa, "--format", "json", "--output", filepath.Join(d, "no", "such", "dir", "r.json")}, "r.json"},
+		{"unwritable output", []string{"compare", "--baseline", f.base, "--current", f.aa, "--format", "json", "--output", filepath.Join(blocker, "r.json")}, "r.json"}, // a file where a directory should be
 		{"accept from nowhere", []string{"baseline", "accept", "--from", emptyDir, "--to", f.base}, "emptydir"},
 		{"accept into a non-snapshot dir", []string{"baseline", "accept", "--from", f.aa, "--to", filepath.Join(d, "bad")}, "not a profdiff snapshot"},
 		{"baseline without subcommand", []string{"baseline"}, "baseline accept"},
