@@ -103,11 +103,13 @@ type CalibrationSetup struct {
 	AllocRate     int               `json:"alloc_rate_bytes"`
 	Params        diff.Params       `json:"diff_params"`
 	Normalization map[string]string `json:"normalization"`
-	GoVersion     string            `json:"go_version"`
-	CPUs          int               `json:"cpus"`
-	LoadAvgStart  string            `json:"loadavg_start,omitempty"`
-	LoadAvgEnd    string            `json:"loadavg_end,omitempty"`
-	MaxTime       string            `json:"max_time,omitempty"`
+	// Rules is the harness's rules file the gate applied, if any.
+	Rules        string `json:"rules,omitempty"`
+	GoVersion    string `json:"go_version"`
+	CPUs         int    `json:"cpus"`
+	LoadAvgStart string `json:"loadavg_start,omitempty"`
+	LoadAvgEnd   string `json:"loadavg_end,omitempty"`
+	MaxTime      string `json:"max_time,omitempty"`
 }
 
 // CalBaseline describes the calibration's baseline.
@@ -285,6 +287,9 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	if o.MaxTime > 0 {
 		c.Setup.MaxTime = o.MaxTime.String()
 	}
+	if dopts.Policy != nil {
+		c.Setup.Rules = HarnessRules
+	}
 	for id, n := range dopts.TypeNormalization {
 		c.Setup.Normalization[id] = string(n)
 	}
@@ -295,19 +300,49 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		return c
 	}
 
+	tmp, err := os.MkdirTemp("", "calibrate-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	// Every run must run the same build, also when the source tree changes
+	// while the calibration runs: the bank binary is built once and every
+	// run's work directory gets it.
+	t0 := time.Now()
+	var bin string
+	if probe.Backend == Local && os.Getenv(BankBinaryEnv) == "" && st.WorkDir == "" {
+		fmt.Fprintf(progress, "calibrate: building %s once for every run\n", bankPackage)
+		if bin, err = goBuild(ctx, filepath.Join(tmp, "bin"), bankPackage, "bank"); err != nil {
+			return nil, err
+		}
+	}
+	runOpts := func(name, inject string) (Options, error) {
+		so := st
+		so.Inject = inject
+		if bin == "" {
+			return so, nil
+		}
+		so.WorkDir = filepath.Join(tmp, name)
+		if err := os.MkdirAll(filepath.Join(so.WorkDir, "bin"), 0o755); err != nil {
+			return so, err
+		}
+		return so, os.Link(bin, filepath.Join(so.WorkDir, "bin", "bank"))
+	}
+
 	// The baseline.
 	dir := o.BaselineDir
 	if dir == "" {
-		tmp, err := os.MkdirTemp("", "calibrate-baseline-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
 		dir = filepath.Join(tmp, "baseline")
 	}
-	t0 := time.Now()
 	fmt.Fprintf(progress, "calibrate: baseline (load %.0f/s for %s, %s windows) ...\n", load.Rate, load.Duration, probe.UploadInterval)
-	bm, err := measureOnce(ctx, st, load)
+	bso, err := runOpts("run0", "")
+	if err != nil {
+		return nil, err
+	}
+	bm, err := measureOnce(ctx, bso, load)
+	if bso.WorkDir != st.WorkDir {
+		os.RemoveAll(bso.WorkDir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
@@ -375,9 +410,15 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 			}
 			r.Inject = strings.Join(spec, ",")
 		}
-		rs := st
-		rs.Inject = r.Inject
-		res, m, err := gateOnce(ctx, rs, dir, load, dopts)
+		rs, err := runOpts(fmt.Sprintf("run%d", i+1), r.Inject)
+		var res *diff.Result
+		var m *Measurement
+		if err == nil {
+			res, m, err = gateOnce(ctx, rs, dir, load, dopts)
+		}
+		if rs.WorkDir != st.WorkDir {
+			os.RemoveAll(rs.WorkDir)
+		}
 		r.Seconds = time.Since(r.Started).Seconds()
 		if err != nil {
 			if ctx.Err() != nil {
