@@ -176,11 +176,17 @@ type CalSeries struct {
 	Windows int    `json:"windows"`
 	// Samples is the current run's sampling events; SamplesPerWindow is
 	// Samples over Windows.
-	Samples          int64        `json:"samples"`
-	SamplesPerWindow float64      `json:"samples_per_window"`
-	Tested           int          `json:"tested"`
-	MinDetectable    float64      `json:"min_detectable_change,omitempty"`
-	Regressions      []CalFinding `json:"regressions,omitempty"`
+	Samples          int64   `json:"samples"`
+	SamplesPerWindow float64 `json:"samples_per_window"`
+	Tested           int     `json:"tested"`
+	// PUp counts the tested functions (self and cumulative) whose one-sided
+	// p-value for an increase is below alpha before any correction or
+	// threshold: on an A/A run about alpha·Tested are expected if the
+	// per-window test is calibrated; many more mean the windows of one run
+	// vary less than runs do.
+	PUp           int          `json:"p_up_below_alpha"`
+	MinDetectable float64      `json:"min_detectable_change,omitempty"`
+	Regressions   []CalFinding `json:"regressions,omitempty"`
 }
 
 // CalFinding is one regression finding.
@@ -583,6 +589,7 @@ func group(alias string) string {
 
 // analyze fills in the run's series and hot spot trials from its result.
 func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) {
+	alpha := calibrationDiffOptions().Params.Merge(diff.DefaultParams()).Alpha
 	injected := map[string]bank.Hotspot{}
 	if r.Kind == "ab" {
 		for _, h := range hots {
@@ -609,6 +616,9 @@ func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) 
 			related = relatives(h.Function, sr.Base, sr.Cur)
 		}
 		for _, f := range sr.Findings {
+			if f.Change > 0 && f.P < alpha {
+				cs.PUp++
+			}
 			if f.Kind != diff.KindRegression && f.Kind != diff.KindNewHotPath {
 				continue
 			}

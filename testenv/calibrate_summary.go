@@ -73,6 +73,12 @@ type TypeFalseAlarms struct {
 	AARunsFalse   int `json:"aa_runs_false"`
 	AASeries      int `json:"aa_series"`
 	AASeriesFalse int `json:"aa_series_false"`
+	// AATests and AAPUp: tested functions on A/A series (A/A runs and
+	// bystanders) and how many had an uncorrected one-sided p < alpha for
+	// an increase; AAPUp/AATests is the per-test false-positive rate, to
+	// compare with alpha.
+	AATests int `json:"aa_tests"`
+	AAPUp   int `json:"aa_tests_p_up_below_alpha"`
 	// Bystanders: series of the services nothing was injected into, in A/B
 	// runs — A/A series trials too.
 	BystanderSeries int `json:"bystander_series"`
@@ -221,6 +227,8 @@ func (c *Calibration) Summarize() *CalSummary {
 			}
 			switch cs.Role {
 			case RoleAA:
+				t.AATests += cs.Tested
+				t.AAPUp += cs.PUp
 				if r.Kind == "aa" {
 					t.AASeries++
 					if regressed {
@@ -426,6 +434,13 @@ func frac(n, d int) string {
 	return fmt.Sprintf("%d/%d (%.0f%%)", n, d, 100*float64(n)/float64(d))
 }
 
+func frac1(n, d int) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d (%.1f%%)", n, d, 100*float64(n)/float64(d))
+}
+
 // WriteTable writes the calibration's tables as Markdown (readable in a
 // terminal too).
 func (c *Calibration) WriteTable(w io.Writer) {
@@ -452,11 +467,11 @@ func (c *Calibration) WriteTable(w io.Writer) {
 	}
 
 	fmt.Fprintf(w, "\nFalse alarms (A/A runs: %s with any regression)\n\n", frac(s.AARunsFalseAlarm, s.AARuns))
-	fmt.Fprintln(w, "| profile type | A/A runs with a false regression | A/A series | bystander series (A/B runs) | target series: wrong function | target series: any other function (strict) | side series regressed |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| profile type | A/A runs with a false regression | A/A series | bystander series (A/B runs) | target series: wrong function | target series: any other function (strict) | side series regressed | A/A tests with raw p < alpha, up |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, t := range s.ByType {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", t.Profile, frac(t.AARunsFalse, t.AARuns), frac(t.AASeriesFalse, t.AASeries),
-			frac(t.BystanderFalse, t.BystanderSeries), frac(t.TargetWrong, t.TargetSeries), frac(t.TargetOtherStrict, t.TargetSeries), frac(t.SideRegressed, t.SideSeries))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", t.Profile, frac(t.AARunsFalse, t.AARuns), frac(t.AASeriesFalse, t.AASeries),
+			frac(t.BystanderFalse, t.BystanderSeries), frac(t.TargetWrong, t.TargetSeries), frac(t.TargetOtherStrict, t.TargetSeries), frac(t.SideRegressed, t.SideSeries), frac1(t.AAPUp, t.AATests))
 	}
 
 	var worst []string
