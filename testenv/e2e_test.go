@@ -108,9 +108,9 @@ func TestGateAA(t *testing.T) {
 // found in its own profile type and named.
 func TestGateInjectedRegressions(t *testing.T) {
 	skipShort(t)
-	// Lock delay varies about ±50% between runs of one build, so the
-	// harness gates lock profiles on +50% or more (HarnessRules); the lock
-	// hot spot is doubled to clear that with room.
+	// Lock delay varies by up to about +70% between runs of one build, so
+	// the harness gates lock profiles on +100% or more (HarnessRules); the
+	// doubled lock hot spot measured +140–160% here.
 	injections := []struct {
 		inject, profileType string
 		factor              string
@@ -167,7 +167,7 @@ func TestGateKilledServiceIsInconclusive(t *testing.T) {
 	if got := res.Verdict.ExitCode(false); got != 2 {
 		t.Fatalf("verdict %s (exit %d), want inconclusive (exit 2)", res.Verdict, got)
 	}
-	if !strings.Contains(strings.Join(res.Warnings, "\n"), victim) {
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), victim) { // "services not answering /health ...: bank-loan-service"
 		t.Errorf("warnings %q do not name %s", res.Warnings, victim)
 	}
 	found := false

@@ -18,8 +18,8 @@ func TestDiffOptionsPolicy(t *testing.T) {
 	lock, _ := profiletype.Parse("mutex_delay")
 	cpu, _ := profiletype.Parse("cpu")
 	def := diff.DefaultParams()
-	if p, _ := o.Policy.SeriesParams("bank-order-service", lock[0].String(), def); p.Threshold != 0.5 {
-		t.Errorf("lock threshold %v, want 0.5", p.Threshold)
+	if p, _ := o.Policy.SeriesParams("bank-order-service", lock[0].String(), def); p.Threshold != 1.0 {
+		t.Errorf("lock threshold %v, want 1.0", p.Threshold)
 	}
 	if p, _ := o.Policy.SeriesParams("bank-fraud-service", cpu[0].String(), def); p.Threshold != def.Threshold {
 		t.Errorf("cpu threshold %v, want the default %v", p.Threshold, def.Threshold)
@@ -73,6 +73,21 @@ func TestAlign(t *testing.T) {
 		}
 		if got := alignDown(tt.t, 5*time.Second); !got.Equal(tt.down) {
 			t.Errorf("alignDown(%v) = %v, want %v", tt.t, got, tt.down)
+		}
+	}
+}
+
+func TestHarnessRulesIgnoreProfilerFrames(t *testing.T) {
+	o := DiffOptions()
+	alloc, _ := profiletype.Parse("alloc_space")
+	for fn, want := range map[string]bool{
+		"runtime/pprof.(*profileBuilder).build":                            true,
+		"github.com/grafana/pyroscope-go/upstream/remote.(*Remote).upload": true,
+		"<unknown>": true,
+		"github.com/profdiff/profdiff/services/bank.renderNotification": false,
+	} {
+		if _, got := o.Policy.Ignore("bank-notification-service", alloc[0].String(), fn); got != want {
+			t.Errorf("ignore %s = %v, want %v", fn, got, want)
 		}
 	}
 }
