@@ -48,18 +48,7 @@ func sharedBaseline(t *testing.T) string {
 			return
 		}
 		baselineDir = filepath.Join(dir, "baseline")
-		s, err := Start(context.Background(), Options{Progress: testWriter{t}})
-		if err != nil {
-			baselineErr = err
-			return
-		}
-		defer s.Close()
-		m, err := s.Measure(context.Background(), e2eLoad, nil)
-		if err != nil {
-			baselineErr = err
-			return
-		}
-		kept, dropped, err := Prune(m.Snapshot(), DiffOptions())
+		kept, dropped, err := RecordBaseline(context.Background(), Options{Progress: testWriter{t}}, e2eLoad, DefaultBaselineRuns)
 		if err != nil {
 			baselineErr = err
 			return
@@ -85,10 +74,18 @@ func gate(t *testing.T, inject string, during func(*Stack)) (*diff.Result, *Stac
 	if during != nil {
 		go during(s)
 	}
-	res, _, err := s.Gate(ctx, dir, e2eLoad, DiffOptions())
+	res, m, err := s.Gate(ctx, dir, e2eLoad, DiffOptions())
 	if err != nil {
 		t.Fatalf("gate: %v", err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() { // keep both sides for a post-mortem, beside the kept logs
+			out := filepath.Join(s.LogDir(), "current-snapshot")
+			if err := baseline.Write(out, m.Snapshot()); err == nil {
+				t.Logf("current snapshot kept in %s; baseline in %s", out, dir)
+			}
+		}
+	})
 	var b strings.Builder
 	report.Text(&b, res)
 	t.Logf("gate with inject=%q:\n%s", inject, b.String())
@@ -248,7 +245,7 @@ func TestValidateAndNoLeftovers(t *testing.T) {
 // TestMain removes the shared baseline after the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if baselineDir != "" {
+	if baselineDir != "" && code == 0 {
 		os.RemoveAll(filepath.Dir(baselineDir))
 	}
 	os.Exit(code)

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -36,7 +37,7 @@ type LoadOptions struct {
 // Defaults of a load run, sized for a 2-core machine running all seven
 // services: see docs/verdict-quality.md for how they were chosen.
 const (
-	DefaultRate     = 700
+	DefaultRate     = 500
 	DefaultDuration = 60 * time.Second
 	// DefaultMinSamples is the fewest sampling events a series may have to
 	// be gated by the harness. At 100 Hz a service that gets a few percent
@@ -291,3 +292,44 @@ ignore:
   - function: '<unknown>'
     reason: runtime lock frames without symbols name no code to fix
 `
+
+// DefaultBaselineRuns is how many independent runs a harness baseline is
+// recorded over. Two is the fewest that shows run-to-run variation (see
+// baseline.MergeRuns); the comparison then widens its uncertainty by it.
+const DefaultBaselineRuns = 2
+
+// RecordBaseline starts a fresh stack runs times, measures each once, and
+// merges the runs into one baseline, leaving out the series too thin to
+// gate (see Prune; the reasons are returned).
+func RecordBaseline(ctx context.Context, opts Options, load LoadOptions, runs int) (*baseline.Snapshot, []string, error) {
+	if runs < 1 {
+		runs = DefaultBaselineRuns
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	var snaps []*baseline.Snapshot
+	for i := 0; i < runs; i++ {
+		fmt.Fprintf(progress, "baseline run %d of %d\n", i+1, runs)
+		s, err := Start(ctx, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		m, err := s.Measure(ctx, load, nil)
+		cerr := s.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		if cerr != nil {
+			return nil, nil, cerr
+		}
+		snaps = append(snaps, m.Snapshot())
+	}
+	merged, err := baseline.MergeRuns(snaps...)
+	if err != nil {
+		return nil, nil, err
+	}
+	merged.Meta.Labels["baseline_runs"] = fmt.Sprint(runs)
+	return Prune(merged, DiffOptions())
+}

@@ -222,7 +222,7 @@ func TestLoadErrorsNameTheFile(t *testing.T) {
 		{"manifest not json", func(dir string) { os.WriteFile(filepath.Join(dir, ManifestFile), []byte("{"), 0o644) }, "manifest.json: not a valid manifest"},
 		{"future major", func(dir string) {
 			b, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
-			os.WriteFile(filepath.Join(dir, ManifestFile), bytes.Replace(b, []byte(`"1.0"`), []byte(`"2.0"`), 1), 0o644)
+			os.WriteFile(filepath.Join(dir, ManifestFile), bytes.Replace(b, []byte(`"`+SchemaVersion+`"`), []byte(`"2.0"`), 1), 0o644)
 		}, `schema version "2.0" is not supported`},
 		{"truncated series", func(dir string) {
 			p := filepath.Join(dir, mustRel(t, good, seriesFiles[0]))

@@ -71,7 +71,7 @@ var (
 	seriesFields   = []string{"service", "profile_type", "sample_type", "period_type", "period", "functions", "windows", "stacks"}
 	valueTypeField = []string{"type", "unit"}
 	functionFields = []string{"name", "raw", "file", "line"}
-	windowFields   = []string{"start", "end", "total", "samples", "period", "self", "cum"}
+	windowFields   = []string{"start", "end", "total", "samples", "period", "run", "self", "cum"}
 )
 
 func (d *seriesDecoder) series(se *Series) bool {
@@ -243,6 +243,12 @@ func (d *seriesDecoder) windows() ([]Window, bool) {
 			case "period":
 				bit = 16
 				w.Period, ok = d.int()
+			case "run":
+				bit = 128
+				var r int64
+				r, ok = d.int()
+				ok = ok && r >= 0 && r <= math.MaxInt32
+				w.Run = int32(r)
 			case "self":
 				bit = 32
 				w.Self, ok = d.values()

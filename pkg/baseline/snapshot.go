@@ -33,7 +33,7 @@ import (
 // SchemaVersion is the version of the on-disk format this package writes.
 // Readers accept any minor version of the same major version and refuse other
 // majors, so an old profdiff never misreads a newer baseline.
-const SchemaVersion = "1.0"
+const SchemaVersion = "1.1"
 
 // Snapshot is one run's measurement: metadata and one Series per
 // (service, profile type).
@@ -105,10 +105,16 @@ type Window struct {
 	// Samples estimates how many sampling events the window holds (e.g. CPU
 	// time divided by the sampling period); 0 means unknown. It bounds how
 	// precisely a share can be known, whatever the windows agree on.
-	Samples int64  `json:"samples,omitempty"`
-	Period  int64  `json:"period,omitempty"`
-	Self    Values `json:"self"`
-	Cum     Values `json:"cum"`
+	Samples int64 `json:"samples,omitempty"`
+	Period  int64 `json:"period,omitempty"`
+	// Run numbers the independent run (one start of the services) the
+	// window was measured in, when a snapshot merges several (MergeRuns).
+	// Windows of one run share whatever that run did differently — a
+	// process's memory layout, its scheduling, its lock timing — so the
+	// comparison can tell run-to-run variation from window-to-window noise.
+	Run  int32  `json:"run,omitempty"`
+	Self Values `json:"self"`
+	Cum  Values `json:"cum"`
 }
 
 // Seconds is the window's length, or 0 when it is unknown.

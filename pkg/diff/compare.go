@@ -224,6 +224,11 @@ type side struct {
 	sum, sumsq   [2][]float64
 	shareSum     [2][]float64 // shares, when sum holds rates
 	emptyWindows int
+	// Per run (Window.Run), when the side's windows come from several
+	// independent runs: the number of usable windows and the sums.
+	runIdx map[int32]int
+	runN   []int
+	runSum [][2][]float64
 }
 
 func (sc *seriesCompare) run() *SeriesResult {
@@ -339,6 +344,14 @@ func (sc *seriesCompare) run() *SeriesResult {
 			t.mb, t.mc = bs.mean(m, g), cs.mean(m, g)
 			vb := bs.varMean(m, g, sc.norm, t.mb, cs)
 			vc := cs.varMean(m, g, sc.norm, t.mc, bs)
+			// A baseline recorded over several runs shows how much a
+			// function moves between runs. The current side is one run,
+			// so its mean carries one such move in full; the baseline's
+			// mean averages K of them.
+			if rv := bs.runVariance(m, g, vb); rv > 0 {
+				vb += rv / float64(len(bs.runN))
+				vc += rv
+			}
 			t.se = math.Sqrt(vb + vc)
 			d := t.mc - t.mb
 			if t.se > 0 {
@@ -618,6 +631,17 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 			continue
 		}
 		s.n++
+		ri, ok := s.runIdx[w.Run]
+		if !ok {
+			if s.runIdx == nil {
+				s.runIdx = map[int32]int{}
+			}
+			ri = len(s.runN)
+			s.runIdx[w.Run] = ri
+			s.runN = append(s.runN, 0)
+			s.runSum = append(s.runSum, [2][]float64{make([]float64, nf), make([]float64, nf)})
+		}
+		s.runN[ri]++
 		s.samples += w.Samples
 		if w.Samples > 0 {
 			s.invN += 1 / float64(w.Samples)
@@ -642,6 +666,7 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 				x := float64(v.V) / div
 				sum[g] += x
 				sumsq[g] += x * x
+				s.runSum[ri][m][g] += x
 				if rate {
 					s.shareSum[m][g] += float64(v.V) / total
 				}
@@ -702,6 +727,38 @@ func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) 
 		floor = p * (1 - p) * s.invN / (n * n)
 	}
 	return math.Max(v, floor)
+}
+
+// runVariance estimates how much the function's mean moves from one run to
+// the next, beyond what the windows' own noise explains: the variance of the
+// per-run means minus the part that window noise contributes to it (about
+// K times the variance of the side's overall mean, vMean). It is 0 for a
+// side measured in one run, which cannot show run-to-run variation at all.
+func (s *side) runVariance(m, g int, vMean float64) float64 {
+	k := len(s.runN)
+	if k < 2 {
+		return 0
+	}
+	var means []float64
+	for i, n := range s.runN {
+		if n > 0 {
+			means = append(means, s.runSum[i][m][g]/float64(n))
+		}
+	}
+	if len(means) < 2 {
+		return 0
+	}
+	var mu float64
+	for _, x := range means {
+		mu += x
+	}
+	mu /= float64(len(means))
+	var vb float64
+	for _, x := range means {
+		vb += (x - mu) * (x - mu)
+	}
+	vb /= float64(len(means) - 1)
+	return math.Max(0, vb-float64(len(means))*vMean)
 }
 
 // welchDF is the Welch–Satterthwaite degrees of freedom for variances of the

@@ -46,12 +46,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		dir = filepath.Join(tmp, "baseline")
 	}
 
-	fmt.Fprintf(stdout, "== 1/3  recording a baseline: all seven services, %s of load at %.0f req/s\n", lf.duration, lf.rate)
-	snap, err := measure(ctx, sf, lf, stdout)
-	if err != nil {
-		return fail(stderr, "demo", err)
-	}
-	if err := writeBaseline(dir, snap, stdout); err != nil {
+	fmt.Fprintf(stdout, "== 1/3  recording a baseline: all seven services, %d runs of %s of load at %.0f req/s\n", testenv.DefaultBaselineRuns, lf.duration, lf.rate)
+	if err := recordBaseline(ctx, sf, lf, testenv.DefaultBaselineRuns, dir, stdout); err != nil {
 		return fail(stderr, "demo", err)
 	}
 

@@ -20,39 +20,22 @@ func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	sf := addStackFlags(fs)
 	lf := addLoadFlags(fs)
 	out := fs.String("out", "", "baseline directory to write (required; replaced atomically)")
+	runs := fs.Int("runs", testenv.DefaultBaselineRuns, "independent runs to record the baseline over (shows run-to-run variation)")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
 	if *out == "" {
 		return fail(stderr, "baseline", fmt.Errorf("--out is required"))
 	}
-	snap, err := measure(ctx, sf, lf, stdout)
-	if err != nil {
-		return fail(stderr, "baseline", err)
-	}
-	if err := writeBaseline(*out, snap, stdout); err != nil {
+	if err := recordBaseline(ctx, sf, lf, *runs, *out, stdout); err != nil {
 		return fail(stderr, "baseline", err)
 	}
 	return 0
 }
 
-// measure starts a stack, measures it once and stops it.
-func measure(ctx context.Context, sf *stackFlags, lf *loadFlags, progress io.Writer) (*baseline.Snapshot, error) {
-	s, err := testenv.Start(ctx, sf.options(progress))
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	m, err := s.Measure(ctx, lf.options(), nil)
-	if err != nil {
-		return nil, err
-	}
-	return m.Snapshot(), nil
-}
-
-// writeBaseline prunes the series no gate could judge and writes the rest.
-func writeBaseline(dir string, snap *baseline.Snapshot, w io.Writer) error {
-	kept, dropped, err := testenv.Prune(snap, testenv.DiffOptions())
+// recordBaseline records a baseline over runs runs and writes it to dir.
+func recordBaseline(ctx context.Context, sf *stackFlags, lf *loadFlags, runs int, dir string, w io.Writer) error {
+	kept, dropped, err := testenv.RecordBaseline(ctx, sf.options(w), lf.options(), runs)
 	if err != nil {
 		return err
 	}
@@ -65,7 +48,7 @@ func writeBaseline(dir string, snap *baseline.Snapshot, w io.Writer) error {
 	if err := baseline.Write(dir, kept); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "baseline: %d series of %d services written to %s\n", len(kept.Series), len(kept.Services()), dir)
+	fmt.Fprintf(w, "baseline: %d series of %d services over %d runs written to %s\n", len(kept.Series), len(kept.Services()), runs, dir)
 	return nil
 }
 

@@ -1,0 +1,91 @@
+package baseline
+
+import "fmt"
+
+// MergeRuns combines snapshots of independent runs of the same build into
+// one snapshot whose windows are numbered by run (Window.Run). A baseline
+// recorded over several runs lets the comparison estimate how much a
+// function's share moves from one run to the next, which no number of
+// windows of a single run can show.
+//
+// Series are matched by service and profile type; a series missing from some
+// runs keeps the windows it has. Function tables are merged by identity and
+// stacks summed. Meta is the first snapshot's, with From and Until widened
+// to cover every run.
+func MergeRuns(runs ...*Snapshot) (*Snapshot, error) {
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("merge: no snapshots")
+	}
+	out := &Snapshot{Meta: runs[0].Meta}
+	for r, snap := range runs {
+		if snap == nil {
+			return nil, fmt.Errorf("merge: snapshot %d is nil", r)
+		}
+		if !snap.Meta.From.IsZero() && (out.Meta.From.IsZero() || snap.Meta.From.Before(out.Meta.From)) {
+			out.Meta.From = snap.Meta.From
+		}
+		if snap.Meta.Until.After(out.Meta.Until) {
+			out.Meta.Until = snap.Meta.Until
+		}
+		for _, se := range snap.Series {
+			dst := out.Lookup(se.Service, se.ProfileType)
+			if dst == nil {
+				dst = &Series{Service: se.Service, ProfileType: se.ProfileType, SampleType: se.SampleType, PeriodType: se.PeriodType, Period: se.Period}
+				out.Put(dst)
+			}
+			if dst.SampleType != se.SampleType {
+				return nil, fmt.Errorf("merge: %s %s: sample type %s in run %d, %s before", se.Service, se.ProfileType, se.SampleType, r, dst.SampleType)
+			}
+			if err := dst.appendRun(se, int32(r)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := out.Validate(); err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	return out, nil
+}
+
+// appendRun adds src's windows, as run r, and its stacks to se.
+func (se *Series) appendRun(src *Series, r int32) error {
+	index := se.functionIndex()
+	remap := make([]int32, len(src.Functions))
+	for i, f := range src.Functions {
+		j, ok := index[f.Name]
+		if !ok {
+			j = int32(len(se.Functions))
+			se.Functions = append(se.Functions, f)
+			index[f.Name] = j
+		}
+		remap[i] = j
+	}
+	mapValues := func(vs Values) Values {
+		m := make(map[int32]int64, len(vs))
+		for _, v := range vs {
+			m[remap[v.F]] += v.V
+		}
+		return toValues(m)
+	}
+	for _, w := range src.Windows {
+		w.Run = r
+		w.Self = mapValues(w.Self)
+		w.Cum = mapValues(w.Cum)
+		se.Windows = append(se.Windows, w)
+	}
+	stacks := se.stackIndex()
+	for _, st := range src.Stacks {
+		frames := make([]int32, len(st.Frames))
+		for i, f := range st.Frames {
+			frames[i] = remap[f]
+		}
+		key := stackKey(frames)
+		if i, ok := stacks[key]; ok {
+			se.Stacks[i].Value += st.Value
+		} else {
+			stacks[key] = len(se.Stacks)
+			se.Stacks = append(se.Stacks, Stack{Frames: frames, Value: st.Value})
+		}
+	}
+	return nil
+}
