@@ -24,8 +24,8 @@ func TestDiffOptionsPolicy(t *testing.T) {
 	if p, _ := o.Policy.SeriesParams("bank-fraud-service", cpu[0].String(), def); p.Threshold != def.Threshold {
 		t.Errorf("cpu threshold %v, want the default %v", p.Threshold, def.Threshold)
 	}
-	if o.TypeNormalization[lock[0].String()] != diff.Rate || o.TypeNormalization[cpu[0].String()] != "" {
-		t.Errorf("normalization by type = %v", o.TypeNormalization)
+	if o.Normalization != diff.Rate {
+		t.Errorf("normalization = %q, want rate (the harness's load is fixed)", o.Normalization)
 	}
 }
 
