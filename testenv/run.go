@@ -14,6 +14,7 @@ import (
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/pkg/pyroscope"
 	"github.com/profdiff/profdiff/pkg/rules"
+	"github.com/profdiff/profdiff/services/bank"
 	"github.com/profdiff/profdiff/services/loadgen"
 )
 
@@ -327,7 +328,38 @@ func RecordBaseline(ctx context.Context, opts Options, load LoadOptions, runs in
 		return nil, nil, err
 	}
 	merged.Meta.Labels["baseline_runs"] = fmt.Sprint(runs)
-	return Prune(merged, DiffOptions())
+	kept, dropped, err := Prune(merged, DiffOptions())
+	if err != nil {
+		return nil, nil, err
+	}
+	kept, lockDropped := lockOnlyWithLockHotspots(kept)
+	return kept, append(dropped, lockDropped...), nil
+}
+
+// lockOnlyWithLockHotspots leaves out the lock and block series of services
+// that hold no lock on purpose. Their lock profiles are net/http's and the
+// runtime's own locks at one or two contentions a second, which double or
+// halve from one run of the same build to the next (measured here), so no
+// honest threshold gates them; the services with a lock hot spot
+// (bank.Hotspots) are gated on their lock profiles.
+func lockOnlyWithLockHotspots(snap *baseline.Snapshot) (*baseline.Snapshot, []string) {
+	lockServices := map[string]bool{}
+	for _, h := range bank.Hotspots {
+		if strings.HasPrefix(h.Profile, "mutex") || strings.HasPrefix(h.Profile, "block") {
+			lockServices[h.Service] = true
+		}
+	}
+	out := &baseline.Snapshot{Meta: snap.Meta}
+	var dropped []string
+	for _, se := range snap.Series {
+		id, err := profiletype.ParseID(se.ProfileType)
+		if err == nil && (id.Kind() == profiletype.KindLock || id.Kind() == profiletype.KindBlock) && !lockServices[se.Service] {
+			dropped = append(dropped, fmt.Sprintf("%s %s: no lock hot spot; its few incidental contentions vary too much between runs to gate", se.Service, id.Alias()))
+			continue
+		}
+		out.Put(se)
+	}
+	return out, dropped
 }
 
 // runsIn counts the independent runs a snapshot's windows come from.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/services/loadgen"
@@ -89,5 +90,27 @@ func TestHarnessRulesIgnoreProfilerFrames(t *testing.T) {
 		if _, got := o.Policy.Ignore("bank-notification-service", alloc[0].String(), fn); got != want {
 			t.Errorf("ignore %s = %v, want %v", fn, got, want)
 		}
+	}
+}
+
+func TestLockOnlyWithLockHotspots(t *testing.T) {
+	snap := &baseline.Snapshot{}
+	for _, svc := range []string{"bank-order-service", "bank-fraud-service"} {
+		for _, alias := range []string{"cpu", "mutex_delay", "mutex_count"} {
+			ids, _ := profiletype.Parse(alias)
+			snap.Put(baseline.NewSeries(svc, ids[0]))
+		}
+	}
+	kept, dropped := lockOnlyWithLockHotspots(snap)
+	var got []string
+	for _, se := range kept.Series {
+		got = append(got, se.Service+" "+profiletype.MustAlias(se.ProfileType))
+	}
+	want := "bank-fraud-service cpu,bank-order-service mutex_count,bank-order-service mutex_delay,bank-order-service cpu"
+	if strings.Join(got, ",") != want {
+		t.Errorf("kept %v, want %s", got, want)
+	}
+	if len(dropped) != 2 || !strings.Contains(dropped[0], "bank-fraud-service") {
+		t.Errorf("dropped %v, want the fraud service's two lock series", dropped)
 	}
 }
