@@ -16,6 +16,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/services/bank"
 )
 
@@ -119,6 +120,19 @@ type CalBaseline struct {
 	Seconds  float64  `json:"seconds"`
 	Requests int      `json:"requests"`
 	Errors   int      `json:"errors"`
+	// Budget is every measured series of the baseline run, gated or not:
+	// its windows and sampling events (0 when the profile does not say,
+	// as allocation and lock profiles do not).
+	Budget []SeriesBudget `json:"budget,omitempty"`
+}
+
+// SeriesBudget is the sample budget of one series of one run.
+type SeriesBudget struct {
+	Service string `json:"service"`
+	Profile string `json:"profile_type"`
+	Windows int    `json:"windows"`
+	Samples int64  `json:"samples"`
+	Gated   bool   `json:"gated"`
 }
 
 // CalRun is one gated run.
@@ -364,6 +378,14 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	}
 	c.Baseline = CalBaseline{Series: len(kept.Series), Dropped: dropped, Seconds: time.Since(t0).Seconds(),
 		Requests: bm.Load.Requests, Errors: bm.Load.Errors}
+	for _, se := range bm.Snapshot().Series {
+		b := SeriesBudget{Service: se.Service, Profile: profiletype.MustAlias(se.ProfileType), Windows: len(se.Windows),
+			Gated: kept.Lookup(se.Service, se.ProfileType) != nil}
+		for _, w := range se.Windows {
+			b.Samples += w.Samples
+		}
+		c.Baseline.Budget = append(c.Baseline.Budget, b)
+	}
 	fmt.Fprintf(progress, "calibrate: baseline: %d series gated, %d not (%.0fs)\n", len(kept.Series), len(dropped), c.Baseline.Seconds)
 	for _, d := range dropped {
 		fmt.Fprintf(progress, "calibrate:   not gated: %s\n", d)

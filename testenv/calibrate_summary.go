@@ -513,32 +513,59 @@ func (c *Calibration) WriteTable(w io.Writer) {
 			pctU(d.MedianMDE), pctU(d.MedianSeriesMDE), frac(d.AboveMDEDetected, d.AboveMDE), frac(d.WellBelowMDEDetected, d.WellBelowMDE))
 	}
 
-	fmt.Fprintln(w, "\nSample budget (median over runs; samples per window; stated MDE of the series' hottest function)")
+	fmt.Fprintln(w, "\nSample budget: CPU samples per window (gated runs' median; the baseline's for a series not gated) and the stated MDE of each series' hottest function (median over runs). Allocation and lock profiles do not say how many sampling events they hold.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| service | cpu | cpu MDE | alloc_space | alloc MDE | mutex_delay | mutex MDE |")
+	fmt.Fprintln(w, "| service | cpu samples/window | cpu MDE | alloc_space MDE | alloc_objects MDE | mutex_delay MDE | mutex_count MDE |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
-	bySvc := map[string]map[string]SampleRow{}
-	var svcs []string
-	for _, r := range s.Samples {
-		if bySvc[r.Service] == nil {
-			bySvc[r.Service] = map[string]SampleRow{}
-			svcs = append(svcs, r.Service)
-		}
-		bySvc[r.Service][r.Profile] = r
+	type cell struct {
+		row   SampleRow
+		gated bool
 	}
+	bySvc := map[string]map[string]cell{}
+	var svcs []string
+	add := func(svc string) {
+		if bySvc[svc] == nil {
+			bySvc[svc] = map[string]cell{}
+			svcs = append(svcs, svc)
+		}
+	}
+	for _, r := range s.Samples {
+		add(r.Service)
+		bySvc[r.Service][r.Profile] = cell{r, true}
+	}
+	for _, b := range c.Baseline.Budget {
+		add(b.Service)
+		if _, ok := bySvc[b.Service][b.Profile]; ok || b.Windows == 0 {
+			continue
+		}
+		bySvc[b.Service][b.Profile] = cell{SampleRow{Service: b.Service, Profile: b.Profile, SamplesPerWindow: float64(b.Samples) / float64(b.Windows), MedianMDE: nan}, false}
+	}
+	sort.Strings(svcs)
 	for _, svc := range svcs {
 		m := bySvc[svc]
-		cell := func(a string) (string, string) {
-			r, ok := m[a]
-			if !ok {
-				return "not gated", "-"
+		mde := func(a string) string {
+			x, ok := m[a]
+			switch {
+			case !ok:
+				for _, d := range c.Baseline.Dropped {
+					if strings.HasPrefix(d, svc+" "+a+":") {
+						return "not gated"
+					}
+				}
+				return "no data"
+			case !x.gated:
+				return "not gated"
 			}
-			return fmt.Sprintf("%.0f", r.SamplesPerWindow), pctU(r.MedianMDE)
+			return pctU(x.row.MedianMDE)
 		}
-		c1, m1 := cell("cpu")
-		c2, m2 := cell("alloc_space")
-		c3, m3 := cell("mutex_delay")
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", svc, c1, m1, c2, m2, c3, m3)
+		spw := "-"
+		if x, ok := m["cpu"]; ok && x.row.SamplesPerWindow > 0 {
+			spw = fmt.Sprintf("%.0f", x.row.SamplesPerWindow)
+			if !x.gated {
+				spw += " (not gated)"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", svc, spw, mde("cpu"), mde("alloc_space"), mde("alloc_objects"), mde("mutex_delay"), mde("mutex_count"))
 	}
 }
 

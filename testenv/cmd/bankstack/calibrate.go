@@ -26,8 +26,22 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	jsonOut := fs.String("json", "", "write the full calibration (every run, series and trial, and the summary) as JSON to this file")
 	maxTime := fs.Duration("max-time", 45*time.Minute, "bound on the whole calibration; it stops early and reports what was done")
 	verbose := fs.Bool("verbose", false, "show the stacks' own progress on stderr")
+	fromJSON := fs.String("from-json", "", "print the tables of a calibration written by --json, without running anything")
 	if code, done := parse(fs, args, stderr); done {
 		return code
+	}
+	if *fromJSON != "" {
+		b, err := os.ReadFile(*fromJSON)
+		if err != nil {
+			return fail(stderr, "calibrate", err)
+		}
+		var c testenv.Calibration
+		if err := json.Unmarshal(b, &c); err != nil {
+			return fail(stderr, "calibrate", fmt.Errorf("%s: %w", *fromJSON, err))
+		}
+		c.Summary = c.Summarize()
+		c.WriteTable(stdout)
+		return 0
 	}
 	if sf.inject != "" {
 		return fail(stderr, "calibrate", fmt.Errorf("--inject is set per run by calibrate; use --hotspots and --magnitudes"))
