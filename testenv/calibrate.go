@@ -64,6 +64,11 @@ type CalibrateOptions struct {
 	Progress io.Writer
 	// StackProgress receives the stacks' own progress lines; nil discards.
 	StackProgress io.Writer
+	// BaselineRuns is how many runs the baseline is recorded over (default
+	// 1; the harness's own default is DefaultBaselineRuns, and with more
+	// than one run the comparison widens its uncertainty by the variation
+	// between them).
+	BaselineRuns int
 	// BaselineDir is where the baseline is written (default a temporary
 	// directory, removed at the end).
 	BaselineDir string
@@ -115,14 +120,18 @@ type CalibrationSetup struct {
 
 // CalBaseline describes the calibration's baseline.
 type CalBaseline struct {
-	Series   int      `json:"series"`
-	Dropped  []string `json:"not_gated,omitempty"`
-	Seconds  float64  `json:"seconds"`
-	Requests int      `json:"requests"`
-	Errors   int      `json:"errors"`
-	// Budget is every measured series of the baseline run, gated or not:
-	// its windows and sampling events (0 when the profile does not say,
-	// as allocation and lock profiles do not).
+	// Runs is how many runs the baseline was recorded over.
+	Runs    int      `json:"runs,omitempty"`
+	Series  int      `json:"series"`
+	Dropped []string `json:"not_gated,omitempty"`
+	Seconds float64  `json:"seconds"`
+	// Requests and Errors were recorded by the first version (one
+	// baseline run measured directly); 0 since.
+	Requests int `json:"requests,omitempty"`
+	Errors   int `json:"errors,omitempty"`
+	// Budget is every gated series of the baseline: its windows and
+	// sampling events (0 when the profile does not say, as allocation and
+	// lock profiles do not). Dropped says why the others are not gated.
 	Budget []SeriesBudget `json:"budget,omitempty"`
 }
 
@@ -354,19 +363,21 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	if dir == "" {
 		dir = filepath.Join(tmp, "baseline")
 	}
-	fmt.Fprintf(progress, "calibrate: baseline (load %.0f/s for %s, %s windows) ...\n", load.Rate, load.Duration, probe.UploadInterval)
+	baselineRuns := o.BaselineRuns
+	if baselineRuns < 1 {
+		baselineRuns = 1
+	}
+	fmt.Fprintf(progress, "calibrate: baseline of %d run(s) (load %.0f/s for %s, %s windows) ...\n", baselineRuns, load.Rate, load.Duration, probe.UploadInterval)
 	bso, err := runOpts("run0", "")
 	if err != nil {
 		return nil, err
 	}
-	bm, err := measureOnce(ctx, bso, load)
+	// The baseline is recorded as the harness records one (RecordBaseline:
+	// runs merged, pruned, lock series only where a lock hot spot is).
+	kept, dropped, err := RecordBaseline(ctx, bso, load, baselineRuns)
 	if bso.WorkDir != st.WorkDir {
 		os.RemoveAll(bso.WorkDir)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("baseline: %w", err)
-	}
-	kept, dropped, err := Prune(bm.Snapshot(), dopts)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
@@ -376,11 +387,9 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	if err := baseline.Write(dir, kept); err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
-	c.Baseline = CalBaseline{Series: len(kept.Series), Dropped: dropped, Seconds: time.Since(t0).Seconds(),
-		Requests: bm.Load.Requests, Errors: bm.Load.Errors}
-	for _, se := range bm.Snapshot().Series {
-		b := SeriesBudget{Service: se.Service, Profile: profiletype.MustAlias(se.ProfileType), Windows: len(se.Windows),
-			Gated: kept.Lookup(se.Service, se.ProfileType) != nil}
+	c.Baseline = CalBaseline{Runs: baselineRuns, Series: len(kept.Series), Dropped: dropped, Seconds: time.Since(t0).Seconds()}
+	for _, se := range kept.Series {
+		b := SeriesBudget{Service: se.Service, Profile: profiletype.MustAlias(se.ProfileType), Windows: len(se.Windows), Gated: true}
 		for _, w := range se.Windows {
 			b.Samples += w.Samples
 		}
@@ -492,15 +501,6 @@ func (o *Options) setDefaultsNoDir() error {
 	cp.WorkDir = o.WorkDir
 	*o = cp
 	return nil
-}
-
-func measureOnce(ctx context.Context, so Options, load LoadOptions) (*Measurement, error) {
-	s, err := Start(ctx, so)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	return s.Measure(ctx, load, nil)
 }
 
 func gateOnce(ctx context.Context, so Options, dir string, load LoadOptions, dopts diff.Options) (*diff.Result, *Measurement, error) {

@@ -23,6 +23,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	runs := fs.Int("runs", 5, "runs per magnitude, each injecting every chosen hot spot at once")
 	mags := fs.String("magnitudes", "1.5,1.25,1.1,1.05", "injection factors, comma-separated (1.5 = +50% work in the hot spot); FACTOR:N runs that one N times instead of --runs")
 	hots := fs.StringSlice("hotspots", testenv.DefaultCalibrationHotspots, "hot spots to inject (injection names, one per service)")
+	baseRuns := fs.Int("baseline-runs", 1, "runs the baseline is recorded over (the harness's gate uses "+fmt.Sprint(testenv.DefaultBaselineRuns)+")")
 	jsonOut := fs.String("json", "", "write the full calibration (every run, series and trial, and the summary) as JSON to this file")
 	maxTime := fs.Duration("max-time", 45*time.Minute, "bound on the whole calibration; it stops early and reports what was done")
 	verbose := fs.Bool("verbose", false, "show the stacks' own progress on stderr")
@@ -68,7 +69,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		magRuns = append(magRuns, k)
 	}
 	o := testenv.CalibrateOptions{
-		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots,
+		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots, BaselineRuns: *baseRuns,
 		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout,
 	}
 	if *verbose {
