@@ -255,6 +255,9 @@ type HotspotTrial struct {
 	Wrong   []string `json:"wrong,omitempty"`
 	Related []string `json:"related,omitempty"`
 	Verdict string   `json:"series_verdict"`
+	// Normalization of the hot spot's series: "share" or "rate" (per
+	// second), the unit of Current and BaselineValue.
+	Normalization string `json:"normalization,omitempty"`
 }
 
 // Calibrate runs the calibration. It returns what it measured also when it
@@ -693,6 +696,7 @@ func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) 
 			if primary {
 				t.Detected = detected
 				t.Verdict = string(sr.Verdict)
+				t.Normalization = sr.Normalization
 				t.SeriesMinDetectable = Float(nanIfZero(sr.MinDetectable))
 				if found {
 					t.Change, t.MinDetectable = Float(f.Change), Float(nanIfZero(f.MinDetectable))

@@ -98,13 +98,15 @@ type TypeFalseAlarms struct {
 
 // DetectionRow is the detection of one hot spot at one magnitude.
 type DetectionRow struct {
-	Inject     string  `json:"inject"`
-	Service    string  `json:"service"`
-	Function   string  `json:"function"`
-	Profile    string  `json:"profile"`
-	AltProfile string  `json:"alt_profile,omitempty"`
-	Magnitude  float64 `json:"magnitude"`
-	Trials     int     `json:"trials"`
+	Inject     string `json:"inject"`
+	Service    string `json:"service"`
+	Function   string `json:"function"`
+	Profile    string `json:"profile"`
+	AltProfile string `json:"alt_profile,omitempty"`
+	// Normalization is the unit of MedianBaseline and MedianCurrent.
+	Normalization string  `json:"normalization,omitempty"`
+	Magnitude     float64 `json:"magnitude"`
+	Trials        int     `json:"trials"`
 	// Detected: named as a regression in its profile type; DetectedAlt: in
 	// the group's other type; Either: in one of them.
 	Detected    int `json:"detected"`
@@ -311,7 +313,7 @@ func (c *Calibration) Summarize() *CalSummary {
 		ts := trials[k]
 		t0 := ts[0]
 		row := DetectionRow{Inject: t0.Inject, Service: t0.Service, Function: t0.Function, Profile: t0.Profile,
-			AltProfile: t0.AltProfile, Magnitude: k.mag, Trials: len(ts)}
+			AltProfile: t0.AltProfile, Normalization: t0.Normalization, Magnitude: k.mag, Trials: len(ts)}
 		var ch, chd, cha, mde, smde, bv, cv []float64
 		for _, t := range ts {
 			if t.Detected {
@@ -509,7 +511,7 @@ func (c *Calibration) WriteTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %s (%s) | %+.0f%% | %d | %s | %s | %s | %d | %s / %s; %s | %s → %s | %s / %s | %s | %s |\n",
 			d.Inject, d.Profile, alt, 100*(d.Magnitude-1), d.Trials, frac(d.Detected, d.Trials), frac(d.DetectedAlt, d.Trials), frac(d.Either, d.Trials),
-			d.WrongFunction, pct(d.MedianChange), pct(d.MedianChangeAlt), pct(d.MedianChangeDetected), value(d.Profile, d.MedianBaseline), value(d.Profile, d.MedianCurrent),
+			d.WrongFunction, pct(d.MedianChange), pct(d.MedianChangeAlt), pct(d.MedianChangeDetected), value(d.Profile, d.Normalization, d.MedianBaseline), value(d.Profile, d.Normalization, d.MedianCurrent),
 			pctU(d.MedianMDE), pctU(d.MedianSeriesMDE), frac(d.AboveMDEDetected, d.AboveMDE), frac(d.WellBelowMDEDetected, d.WellBelowMDE))
 	}
 
@@ -570,12 +572,16 @@ func (c *Calibration) WriteTable(w io.Writer) {
 }
 
 // value renders a function's mean value: a share in percent, or a rate per
-// second for lock profiles (gated as rates).
-func value(profile string, v Float) string {
+// second. Calibrations written before the normalization was recorded
+// compared lock profiles as rates and the others as shares.
+func value(profile, norm string, v Float) string {
 	if math.IsNaN(float64(v)) {
 		return "-"
 	}
-	if group(profile) == "lock" || group(profile) == "block" {
+	if norm == "" && (group(profile) == "lock" || group(profile) == "block") {
+		norm = "rate"
+	}
+	if norm == "rate" {
 		return fmt.Sprintf("%.3g/s", float64(v))
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(v))
