@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,11 @@ import (
 // it) changed for the worse. The full calibration is `bankstack calibrate`.
 func TestCalibrateShort(t *testing.T) {
 	skipShort(t)
+	if os.Getenv("PROFDIFF_CALIBRATE_TEST") == "" {
+		// The end-to-end tests (e2e_test.go) already gate an A/A run and
+		// injected regressions; this adds five more stack runs (~5 min).
+		t.Skip("set PROFDIFF_CALIBRATE_TEST=1 to run the calibration in miniature (about 5 minutes)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	c, err := Calibrate(ctx, CalibrateOptions{

@@ -40,7 +40,7 @@ func recordBaseline(ctx context.Context, sf *stackFlags, lf *loadFlags, runs int
 		return err
 	}
 	for _, d := range dropped {
-		fmt.Fprintf(w, "not gated (too little data to judge): %s\n", d)
+		fmt.Fprintf(w, "not gated: %s\n", d)
 	}
 	if len(kept.Series) == 0 {
 		return fmt.Errorf("no series has enough data to gate; drive more load (--duration, --rate)")
