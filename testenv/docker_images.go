@@ -49,6 +49,11 @@ const (
 // than using the substitute.
 const pullTimeout = 20 * time.Second
 
+// NoPullEnv, when set to anything, makes the Docker backend use only images
+// already on the engine (and its local substitutes) without trying a pull:
+// for machines with no registry, where a pull only costs a failed lookup.
+const NoPullEnv = "BANKSTACK_NO_PULL"
+
 // dockerPlan is what runs, decided before any container starts.
 type dockerPlan struct {
 	moduleDir string
@@ -146,6 +151,10 @@ func (d *dockerStack) haveImage(ctx context.Context, ref string) (ok bool, why s
 	cli := d.provider.Client()
 	if _, err := cli.ImageInspect(ctx, ref); err == nil {
 		return true, ""
+	}
+	if os.Getenv(NoPullEnv) != "" {
+		fmt.Fprintf(d.progress, "docker: %s is not present and %s is set, so it is not pulled\n", ref, NoPullEnv)
+		return false, ref + " is not present (pulls disabled by " + NoPullEnv + ")"
 	}
 	pctx, cancel := context.WithTimeout(ctx, pullTimeout)
 	defer cancel()

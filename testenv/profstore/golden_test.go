@@ -21,6 +21,8 @@ func samplesDir(t *testing.T) string {
 	t.Helper()
 	for _, d := range []string{
 		os.Getenv("PROFDIFF_PYROSCOPE_SAMPLES"),
+		// A copy kept with the tests, so they run in any checkout.
+		"testdata/real-pyroscope-v2.2.1",
 		"../../../shared/pyroscope-samples",
 		"../../../../shared/pyroscope-samples",
 	} {
