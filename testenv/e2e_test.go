@@ -72,7 +72,9 @@ func gate(t *testing.T, inject string, during func(*Stack)) (*diff.Result, *Stac
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if during != nil {
-		go during(s)
+		done := make(chan struct{})
+		go func() { defer close(done); during(s) }()
+		defer func() { <-done }() // it may log: the test must outlive it
 	}
 	res, m, err := s.Gate(ctx, dir, e2eLoad, DiffOptions())
 	if err != nil {
@@ -195,10 +197,19 @@ func TestValidateAndNoLeftovers(t *testing.T) {
 	if s.PrometheusURL() == "" && os.Getenv("PROFDIFF_STRICT") != "" {
 		t.Errorf("PROFDIFF_STRICT is set but Prometheus did not run")
 	}
-	// Some traffic so every service has CPU, allocation and lock samples.
-	go s.DriveLoad(ctx, LoadOptions{Rate: 100, Duration: 25 * time.Second, Warmup: time.Second})
+	// Some traffic so every service has CPU, allocation and lock samples;
+	// stopped and waited for before the test ends (it logs progress).
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	loadDone := make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		s.DriveLoad(loadCtx, LoadOptions{Rate: 100, Duration: 25 * time.Second, Warmup: time.Second})
+	}()
+	defer func() { stopLoad(); <-loadDone }()
 	var out strings.Builder
 	checks := Validate(ctx, s.Endpoints(), ValidateOptions{ProfileWait: 60 * time.Second, Out: &out})
+	stopLoad()
+	<-loadDone
 	t.Logf("validate:\n%s", out.String())
 	if n := Failed(checks); n > 0 {
 		t.Fatalf("%d checks failed", n)

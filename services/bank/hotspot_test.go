@@ -283,6 +283,14 @@ func TestHotspotsInProfiles(t *testing.T) {
 					t.Log("lock delay rise not asserted: the race detector's overhead dominates lock timing")
 					return
 				}
+				// Lock delay depends on how the scheduler interleaves the
+				// goroutines in this one second, so a measurement that
+				// shows no rise is repeated, up to three times in all,
+				// before the test fails.
+				for attempt := 2; inj.perRequest() <= 1.1*base.perRequest() && attempt <= 3; attempt++ {
+					t.Logf("attempt %d: delay per request %.0f -> %.0f; measuring again", attempt, base.perRequest(), inj.perRequest())
+					base, inj = measure(t, h, 1, d), measure(t, h, factor, d)
+				}
 				if inj.perRequest() <= 1.1*base.perRequest() {
 					t.Errorf("injected x%d: delay per request %.0f -> %.0f, share %.1f%% -> %.1f%%",
 						factor, base.perRequest(), inj.perRequest(), 100*base.share, 100*inj.share)
