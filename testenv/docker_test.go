@@ -190,8 +190,11 @@ func TestDockerStartFailureCleansUp(t *testing.T) {
 		t.Fatal("start succeeded with a Pyroscope that exits")
 	}
 	t.Logf("start failed as it should: %v", err)
-	if !strings.Contains(err.Error(), "pyroscope exited before it was ready") {
-		t.Errorf("error does not say that pyroscope exited: %v", err)
+	// Depending on how fast the container dies, the start fails while
+	// waiting for it or while reading its published port; either way the
+	// error must name the component that failed.
+	if msg := err.Error(); !strings.Contains(msg, "pyroscope exited before it was ready") && !strings.HasPrefix(msg, "pyroscope: ") {
+		t.Errorf("error does not name pyroscope as what failed: %v", err)
 	}
 	// Pyroscope's log says why; the service's container may not have been
 	// created yet when the failure cut the start short.

@@ -110,13 +110,20 @@ func TestGateInjectedRegressions(t *testing.T) {
 	// Lock delay varies by up to about +100% between runs of one build, so
 	// the harness gates lock profiles on +300% or more (HarnessRules); the
 	// lock hot spot is made four times as long to clear that.
+	// fraud.rules compiles regular expressions in a loop, so it shows in
+	// the fraud service's CPU and allocation profiles alike. Only about a
+	// thousand CPU samples a minute reach that service on two cores, which
+	// finds +50% most but not all of the time; its allocation profile
+	// names it every time. Either names the right function in the right
+	// service (docs/verdict-quality.md has the rates).
 	injections := []struct {
-		inject, profileType string
-		factor              string
+		inject       string
+		profileTypes []string
+		factor       string
 	}{
-		{"fraud.rules", "cpu", "1.5"},
-		{"notification.template", "alloc_space", "1.5"},
-		{"order.batch", "mutex_delay", "4"},
+		{"fraud.rules", []string{"cpu", "alloc_space", "alloc_objects"}, "1.5"},
+		{"notification.template", []string{"alloc_space"}, "1.5"},
+		{"order.batch", []string{"mutex_delay"}, "4"},
 	}
 	var spec []string
 	for _, in := range injections {
@@ -131,8 +138,15 @@ func TestGateInjectedRegressions(t *testing.T) {
 		if !ok {
 			t.Fatalf("no hot spot %s", in.inject)
 		}
-		if !regressed(res, hot.Service, in.profileType, hot.Function) {
-			t.Errorf("%s=%s: no regression of %s in %s %s", in.inject, in.factor, hot.Function, hot.Service, in.profileType)
+		found := false
+		for _, pt := range in.profileTypes {
+			if regressed(res, hot.Service, pt, hot.Function) {
+				t.Logf("%s=%s: %s found in %s %s", in.inject, in.factor, hot.Function, hot.Service, pt)
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s=%s: no regression of %s in %s %v", in.inject, in.factor, hot.Function, hot.Service, in.profileTypes)
 		}
 	}
 }
