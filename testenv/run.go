@@ -288,6 +288,9 @@ ignore:
     reason: the profiler's own work, not the service's
   - function: '<unknown>'
     reason: runtime lock frames without symbols name no code to fix
+  - type: [lock, block]
+    function_regexp: 'runtime\..*'
+    reason: the Go runtime's own locks (sysmon, GC, scheduler) name no code of the service to fix
 `
 
 // DefaultBaselineRuns is how many independent runs a harness baseline is

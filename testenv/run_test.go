@@ -114,3 +114,18 @@ func TestLockOnlyWithLockHotspots(t *testing.T) {
 		t.Errorf("dropped %v, want the fraud service's two lock series", dropped)
 	}
 }
+
+func TestHarnessRulesIgnoreRuntimeLocks(t *testing.T) {
+	o := DiffOptions()
+	lock, _ := profiletype.Parse("mutex_count")
+	cpu, _ := profiletype.Parse("cpu")
+	if _, ok := o.Policy.Ignore("bank-account-service", lock[0].String(), "runtime.entersyscallWakeSysmon"); !ok {
+		t.Error("a runtime lock is not ignored in the lock profile")
+	}
+	if _, ok := o.Policy.Ignore("bank-account-service", lock[0].String(), "github.com/profdiff/profdiff/services/bank.(*accountStore).applyBalanceChange"); ok {
+		t.Error("the service's own lock holder is ignored")
+	}
+	if _, ok := o.Policy.Ignore("bank-fraud-service", cpu[0].String(), "runtime.mallocgc"); ok {
+		t.Error("runtime functions are ignored in CPU profiles too")
+	}
+}
