@@ -94,11 +94,24 @@ func gate(t *testing.T, inject string, during func(*Stack)) (*diff.Result, *Stac
 	return res, s
 }
 
+// TestGateAA gates the same build against the baseline: it must pass. The
+// gate's false-alarm rate is a measured quantity, not zero (its target is
+// at most one A/A run in twenty; bankstack calibrate measures it), so one
+// failing A/A run is repeated once, and the test fails only when both fail
+// — which at the target rate happens once in four hundred runs, while a
+// gate that alarms on most A/A runs still fails it. A first failure is
+// logged in full.
 func TestGateAA(t *testing.T) {
 	skipShort(t)
 	res, _ := gate(t, "", nil)
+	got := res.Verdict.ExitCode(false)
+	if got == 0 {
+		return
+	}
+	t.Logf("first A/A run: verdict %s (exit %d); repeating once (see the report above)", res.Verdict, got)
+	res, _ = gate(t, "", nil)
 	if got := res.Verdict.ExitCode(false); got != 0 {
-		t.Fatalf("A/A run: verdict %s (exit %d), want pass (exit 0)", res.Verdict, got)
+		t.Fatalf("A/A run, twice: verdict %s (exit %d), want pass (exit 0)", res.Verdict, got)
 	}
 }
 
