@@ -135,7 +135,7 @@ func TestGateInjectedRegressions(t *testing.T) {
 		factor       string
 	}{
 		{"fraud.rules", []string{"cpu", "alloc_space", "alloc_objects"}, "1.5"},
-		{"notification.template", []string{"alloc_space"}, "1.5"},
+		{"notification.template", []string{"alloc_space", "alloc_objects"}, "1.5"},
 		{"order.batch", []string{"mutex_delay"}, "4"},
 	}
 	var spec []string
