@@ -199,20 +199,8 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	if err := checkID("from", req.From); err != nil {
-		return err
-	}
-	if err := checkID("to", req.To); err != nil {
-		return err
-	}
-	if req.From == req.To {
-		return errorf(http.StatusBadRequest, "from and to must differ")
-	}
-	amount, err := toCents("amount", req.Amount)
+	amount, err := checkMove(req.From, req.To, req.Amount, &req.Currency)
 	if err != nil {
-		return err
-	}
-	if err := checkCurrency(&req.Currency); err != nil {
 		return err
 	}
 	if len(req.Description) > 500 {

@@ -183,3 +183,27 @@ func compactJSON(b []byte) []byte {
 	}
 	return buf.Bytes()
 }
+
+// checkMove validates the fields every money movement has — two different
+// account IDs, a positive amount and a currency (defaulted in place) — and
+// returns the amount in cents. The gateway's transfers and the payment
+// service validate them alike.
+func checkMove(from, to string, amount *float64, currency *string) (int64, error) {
+	if err := checkID("from", from); err != nil {
+		return 0, err
+	}
+	if err := checkID("to", to); err != nil {
+		return 0, err
+	}
+	if from == to {
+		return 0, errorf(http.StatusBadRequest, "from and to must differ")
+	}
+	cents, err := toCents("amount", amount)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkCurrency(currency); err != nil {
+		return 0, err
+	}
+	return cents, nil
+}

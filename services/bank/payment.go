@@ -148,20 +148,8 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	if err := checkID("from", req.From); err != nil {
-		return err
-	}
-	if err := checkID("to", req.To); err != nil {
-		return err
-	}
-	if req.From == req.To {
-		return errorf(http.StatusBadRequest, "from and to must differ")
-	}
-	c, err := toCents("amount", req.Amount)
+	c, err := checkMove(req.From, req.To, req.Amount, &req.Currency)
 	if err != nil {
-		return err
-	}
-	if err := checkCurrency(&req.Currency); err != nil {
 		return err
 	}
 	if req.IdempotencyKey != "" {
