@@ -156,3 +156,48 @@ type Finding struct {
 	// the callee is the one to look at. Empty when no callee explains it.
 	ExplainedBy string `json:"explained_by,omitempty"`
 }
+
+// Folded reports whether f is a finding that reports show under its cause
+// rather than as a problem of its own: a cumulative regression (or one
+// ignored with its cause) that another finding listed in the series
+// explains. One slower function raises the cumulative value of every caller
+// up to the goroutine's root; listing each as a regression would bury the
+// one function to look at under a column of net/http frames.
+func (s *SeriesResult) Folded(f Finding) bool {
+	return s.cause(f) >= 0
+}
+
+// cause returns the index of the finding that explains f, or -1. A
+// function's cumulative regression explained by its own self regression
+// folds under that self finding: it is the same change, seen twice.
+func (s *SeriesResult) cause(f Finding) int {
+	if f.ExplainedBy == "" || f.Measure != Cumulative {
+		return -1
+	}
+	for i, c := range s.Findings {
+		if c.Function != f.ExplainedBy || c.Kind == KindUnchanged || c.Function == f.Function && c.Measure == f.Measure {
+			continue
+		}
+		// Explain points every caller at a root cause, never at another
+		// explained caller; a cause that is itself explained (a hand-made
+		// result) is not followed, so folding cannot loop.
+		if c.Measure == Cumulative && c.ExplainedBy != "" {
+			continue
+		}
+		return i
+	}
+	return -1
+}
+
+// Explains returns the findings of the series folded under f (see Folded),
+// in the series' order: the callers whose cumulative increase f accounts
+// for.
+func (s *SeriesResult) Explains(f Finding) []Finding {
+	var out []Finding
+	for _, c := range s.Findings {
+		if i := s.cause(c); i >= 0 && s.Findings[i].Function == f.Function && s.Findings[i].Measure == f.Measure {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -23,7 +23,7 @@ func Markdown(w io.Writer, r *diff.Result) error {
 	var rows []string
 	for _, se := range r.Series {
 		for _, f := range se.Findings {
-			if f.Kind == diff.KindUnchanged {
+			if f.Kind == diff.KindUnchanged || se.Folded(f) {
 				continue
 			}
 			verdict := Verdict(f)
@@ -35,6 +35,9 @@ func Markdown(w io.Writer, r *diff.Result) error {
 			}
 			if f.Kind == diff.KindIgnored && f.Rule != "" {
 				verdict += " (" + mdEscape(f.Rule) + ")"
+			}
+			if callers := se.Explains(f); len(callers) > 0 {
+				verdict += " " + mdEscape(CallersNote(f, callers))
 			}
 			change := Change(f.Change)
 			if iv := Interval(f); iv != "" {

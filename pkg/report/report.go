@@ -228,16 +228,65 @@ func Headline(r *diff.Result) string {
 	return b.String()
 }
 
-// Worst returns the first failing finding and its series, or nil.
+// Worst returns the failing finding a one-line summary should name, and its
+// series, or nil: a cause rather than a caller it explains (see
+// diff.SeriesResult.Folded), and among those the largest change the test is
+// sure of — the lower end of its interval — so that a big but barely
+// credible change in a small function does not outrank a certain one in a
+// hot function; a new hot path only when nothing that existed before
+// regressed. Ties go to the series and finding listed first.
 func Worst(r *diff.Result) (diff.Finding, *diff.SeriesResult) {
+	var best diff.Finding
+	var bestSe *diff.SeriesResult
+	bestLow, bestFolded := math.Inf(-1), true
 	for _, se := range r.Series {
 		for _, f := range se.Findings {
-			if Failing(f) {
-				return f, se
+			if !Failing(f) {
+				continue
+			}
+			low := f.ChangeLow
+			switch {
+			case f.Kind == diff.KindNewHotPath:
+				// No baseline value, so no relative change to rank by:
+				// named only when nothing that existed before regressed.
+				low = math.Inf(-1)
+			case math.IsNaN(low) || (low == 0 && f.ChangeHigh == 0):
+				low = f.Change // a result without intervals (hand-made)
+			}
+			folded := se.Folded(f)
+			if bestSe == nil || (bestFolded && !folded) || (folded == bestFolded && low > bestLow) {
+				best, bestSe, bestLow, bestFolded = f, se, low, folded
 			}
 		}
 	}
-	return diff.Finding{}, nil
+	return best, bestSe
+}
+
+// CallersNote says how many callers' cumulative regressions a finding
+// explains, naming the nearest few, e.g. "(raises 3 callers: fraud.check,
+// bank.(*Server).handle, …)". Reports print it in place of a row per caller.
+func CallersNote(f diff.Finding, callers []diff.Finding) string {
+	if len(callers) == 0 {
+		return ""
+	}
+	const show = 2
+	var names []string
+	seen := map[string]bool{}
+	for _, c := range callers {
+		if c.Function == f.Function || seen[c.Function] {
+			continue
+		}
+		seen[c.Function] = true
+		names = append(names, ShortName(c.Function))
+	}
+	if len(names) == 0 {
+		return "(and its cumulative value)"
+	}
+	list := names
+	if len(list) > show {
+		list = append(list[:show:show], "…")
+	}
+	return fmt.Sprintf("(raises %s: %s)", plural(len(names), "caller", "callers"), strings.Join(list, ", "))
 }
 
 // Failing reports whether a finding fails the run.

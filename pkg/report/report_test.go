@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -177,6 +178,71 @@ func TestWording(t *testing.T) {
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+func TestWorst(t *testing.T) {
+	reg := func(fn string, m diff.Measure, change, low float64, by string) diff.Finding {
+		return diff.Finding{Function: fn, Measure: m, Kind: diff.KindRegression, Change: change,
+			ChangeLow: low, ChangeHigh: 2*change - low, ExplainedBy: by}
+	}
+	newHot := diff.Finding{Function: "regexp.Compile", Measure: diff.Self, Kind: diff.KindNewHotPath,
+		Change: math.Inf(1), ChangeLow: math.Inf(1), ChangeHigh: math.Inf(1)}
+	tests := []struct {
+		name   string
+		series [][]diff.Finding
+		want   string
+	}{
+		{"the certain change beats the big uncertain one",
+			[][]diff.Finding{{reg("regexp.onepass", diff.Self, 0.9, 0.05, "")}, {reg("fraud.match", diff.Self, 0.5, 0.35, "")}},
+			"fraud.match"},
+		{"a cause beats the caller it explains, however big",
+			[][]diff.Finding{{reg("net/http.serve", diff.Cumulative, 0.6, 0.5, "fraud.match"), reg("fraud.match", diff.Self, 0.5, 0.2, "")}},
+			"fraud.match"},
+		{"a regression beats a new hot path",
+			[][]diff.Finding{{newHot, reg("fraud.match", diff.Self, 0.2, 0.1, "")}},
+			"fraud.match"},
+		{"a new hot path alone is named",
+			[][]diff.Finding{{newHot}},
+			"regexp.Compile"},
+		{"nothing failing",
+			[][]diff.Finding{{{Function: "x", Kind: diff.KindImprovement, Change: -0.5, ChangeLow: -0.6}}},
+			""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &diff.Result{}
+			for i, fs := range tt.series {
+				r.Series = append(r.Series, &diff.SeriesResult{Service: fmt.Sprint("svc", i), Alias: "cpu", Findings: fs})
+			}
+			f, se := Worst(r)
+			got := ""
+			if se != nil {
+				got = f.Function
+			}
+			if got != tt.want {
+				t.Errorf("Worst = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCallersNote(t *testing.T) {
+	self := diff.Finding{Function: "a/fraud.match", Measure: diff.Self}
+	c := func(fn string) diff.Finding { return diff.Finding{Function: fn, Measure: diff.Cumulative} }
+	tests := []struct {
+		callers []diff.Finding
+		want    string
+	}{
+		{nil, ""},
+		{[]diff.Finding{c("a/fraud.match")}, "(and its cumulative value)"},
+		{[]diff.Finding{c("a/fraud.match"), c("a/fraud.Score")}, "(raises 1 caller: fraud.Score)"},
+		{[]diff.Finding{c("a/fraud.Score"), c("x/bank.handle"), c("net/http.(*conn).serve")}, "(raises 3 callers: fraud.Score, bank.handle, …)"},
+	}
+	for _, tt := range tests {
+		if got := CallersNote(self, tt.callers); got != tt.want {
+			t.Errorf("CallersNote(%d callers) = %q, want %q", len(tt.callers), got, tt.want)
 		}
 	}
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // Text writes an aligned table, worst first: every regression, new hot path,
-// ignored finding and improvement, one row per series that had none (with
+// ignored finding and improvement (callers whose cumulative increase a
+// listed function explains are folded into its row: see
+// diff.SeriesResult.Folded), one row per series that had none (with
 // what it could have detected), one per inconclusive series (with the
 // reason), then warnings and a one-line summary. Unchanged functions are in
 // the JSON form, not here: a terminal is for what needs attention.
@@ -22,7 +24,7 @@ func Text(w io.Writer, r *diff.Result) error {
 	for _, se := range r.Series {
 		shown := 0
 		for _, f := range se.Findings {
-			if f.Kind == diff.KindUnchanged {
+			if f.Kind == diff.KindUnchanged || se.Folded(f) {
 				continue
 			}
 			shown++
@@ -36,6 +38,9 @@ func Text(w io.Writer, r *diff.Result) error {
 			}
 			if f.Kind == diff.KindIgnored && f.Rule != "" {
 				verdict += " (" + f.Rule + ")"
+			}
+			if callers := se.Explains(f); len(callers) > 0 {
+				verdict += " " + CallersNote(f, callers)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", se.Service, se.Alias, f.Function, f.Measure,
 				Value(f.Baseline, SeriesNormalization(r, se), se.Unit), Value(f.Current, SeriesNormalization(r, se), se.Unit), change, verdict)

@@ -43,6 +43,9 @@ func Write(w io.Writer, r *diff.Result, opts Options) error {
 	loc := sarif.Locator{Root: opts.RepoRoot, Module: opts.ModulePath}
 	for _, s := range r.Series {
 		for _, f := range s.Findings {
+			if s.Folded(f) {
+				continue // its cause's annotation says it (sarif.Describe)
+			}
 			switch {
 			case sarif.Failing(f):
 				props := fileProps(loc, f)

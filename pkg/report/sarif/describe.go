@@ -47,7 +47,8 @@ func TypeName(s *diff.SeriesResult) string {
 // Describe is the one-line account of a failing finding used by SARIF results
 // and GitHub annotations, so that an alert and its annotation read the same:
 // the function, the service, the profile type, the size of the change with
-// its interval, and the test's p and q.
+// its interval, the test's p and q, and the callers whose cumulative
+// regressions it explains (they get no result of their own).
 func Describe(r *diff.Result, s *diff.SeriesResult, f diff.Finding) string {
 	var b strings.Builder
 	name := f.Function
@@ -80,6 +81,21 @@ func Describe(r *diff.Result, s *diff.SeriesResult, f diff.Finding) string {
 	fmt.Fprintf(&b, "; p=%s q=%s", FormatP(f.P), FormatP(f.Q))
 	if f.Rule != "" {
 		fmt.Fprintf(&b, "; rule: %s", f.Rule)
+	}
+	if s != nil {
+		var names []string
+		for _, c := range s.Explains(f) {
+			if c.Function != f.Function {
+				names = append(names, c.Function)
+			}
+		}
+		if len(names) > 0 {
+			const show = 3
+			if len(names) > show {
+				names = append(names[:show:show], fmt.Sprintf("and %d more", len(names)-show))
+			}
+			fmt.Fprintf(&b, "; it also raises the cumulative value of its callers %s", strings.Join(names, ", "))
+		}
 	}
 	return b.String()
 }

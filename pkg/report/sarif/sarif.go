@@ -188,8 +188,8 @@ func build(r *diff.Result, opts Options) (*gosarif.Report, error) {
 	var outside bool // some location is not in the repository
 	for _, s := range r.Series {
 		for _, f := range s.Findings {
-			if !Failing(f) {
-				continue
+			if !Failing(f) || s.Folded(f) {
+				continue // a folded caller is named in its cause's message
 			}
 			ri := ruleFor(s, f)
 			res := gosarif.NewRuleResult(rules[ri].id).

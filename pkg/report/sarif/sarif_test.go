@@ -413,3 +413,48 @@ func TestValidateCatches(t *testing.T) {
 		}
 	}
 }
+
+// A caller whose cumulative regression a listed function explains gets no
+// result of its own; the cause's message names it instead.
+func TestWriteFoldsExplainedCallers(t *testing.T) {
+	r := reporttest.Result()
+	const cause = "github.com/profdiff/profdiff/services/bank.(*fraudRules).match"
+	var se *diff.SeriesResult
+	for _, s := range r.Series {
+		for _, f := range s.Findings {
+			if f.Function == cause {
+				se = s
+			}
+		}
+	}
+	if se == nil {
+		t.Fatalf("fixture has no finding of %s", cause)
+	}
+	const caller = "net/http.(*conn).serve"
+	se.Findings = append(se.Findings, diff.Finding{Function: caller, Measure: diff.Cumulative, Kind: diff.KindRegression,
+		Change: 0.2, ChangeLow: 0.1, ChangeHigh: 0.3, P: 1e-6, Q: 1e-5, ExplainedBy: cause})
+	var buf bytes.Buffer
+	if err := Write(&buf, r, testOpts); err != nil {
+		t.Fatal(err)
+	}
+	var log sarifLog
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, res := range log.Runs[0].Results {
+		fn := res.Locations[0].LogicalLocations[0].FullyQualifiedName
+		if fn == caller {
+			t.Errorf("the explained caller %s has a result of its own: %q", caller, res.Message.Text)
+		}
+		if fn == cause {
+			found = true
+			if !strings.Contains(res.Message.Text, "callers "+caller) {
+				t.Errorf("the cause's message does not name the caller it explains: %q", res.Message.Text)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no result for the cause %s", cause)
+	}
+}
