@@ -670,8 +670,12 @@ func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) 
 		}
 		return a.Alias < b.Alias
 	})
+	// A/A runs get hot spot trials too, with factor 1: how far the hot
+	// spots' functions move when nothing was injected, and how often one
+	// is called a regression anyway, is the null distribution the A/B
+	// trials are read against.
 	if r.Kind != "ab" {
-		return
+		factor = 1
 	}
 	for _, h := range hots {
 		t := &HotspotTrial{Inject: h.Inject, Service: h.Service, Function: h.Function, Profile: h.Profile,

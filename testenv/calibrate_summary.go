@@ -121,6 +121,11 @@ type DetectionRow struct {
 	MedianChange Float `json:"median_change"`
 	// MedianChangeDetected is over the trials that detected it.
 	MedianChangeDetected Float `json:"median_change_detected"`
+	// ChangeP10 and ChangeP90 bound the middle 80% of the measured
+	// changes: at factor 1 (A/A) how far the function drifts with nothing
+	// injected.
+	ChangeP10 Float `json:"change_p10"`
+	ChangeP90 Float `json:"change_p90"`
 	MedianChangeAlt      Float `json:"median_change_alt"`
 	MedianBaseline       Float `json:"median_baseline"`
 	MedianCurrent        Float `json:"median_current"`
@@ -339,6 +344,7 @@ func (c *Calibration) Summarize() *CalSummary {
 			cv = appendFinite(cv, t.Current)
 		}
 		row.MedianChange, row.MedianChangeAlt, row.MedianChangeDetected = median(ch), median(cha), median(chd)
+		row.ChangeP10, row.ChangeP90 = quantile(ch, 0.1), quantile(ch, 0.9)
 		row.MedianMDE, row.MedianSeriesMDE = median(mde), median(smde)
 		row.MedianBaseline, row.MedianCurrent = median(bv), median(cv)
 		if eff := float64(row.MedianChange); !math.IsNaN(eff) {
@@ -413,6 +419,20 @@ func median(xs []float64) Float {
 		return Float(ys[n/2])
 	}
 	return Float((ys[n/2-1] + ys[n/2]) / 2)
+}
+
+// quantile is the q-quantile of xs, interpolated between order statistics
+// (NaN for none).
+func quantile(xs []float64, q float64) Float {
+	if len(xs) == 0 {
+		return nan
+	}
+	ys := append([]float64(nil), xs...)
+	sort.Float64s(ys)
+	pos := q * float64(len(ys)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(ys)-1)
+	return Float(ys[lo] + (pos-float64(lo))*(ys[hi]-ys[lo]))
 }
 
 func pct(x Float) string {
@@ -502,16 +522,16 @@ func (c *Calibration) WriteTable(w io.Writer) {
 
 	fmt.Fprintln(w, "\nDetection (right function named, as a regression)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| hot spot | profile | injected | trials | found in profile | found in other type | found in either | wrong fn also | median change (profile / other; when found) | baseline → current | median stated MDE (fn / series) | effect > MDE: found | effect < MDE/2: found |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| hot spot | profile | injected | trials | found in profile | found in other type | found in either | wrong fn also | median change (profile / other; when found) | middle 80% of changes | baseline → current | median stated MDE (fn / series) | effect > MDE: found | effect < MDE/2: found |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, d := range s.Detection {
 		alt := d.AltProfile
 		if alt == "" {
 			alt = "-"
 		}
-		fmt.Fprintf(w, "| %s | %s (%s) | %+.0f%% | %d | %s | %s | %s | %d | %s / %s; %s | %s → %s | %s / %s | %s | %s |\n",
-			d.Inject, d.Profile, alt, 100*(d.Magnitude-1), d.Trials, frac(d.Detected, d.Trials), frac(d.DetectedAlt, d.Trials), frac(d.Either, d.Trials),
-			d.WrongFunction, pct(d.MedianChange), pct(d.MedianChangeAlt), pct(d.MedianChangeDetected), value(d.Profile, d.Normalization, d.MedianBaseline), value(d.Profile, d.Normalization, d.MedianCurrent),
+		fmt.Fprintf(w, "| %s | %s (%s) | %s | %d | %s | %s | %s | %d | %s / %s; %s | %s … %s | %s → %s | %s / %s | %s | %s |\n",
+			d.Inject, d.Profile, alt, injected(d.Magnitude), d.Trials, frac(d.Detected, d.Trials), frac(d.DetectedAlt, d.Trials), frac(d.Either, d.Trials),
+			d.WrongFunction, pct(d.MedianChange), pct(d.MedianChangeAlt), pct(d.MedianChangeDetected), pct(d.ChangeP10), pct(d.ChangeP90), value(d.Profile, d.Normalization, d.MedianBaseline), value(d.Profile, d.Normalization, d.MedianCurrent),
 			pctU(d.MedianMDE), pctU(d.MedianSeriesMDE), frac(d.AboveMDEDetected, d.AboveMDE), frac(d.WellBelowMDEDetected, d.WellBelowMDE))
 	}
 
@@ -569,6 +589,14 @@ func (c *Calibration) WriteTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", svc, spw, mde("cpu"), mde("alloc_space"), mde("alloc_objects"), mde("mutex_delay"), mde("mutex_count"))
 	}
+}
+
+// injected labels a detection row's factor; factor 1 is the A/A runs.
+func injected(factor float64) string {
+	if factor == 1 {
+		return "none (A/A)"
+	}
+	return fmt.Sprintf("%+.0f%%", 100*(factor-1))
 }
 
 // value renders a function's mean value: a share in percent, or a rate per

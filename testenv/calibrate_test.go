@@ -143,15 +143,25 @@ func TestCalibrationAccounting(t *testing.T) {
 			}
 		}
 	}
-	if len(s.Detection) != 2 || s.Detection[0].Detected != 1 || s.Detection[1].Either != 1 || s.Detection[1].Detected != 0 {
-		t.Errorf("detection: %+v", s.Detection)
+	// Per hot spot: its +50% row, then its A/A row (factor 1), whose
+	// trials come from the A/A run, where the hot spot's series here has
+	// no finding of its function.
+	if len(s.Detection) != 4 {
+		t.Fatalf("%d detection rows, want 4: %+v", len(s.Detection), s.Detection)
+	}
+	d := s.Detection
+	if d[0].Magnitude != 1.5 || d[0].Detected != 1 || d[2].Magnitude != 1.5 || d[2].Either != 1 || d[2].Detected != 0 {
+		t.Errorf("+50%% rows: %+v / %+v", d[0], d[2])
+	}
+	if d[1].Magnitude != 1 || d[1].Trials != 1 || d[1].Detected != 0 || d[3].Magnitude != 1 || d[3].Trials != 1 {
+		t.Errorf("A/A rows: %+v / %+v", d[1], d[3])
 	}
 	if _, err := json.Marshal(c); err != nil {
 		t.Errorf("JSON: %v", err)
 	}
 	var b strings.Builder
 	c.WriteTable(&b)
-	if !strings.Contains(b.String(), "| fraud.rules | cpu (-) | +50% | 1 | 1/1 (100%)") {
+	if !strings.Contains(b.String(), "| fraud.rules | cpu (-) | +50% | 1 | 1/1 (100%)") || !strings.Contains(b.String(), "| fraud.rules | cpu (-) | none (A/A) | 1 | 0/1 (0%)") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
