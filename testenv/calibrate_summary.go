@@ -124,11 +124,11 @@ type DetectionRow struct {
 	// ChangeP10 and ChangeP90 bound the middle 80% of the measured
 	// changes: at factor 1 (A/A) how far the function drifts with nothing
 	// injected.
-	ChangeP10 Float `json:"change_p10"`
-	ChangeP90 Float `json:"change_p90"`
-	MedianChangeAlt      Float `json:"median_change_alt"`
-	MedianBaseline       Float `json:"median_baseline"`
-	MedianCurrent        Float `json:"median_current"`
+	ChangeP10       Float `json:"change_p10"`
+	ChangeP90       Float `json:"change_p90"`
+	MedianChangeAlt Float `json:"median_change_alt"`
+	MedianBaseline  Float `json:"median_baseline"`
+	MedianCurrent   Float `json:"median_current"`
 	// Median stated minimum detectable change of the function and of its
 	// series (the series' hottest function).
 	MedianMDE       Float `json:"median_mde"`
