@@ -72,6 +72,11 @@ type CalibrateOptions struct {
 	// BaselineDir is where the baseline is written (default a temporary
 	// directory, removed at the end).
 	BaselineDir string
+	// Baseline, when set, is an existing baseline directory every run is
+	// gated against; nothing is recorded (BaselineRuns and BaselineDir are
+	// not used). The short verdict-quality test shares the end-to-end
+	// tests' baseline this way.
+	Baseline string
 }
 
 // DefaultCalibrationHotspots are a CPU, an allocation and a lock hot spot,
@@ -183,7 +188,9 @@ const (
 	// ClassHotspot: the injected hot spot's own function.
 	ClassHotspot = "hotspot"
 	// ClassRelated: in an injected service, a caller or callee of the hot
-	// spot in the run's call stacks: the injected work shows there too.
+	// spot in the run's call stacks, or one of its knock-on functions
+	// (bank.Hotspot.KnockOn: the GC for an allocating hot spot, the other
+	// holders of its lock): the injected work shows there too.
 	ClassRelated = "related"
 	// ClassWrong: anything else — a false alarm.
 	ClassWrong = "wrong"
@@ -210,6 +217,14 @@ type CalSeries struct {
 	PUp           int          `json:"p_up_below_alpha"`
 	MinDetectable float64      `json:"min_detectable_change,omitempty"`
 	Regressions   []CalFinding `json:"regressions,omitempty"`
+	// Credible lists every increase the gate finds credible (q <= alpha,
+	// present in the baseline, not ignored by a rule) whatever its size,
+	// and every new hot path: the findings that would be regressions at
+	// any threshold up to their change. They let one calibration say what
+	// every threshold would have done (CalSummary.Sweep). A regression
+	// also needs its function at the floor in the current run; this list
+	// does not check that, so it can only overstate false alarms.
+	Credible []CalFinding `json:"credible_increases,omitempty"`
 }
 
 // CalFinding is one regression finding.
@@ -362,6 +377,9 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	}
 
 	// The baseline.
+	if o.Baseline != "" {
+		return c.runPlan(ctx, o, hots, o.Baseline, load, dopts, runOpts, progress, start, finish)
+	}
 	dir := o.BaselineDir
 	if dir == "" {
 		dir = filepath.Join(tmp, "baseline")
@@ -390,19 +408,28 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	if err := baseline.Write(dir, kept); err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
-	c.Baseline = CalBaseline{Runs: baselineRuns, Series: len(kept.Series), Dropped: dropped, Seconds: time.Since(t0).Seconds()}
-	for _, se := range kept.Series {
-		b := SeriesBudget{Service: se.Service, Profile: profiletype.MustAlias(se.ProfileType), Windows: len(se.Windows), Gated: true}
-		for _, w := range se.Windows {
-			b.Samples += w.Samples
-		}
-		c.Baseline.Budget = append(c.Baseline.Budget, b)
-	}
+	c.describeBaseline(kept, dropped, time.Since(t0).Seconds())
 	fmt.Fprintf(progress, "calibrate: baseline: %d series gated, %d not (%.0fs)\n", len(kept.Series), len(dropped), c.Baseline.Seconds)
 	for _, d := range dropped {
 		fmt.Fprintf(progress, "calibrate:   not gated: %s\n", d)
 	}
 
+	return c.runPlan(ctx, o, hots, dir, load, dopts, runOpts, progress, start, finish)
+}
+
+// runPlan runs the calibration's A/A and A/B runs against the baseline in
+// dir, interleaved.
+func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []bank.Hotspot, dir string, load LoadOptions,
+	dopts diff.Options, runOpts func(name, inject string) (Options, error), progress io.Writer, start time.Time,
+	finish func() *Calibration) (*Calibration, error) {
+	if c.Baseline.Series == 0 {
+		snap, err := baseline.Load(dir)
+		if err != nil {
+			return nil, fmt.Errorf("baseline: %w", err)
+		}
+		c.describeBaseline(snap, nil, 0)
+		fmt.Fprintf(progress, "calibrate: gating against the baseline in %s (%d series)\n", dir, c.Baseline.Series)
+	}
 	// The runs, interleaved: the k-th of a condition's n runs is placed at
 	// (k+½)/n of the way, so every prefix of the plan — what a calibration
 	// stopped by MaxTime ran — samples every condition in proportion.
@@ -456,7 +483,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		if err == nil {
 			res, m, err = gateOnce(ctx, rs, dir, load, dopts)
 		}
-		if rs.WorkDir != st.WorkDir {
+		if rs.WorkDir != o.Stack.WorkDir {
 			os.RemoveAll(rs.WorkDir)
 		}
 		r.Seconds = time.Since(r.Started).Seconds()
@@ -483,6 +510,18 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		fmt.Fprintf(progress, "calibrate: run %d/%d %s: %s (%.0fs, load %s)\n", i+1, len(plan), r.label(), r.progressLine(), r.Seconds, r.LoadAvg)
 	}
 	return finish(), nil
+}
+
+// describeBaseline records the baseline's series and sample budget.
+func (c *Calibration) describeBaseline(kept *baseline.Snapshot, dropped []string, seconds float64) {
+	c.Baseline = CalBaseline{Runs: runsIn(kept), Series: len(kept.Series), Dropped: dropped, Seconds: seconds}
+	for _, se := range kept.Series {
+		b := SeriesBudget{Service: se.Service, Profile: profiletype.MustAlias(se.ProfileType), Windows: len(se.Windows), Gated: true}
+		for _, w := range se.Windows {
+			b.Samples += w.Samples
+		}
+		c.Baseline.Budget = append(c.Baseline.Budget, b)
+	}
 }
 
 // calibrationDiffOptions are DiffOptions with every tested function listed,
@@ -614,7 +653,8 @@ func group(alias string) string {
 
 // analyze fills in the run's series and hot spot trials from its result.
 func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) {
-	alpha := calibrationDiffOptions().Params.Merge(diff.DefaultParams()).Alpha
+	dopts := calibrationDiffOptions()
+	alpha := dopts.Params.Merge(diff.DefaultParams()).Alpha
 	injected := map[string]bank.Hotspot{}
 	if r.Kind == "ab" {
 		for _, h := range hots {
@@ -644,7 +684,14 @@ func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) 
 			if f.Change > 0 && f.P < alpha {
 				cs.PUp++
 			}
-			if f.Kind != diff.KindRegression && f.Kind != diff.KindNewHotPath {
+			failing := f.Kind == diff.KindRegression || f.Kind == diff.KindNewHotPath
+			credible := failing || f.Change > 0 && !math.IsInf(f.Change, 0) && f.Q <= alpha && f.Kind != diff.KindIgnored
+			if credible && !failing && dopts.Policy != nil {
+				if _, ignored := dopts.Policy.Ignore(sr.Service, sr.ProfileType, f.Function); ignored {
+					credible = false
+				}
+			}
+			if !credible {
 				continue
 			}
 			cf := CalFinding{Function: f.Function, Measure: string(f.Measure), Change: f.Change, Q: f.Q, ExplainedBy: f.ExplainedBy, Class: ClassWrong}
@@ -655,11 +702,14 @@ func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) 
 				switch {
 				case f.Function == h.Function:
 					cf.Class = ClassHotspot
-				case related[f.Function] || f.ExplainedBy == h.Function:
+				case related[f.Function] || f.ExplainedBy == h.Function || h.KnockOnOf(f.Function):
 					cf.Class = ClassRelated
 				}
 			}
-			cs.Regressions = append(cs.Regressions, cf)
+			cs.Credible = append(cs.Credible, cf)
+			if failing {
+				cs.Regressions = append(cs.Regressions, cf)
+			}
 		}
 		r.Series = append(r.Series, cs)
 	}

@@ -25,6 +25,28 @@ type Hotspot struct {
 	Profile string
 	// Description says in a few words what the function does.
 	Description string
+	// KnockOn names functions whose cost the hot spot's extra work raises
+	// without calling them: the garbage collector's workers for a hot spot
+	// that allocates, the other holders of a lock it holds. A regression
+	// of one of them in an injected run is a true effect, not a false
+	// alarm. A trailing "*" matches any suffix.
+	KnockOn []string
+}
+
+// gcWorkers are the runtime's garbage collection functions, which grow with
+// any hot spot that allocates.
+var gcWorkers = []string{"runtime.gcBgMarkWorker*", "runtime.gcDrain*", "runtime.scanobject", "runtime.greyobject",
+	"runtime.findObject", "runtime.markBits*", "runtime.(*gcWork)*", "runtime.bgsweep", "runtime.sweepone",
+	"runtime.(*mspan).sweep", "runtime.(*mheap).alloc*", "runtime.gcMarkDone*", "runtime.markroot*", "runtime.scanblock", "runtime.scanstack"}
+
+// KnockOnOf reports whether fn is one of the hot spot's knock-on functions.
+func (h Hotspot) KnockOnOf(fn string) bool {
+	for _, p := range h.KnockOn {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok && strings.HasPrefix(fn, prefix) || p == fn {
+			return true
+		}
+	}
+	return false
 }
 
 const pkgPath = "github.com/profdiff/profdiff/services/bank"
@@ -35,11 +57,13 @@ var Hotspots = []Hotspot{
 	{Inject: "gateway.json", Service: ServiceGateway, Function: pkgPath + ".encodeAggregate", Profile: "cpu",
 		Description: "JSON decoding of downstream responses and encoding of the aggregated response"},
 	{Inject: "order.batch", Service: ServiceOrder, Function: pkgPath + ".(*orderBook).processOrders", Profile: "mutex_delay",
-		Description: "order batch pricing done under one coarse lock"},
+		Description: "order batch pricing done under one coarse lock",
+		// The demand-decay job takes the same lock and waits longer.
+		KnockOn: []string{pkgPath + ".(*orderBook).decayDemand", pkgPath + ".(*Server).startJobs.func*"}},
 	{Inject: "payment.state", Service: ServicePayment, Function: pkgPath + ".(*paymentLedger).settle", Profile: "mutex_delay",
 		Description: "settlement against the shared payment ledger under its lock"},
 	{Inject: "fraud.rules", Service: ServiceFraud, Function: pkgPath + ".matchFraudRules", Profile: "cpu",
-		Description: "fraud rules matched with regular expressions compiled inside the loop"},
+		Description: "fraud rules matched with regular expressions compiled inside the loop", KnockOn: gcWorkers},
 	{Inject: "fraud.score", Service: ServiceFraud, Function: pkgPath + ".scoreStructuring", Profile: "cpu",
 		Description: "recursive search for structured (split) payments"},
 	{Inject: "account.balance", Service: ServiceAccount, Function: pkgPath + ".(*accountStore).applyBalanceChange", Profile: "mutex_delay",
@@ -47,7 +71,7 @@ var Hotspots = []Hotspot{
 	{Inject: "loan.amortize", Service: ServiceLoan, Function: pkgPath + ".amortizationSchedule", Profile: "cpu",
 		Description: "amortization schedules for the quoted rate and the stress scenarios"},
 	{Inject: "notification.template", Service: ServiceNotification, Function: pkgPath + ".renderNotification", Profile: "alloc_space",
-		Description: "template rendering of every locale variant, allocating heavily"},
+		Description: "template rendering of every locale variant, allocating heavily", KnockOn: gcWorkers},
 }
 
 // HotspotByInject returns the hot spot with the given injection name.

@@ -331,3 +331,27 @@ func TestHotspotTable(t *testing.T) {
 		}
 	}
 }
+
+func TestKnockOnOf(t *testing.T) {
+	fraud, _ := HotspotByInject("fraud.rules")
+	order, _ := HotspotByInject("order.batch")
+	tests := []struct {
+		h    Hotspot
+		fn   string
+		want bool
+	}{
+		{fraud, "runtime.gcBgMarkWorker", true},
+		{fraud, "runtime.gcBgMarkWorker.func2", true},
+		{fraud, "runtime.scanobject", true},
+		{fraud, "runtime.scanobjectX", false}, // exact names match exactly
+		{fraud, "runtime.mallocgc", false},    // called by the hot spot: a callee, not a knock-on
+		{order, pkgPath + ".(*orderBook).decayDemand", true},
+		{order, pkgPath + ".(*Server).startJobs.func1", true},
+		{order, "runtime.gcBgMarkWorker", false},
+	}
+	for _, tt := range tests {
+		if got := tt.h.KnockOnOf(tt.fn); got != tt.want {
+			t.Errorf("%s.KnockOnOf(%q) = %v, want %v", tt.h.Inject, tt.fn, got, tt.want)
+		}
+	}
+}

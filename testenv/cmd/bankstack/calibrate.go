@@ -23,13 +23,19 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	runs := fs.Int("runs", 5, "runs per magnitude, each injecting every chosen hot spot at once")
 	mags := fs.String("magnitudes", "1.5,1.25,1.1,1.05", "injection factors, comma-separated (1.5 = +50% work in the hot spot); FACTOR:N runs that one N times instead of --runs")
 	hots := fs.StringSlice("hotspots", testenv.DefaultCalibrationHotspots, "hot spots to inject (injection names, one per service)")
-	baseRuns := fs.Int("baseline-runs", 1, "runs the baseline is recorded over (the harness's gate uses "+fmt.Sprint(testenv.DefaultBaselineRuns)+")")
+	baseRuns := fs.Int("baseline-runs", testenv.DefaultBaselineRuns, "runs the baseline is recorded over, as the harness records one")
 	jsonOut := fs.String("json", "", "write the full calibration (every run, series and trial, and the summary) as JSON to this file")
 	maxTime := fs.Duration("max-time", 45*time.Minute, "bound on the whole calibration; it stops early and reports what was done")
 	verbose := fs.Bool("verbose", false, "show the stacks' own progress on stderr")
 	fromJSON := fs.String("from-json", "", "print the tables of a calibration written by --json, without running anything")
+	thresholds := fs.String("thresholds", "", "also evaluate the whole gate with these thresholds per profile group, e.g. cpu=10%,alloc=10%,lock=50% (from the runs' credible increases; nothing is rerun)")
+	baseDir := fs.String("baseline", "", "gate every run against this existing baseline directory instead of recording one")
 	if code, done := parse(fs, args, stderr); done {
 		return code
+	}
+	th, err := testenv.ParseThresholds(*thresholds)
+	if err != nil {
+		return fail(stderr, "calibrate", fmt.Errorf("--thresholds: %w", err))
 	}
 	if *fromJSON != "" {
 		b, err := os.ReadFile(*fromJSON)
@@ -42,6 +48,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		c.Summary = c.Summarize()
 		c.WriteTable(stdout)
+		c.WriteSweep(stdout, th)
 		return 0
 	}
 	if sf.inject != "" {
@@ -69,7 +76,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		magRuns = append(magRuns, k)
 	}
 	o := testenv.CalibrateOptions{
-		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots, BaselineRuns: *baseRuns,
+		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots, BaselineRuns: *baseRuns, Baseline: *baseDir,
 		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout,
 	}
 	if *verbose {
@@ -90,6 +97,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintln(stdout)
 	c.WriteTable(stdout)
+	c.WriteSweep(stdout, th)
 	if *jsonOut != "" {
 		b, err := json.MarshalIndent(c, "", "  ")
 		if err != nil {
