@@ -77,6 +77,12 @@ type CalibrateOptions struct {
 	// not used). The short verdict-quality test shares the end-to-end
 	// tests' baseline this way.
 	Baseline string
+	// KeepDir, when set, keeps what every run measured: the baseline in
+	// KeepDir/baseline and each run's current snapshot in KeepDir/run-NNN
+	// (about 0.5 MB a run). Replay then re-gates the kept runs with other
+	// comparison options in seconds, without starting a stack: the
+	// statistics can be tuned offline against real runs.
+	KeepDir string
 }
 
 // DefaultCalibrationHotspots are a CPU, an allocation and a lock hot spot,
@@ -168,6 +174,9 @@ type CalRun struct {
 	Err    string          `json:"error,omitempty"`
 	Series []*CalSeries    `json:"series,omitempty"`
 	Trials []*HotspotTrial `json:"trials,omitempty"`
+	// Snapshot is the run's current snapshot under the calibration's
+	// KeepDir, when it was kept (see Replay).
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // The roles of a series in a run.
@@ -313,7 +322,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		ctx, cancel = context.WithDeadline(ctx, start.Add(o.MaxTime))
 		defer cancel()
 	}
-	dopts := calibrationDiffOptions()
+	dopts := CalibrationDiffOptions()
 	st := o.Stack
 	st.Inject = ""
 	st.Progress = o.StackProgress
@@ -422,13 +431,18 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []bank.Hotspot, dir string, load LoadOptions,
 	dopts diff.Options, runOpts func(name, inject string) (Options, error), progress io.Writer, start time.Time,
 	finish func() *Calibration) (*Calibration, error) {
+	snap, err := baseline.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
 	if c.Baseline.Series == 0 {
-		snap, err := baseline.Load(dir)
-		if err != nil {
-			return nil, fmt.Errorf("baseline: %w", err)
-		}
 		c.describeBaseline(snap, nil, 0)
 		fmt.Fprintf(progress, "calibrate: gating against the baseline in %s (%d series)\n", dir, c.Baseline.Series)
+	}
+	if o.KeepDir != "" {
+		if err := baseline.Write(filepath.Join(o.KeepDir, "baseline"), snap); err != nil {
+			return nil, fmt.Errorf("--keep: %w", err)
+		}
 	}
 	// The runs, interleaved: the k-th of a condition's n runs is placed at
 	// (k+½)/n of the way, so every prefix of the plan — what a calibration
@@ -483,6 +497,13 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 		if err == nil {
 			res, m, err = gateOnce(ctx, rs, dir, load, dopts)
 		}
+		if err == nil && o.KeepDir != "" {
+			r.Snapshot = fmt.Sprintf("run-%03d", i+1)
+			if werr := baseline.Write(filepath.Join(o.KeepDir, r.Snapshot), m.Snapshot()); werr != nil {
+				fmt.Fprintf(progress, "calibrate: run %d: keeping its snapshot: %v\n", i+1, werr)
+				r.Snapshot = ""
+			}
+		}
 		if rs.WorkDir != o.Stack.WorkDir {
 			os.RemoveAll(rs.WorkDir)
 		}
@@ -512,6 +533,55 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 	return finish(), nil
 }
 
+// Replay re-gates the runs of a calibration kept with KeepDir (its JSON
+// and the snapshots under keepDir) with the comparison options dopts, and
+// returns the calibration as those options would have judged it: same
+// runs, same measurements, new verdicts. Runs without a kept snapshot are
+// left out. Checks that need the live stack (load errors, services down)
+// passed when the runs were made and are not repeated.
+func Replay(orig *Calibration, keepDir string, dopts diff.Options) (*Calibration, error) {
+	base, err := baseline.Load(filepath.Join(keepDir, "baseline"))
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	var hots []bank.Hotspot
+	for _, name := range orig.Setup.Hotspots {
+		h, ok := bank.HotspotByInject(name)
+		if !ok {
+			return nil, fmt.Errorf("replay: unknown hot spot %q", name)
+		}
+		hots = append(hots, h)
+	}
+	c := &Calibration{Started: orig.Started, Finished: orig.Finished, Stopped: orig.Stopped, Setup: orig.Setup, Baseline: orig.Baseline}
+	c.Setup.Params = dopts.Params.Merge(diff.DefaultParams())
+	c.Setup.Normalization = map[string]string{"*": string(dopts.Normalization)}
+	for id, n := range dopts.TypeNormalization {
+		c.Setup.Normalization[id] = string(n)
+	}
+	for _, o := range orig.Runs {
+		if o.Err != "" || o.Snapshot == "" {
+			continue
+		}
+		cur, err := baseline.Load(filepath.Join(keepDir, o.Snapshot))
+		if err != nil {
+			return nil, fmt.Errorf("replay: run %d: %w", o.Index, err)
+		}
+		res, err := diff.Compare(base, onlyBaselineSeries(cur, base), dopts)
+		if err != nil {
+			return nil, fmt.Errorf("replay: run %d: %w", o.Index, err)
+		}
+		r := &CalRun{Index: o.Index, Kind: o.Kind, Magnitude: o.Magnitude, Inject: o.Inject, Started: o.Started, Seconds: o.Seconds,
+			LoadAvg: o.LoadAvg, Requests: o.Requests, Achieved: o.Achieved, Errors: o.Errors, Snapshot: o.Snapshot, Verdict: string(res.Verdict)}
+		r.analyzeWith(res, hots, o.Magnitude, dopts)
+		c.Runs = append(c.Runs, r)
+	}
+	if len(c.Runs) == 0 {
+		return nil, fmt.Errorf("replay: no run of the calibration has a kept snapshot under %s", keepDir)
+	}
+	c.Summary = c.Summarize()
+	return c, nil
+}
+
 // describeBaseline records the baseline's series and sample budget.
 func (c *Calibration) describeBaseline(kept *baseline.Snapshot, dropped []string, seconds float64) {
 	c.Baseline = CalBaseline{Runs: runsIn(kept), Series: len(kept.Series), Dropped: dropped, Seconds: seconds}
@@ -524,10 +594,10 @@ func (c *Calibration) describeBaseline(kept *baseline.Snapshot, dropped []string
 	}
 }
 
-// calibrationDiffOptions are DiffOptions with every tested function listed,
+// CalibrationDiffOptions are DiffOptions with every tested function listed,
 // so the hot spot's change and stated minimum detectable effect are known
 // also when it is not reported. Listing changes no verdict.
-func calibrationDiffOptions() diff.Options {
+func CalibrationDiffOptions() diff.Options {
 	o := DiffOptions()
 	o.TopUnchanged = math.MaxInt32
 	return o
@@ -588,9 +658,14 @@ func (r *CalRun) progressLine() string {
 	}
 	for _, t := range r.Trials {
 		mark := "missed"
-		if t.Detected {
+		switch {
+		case t.Factor == 1 && (t.Detected || t.DetectedAlt):
+			mark = "falsely regressed" // an A/A run: nothing was injected
+		case t.Factor == 1:
+			mark = "unchanged"
+		case t.Detected:
 			mark = "found"
-		} else if t.DetectedAlt {
+		case t.DetectedAlt:
 			mark = "found in " + t.AltProfile
 		}
 		fmt.Fprintf(&b, "; %s %s (%+.0f%%, mde %.0f%%)", t.Inject, mark, 100*t.Change, 100*t.MinDetectable)
@@ -653,7 +728,11 @@ func group(alias string) string {
 
 // analyze fills in the run's series and hot spot trials from its result.
 func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) {
-	dopts := calibrationDiffOptions()
+	r.analyzeWith(res, hots, factor, CalibrationDiffOptions())
+}
+
+// analyzeWith is analyze for a result compared with dopts.
+func (r *CalRun) analyzeWith(res *diff.Result, hots []bank.Hotspot, factor float64, dopts diff.Options) {
 	alpha := dopts.Params.Merge(diff.DefaultParams()).Alpha
 	injected := map[string]bank.Hotspot{}
 	if r.Kind == "ab" {

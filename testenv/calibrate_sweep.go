@@ -180,9 +180,10 @@ func (r *CalRun) trialFound(t *HotspotTrial, firing func(*CalSeries) []CalFindin
 	return false
 }
 
-// AtThresholds evaluates one threshold per profile group (a group not
-// given keeps the threshold the calibration ran with, as its regressions
-// show): the A/A runs with a false regression in any series, and per hot
+// AtThresholds evaluates one threshold per profile group or type (a type's
+// own entry wins over its group's; one given neither keeps the threshold
+// the calibration ran with, as its regressions show; +Inf means not
+// gated): the A/A runs with a false regression in any series, and per hot
 // spot and magnitude the trials that found it.
 func (c *Calibration) AtThresholds(th map[string]float64) (aaRuns, aaFalse int, det []SweepDetection) {
 	type dkey struct {
@@ -192,7 +193,10 @@ func (c *Calibration) AtThresholds(th map[string]float64) (aaRuns, aaFalse int, 
 	m := map[dkey]*SweepDetection{}
 	var keys []dkey
 	firing := func(cs *CalSeries) []CalFinding {
-		t, ok := th[group(cs.Alias)]
+		t, ok := th[cs.Alias] // a profile type's own threshold first
+		if !ok {
+			t, ok = th[group(cs.Alias)]
+		}
 		if !ok {
 			return cs.Regressions
 		}
@@ -243,8 +247,9 @@ func (c *Calibration) AtThresholds(th map[string]float64) (aaRuns, aaFalse int, 
 	return aaRuns, aaFalse, det
 }
 
-// ParseThresholds reads "cpu=10%,alloc=0.25,lock=50%" into a threshold per
-// profile group.
+// ParseThresholds reads "cpu=10%,alloc=0.25,lock=50%,mutex_count=off" into
+// a threshold per profile group (cpu, alloc, lock, block) or profile type
+// alias; "off" means the type or group is not gated.
 func ParseThresholds(s string) (map[string]float64, error) {
 	out := map[string]float64{}
 	if strings.TrimSpace(s) == "" {
@@ -254,6 +259,10 @@ func ParseThresholds(s string) (map[string]float64, error) {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("threshold %q: want GROUP=VALUE, e.g. lock=50%%", part)
+		}
+		if v == "off" {
+			out[k] = math.Inf(1)
+			continue
 		}
 		pct := strings.HasSuffix(v, "%")
 		var x float64
@@ -291,6 +300,10 @@ func (c *Calibration) WriteSweep(w io.Writer, th map[string]float64) {
 	}
 	var parts []string
 	for _, g := range sortedGroups(boolKeys(th)) {
+		if math.IsInf(th[g], 1) {
+			parts = append(parts, g+" off")
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s +%.0f%%", g, 100*th[g]))
 	}
 	n, f, det := c.AtThresholds(th)

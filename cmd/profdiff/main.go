@@ -127,7 +127,6 @@ func flagSet(name, usageText string, stdout io.Writer) *pflag.FlagSet {
 func parse(fs *pflag.FlagSet, args []string, stderr io.Writer) (code int, done bool) {
 	err := fs.Parse(args)
 	if err == pflag.ErrHelp {
-		fs.Usage()
 		return exitOK, true
 	}
 	if err != nil {

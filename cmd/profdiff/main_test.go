@@ -342,6 +342,9 @@ func TestHelp(t *testing.T) {
 		if args[0] != "--help" && !strings.Contains(stdout, "Example:") {
 			t.Errorf("%v: help has no example:\n%s", args, stdout)
 		}
+		if first, _, _ := strings.Cut(stdout, "\n"); strings.Count(stdout, first) != 1 {
+			t.Errorf("%v: help printed more than once:\n%s", args, stdout)
+		}
 	}
 	if code, _, stderr := cli(t); code != 2 || !strings.Contains(stderr, "Usage") {
 		t.Errorf("no arguments: exit %d", code)

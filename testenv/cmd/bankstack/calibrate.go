@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/testenv"
 )
 
@@ -30,6 +31,8 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fromJSON := fs.String("from-json", "", "print the tables of a calibration written by --json, without running anything")
 	thresholds := fs.String("thresholds", "", "also evaluate the whole gate with these thresholds per profile group, e.g. cpu=10%,alloc=10%,lock=50% (from the runs' credible increases; nothing is rerun)")
 	baseDir := fs.String("baseline", "", "gate every run against this existing baseline directory instead of recording one")
+	keep := fs.String("keep", "", "keep the baseline and every run's snapshot under this directory, for --replay")
+	replay := fs.String("replay", "", "with --from-json: re-gate the runs kept under this directory (--keep) with the current code's gate, without starting anything")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -47,6 +50,19 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fail(stderr, "calibrate", fmt.Errorf("%s: %w", *fromJSON, err))
 		}
 		c.Summary = c.Summarize()
+		if *replay != "" {
+			rc, err := testenv.Replay(&c, *replay, testenv.CalibrationDiffOptions())
+			if err != nil {
+				return fail(stderr, "calibrate", err)
+			}
+			c = *rc
+			fmt.Fprintf(stdout, "Replayed %d kept runs from %s with the current gate.\n\n", len(c.Runs), *replay)
+			if *jsonOut != "" {
+				if err := writeCalibrationJSON(*jsonOut, &c); err != nil {
+					return fail(stderr, "calibrate", err)
+				}
+			}
+		}
 		c.WriteTable(stdout)
 		c.WriteSweep(stdout, th)
 		return 0
@@ -76,7 +92,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		magRuns = append(magRuns, k)
 	}
 	o := testenv.CalibrateOptions{
-		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots, BaselineRuns: *baseRuns, Baseline: *baseDir,
+		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots, BaselineRuns: *baseRuns, Baseline: *baseDir, KeepDir: *keep,
 		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout,
 	}
 	if *verbose {
@@ -99,14 +115,19 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	c.WriteTable(stdout)
 	c.WriteSweep(stdout, th)
 	if *jsonOut != "" {
-		b, err := json.MarshalIndent(c, "", "  ")
-		if err != nil {
-			return fail(stderr, "calibrate", err)
-		}
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+		if err := writeCalibrationJSON(*jsonOut, c); err != nil {
 			return fail(stderr, "calibrate", err)
 		}
 		fmt.Fprintf(stdout, "\nwrote %s\n", *jsonOut)
 	}
 	return 0
+}
+
+// writeCalibrationJSON writes c as indented JSON, atomically.
+func writeCalibrationJSON(path string, c *testenv.Calibration) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return report.WriteFileAtomic(path, append(b, '\n'))
 }

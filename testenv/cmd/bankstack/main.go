@@ -99,7 +99,6 @@ func newFlags(name, summary, example string, stdout io.Writer) *pflag.FlagSet {
 func parse(fs *pflag.FlagSet, args []string, stderr io.Writer) (int, bool) {
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		fs.Usage()
 		return 0, true
 	}
 	if err != nil {
