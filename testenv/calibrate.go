@@ -65,9 +65,9 @@ type CalibrateOptions struct {
 	// StackProgress receives the stacks' own progress lines; nil discards.
 	StackProgress io.Writer
 	// BaselineRuns is how many runs the baseline is recorded over (default
-	// 1; the harness's own default is DefaultBaselineRuns, and with more
-	// than one run the comparison widens its uncertainty by the variation
-	// between them).
+	// 1; the harness's own default, and bankstack calibrate's, is
+	// DefaultBaselineRuns; with more than one run the comparison widens its
+	// uncertainty by the variation between them).
 	BaselineRuns int
 	// BaselineDir is where the baseline is written (default a temporary
 	// directory, removed at the end).

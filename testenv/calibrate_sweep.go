@@ -10,7 +10,7 @@ import (
 
 // SweepThresholds are the thresholds (relative increases) a calibration's
 // summary evaluates for every profile group, from the CPU and allocation
-// default (+10%) to the harness's lock threshold before the sweep existed
+// default (+10%) to the harness's lock threshold before the first sweep
 // (+300%).
 var SweepThresholds = []float64{0.10, 0.25, 0.50, 1.00, 2.00, 3.00}
 

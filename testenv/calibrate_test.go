@@ -16,19 +16,23 @@ import (
 // TestVerdictQuality is the calibration in miniature, and CI runs it: two
 // A/A runs and two runs with a CPU, an allocation and a lock hot spot each
 // injected at +50%, gated exactly as `go test ./testenv/...` gates, against
-// the end-to-end tests' baseline. Four runs cannot measure a rate; the
-// checks are set so that a gate behaving as docs/verdict-quality.md measured
-// passes them almost always, while a gate gone bad (one that alarms on
-// most A/A runs, or misses most +50% regressions) fails most of the time:
+// the end-to-end tests' baseline. Four runs cannot measure a rate; each
+// check is one that the measured behaviour (docs/verdict-quality.md) passes
+// almost always and a gate gone bad fails:
 //
 //   - A/A: at most one of the two A/A runs, and at most two of all A/A
-//     series trials (the A/A runs' series and the A/B runs' bystanders,
-//     about 60), report a false regression. At the measured rate (at most
-//     one run in twenty) both hold with probability above 99%.
-//   - +50%: every gated A/B run fails the gate (exit 1), and of the six
-//     hot spot trials at least verdictQualityMinFound name the right
-//     function in the right service (in either type of its group), each
-//     hot spot at least once.
+//     series trials (the A/A runs' series and the A/B runs' bystanders),
+//     report a false regression. Measured: no false regression in 30 A/A
+//     runs.
+//   - +50%: every A/B run fails the gate. The lock hot spot
+//     (processOrders) is named in its lock profile in both runs (measured:
+//     15 of 15), and the CPU hot spot (matchFraudRules) in a profile of
+//     its service in both (measured: 15 of 15, by its allocations; its CPU
+//     profile finds it in 1 of 15).
+//   - The allocation hot spot (renderNotification) is found in only about
+//     two runs of three at +50% (its windows are lumpy), so it is not
+//     required to be found; its measured change must be the injected one,
+//     +30% to +70% in alloc_space in both runs (measured: +41% to +58%).
 //
 // The full calibration is `bankstack calibrate` (about 70 minutes).
 func TestVerdictQuality(t *testing.T) {
@@ -64,8 +68,6 @@ func TestVerdictQuality(t *testing.T) {
 	if falseSeries > 2 {
 		t.Errorf("A/A: %d of %d A/A series trials reported a false regression, want at most 2", falseSeries, aaSeries)
 	}
-	found := map[string]int{}
-	total := 0
 	for _, r := range c.Runs {
 		if r.Kind != "ab" {
 			continue
@@ -74,27 +76,41 @@ func TestVerdictQuality(t *testing.T) {
 			t.Errorf("+50%% run %d: verdict %s, want regression", r.Index, r.Verdict)
 		}
 		for _, tr := range r.Trials {
-			if tr.Detected || tr.DetectedAlt {
-				found[tr.Inject]++
-				total++
-			} else {
-				t.Logf("+50%% run %d: %s missed (change %+.0f%%, stated MDE %.0f%%)", r.Index, tr.Inject, 100*nz(tr.Change), 100*nz(tr.MinDetectable))
+			where := namedIn(r, tr)
+			t.Logf("+50%% run %d: %s: change %+.0f%% (stated MDE %.0f%%), named in %q", r.Index, tr.Inject, 100*nz(tr.Change), 100*nz(tr.MinDetectable), where)
+			switch tr.Inject {
+			case "fraud.rules":
+				if where == "" {
+					t.Errorf("+50%% run %d: %s not named in any profile of %s", r.Index, tr.Function, tr.Service)
+				}
+			case "order.batch":
+				if !strings.HasPrefix(where, "mutex_") {
+					t.Errorf("+50%% run %d: %s not named in a lock profile of %s (change %+.0f%%)", r.Index, tr.Function, tr.Service, 100*nz(tr.Change))
+				}
+			case "notification.template":
+				if ch := float64(tr.Change); !(ch >= 0.3 && ch <= 0.7) {
+					t.Errorf("+50%% run %d: %s measured %+.0f%% in %s, want +30%% to +70%%", r.Index, tr.Function, 100*ch, tr.Profile)
+				}
 			}
-		}
-	}
-	if total < verdictQualityMinFound {
-		t.Errorf("+50%%: %d of 6 hot spot trials found, want at least %d", total, verdictQualityMinFound)
-	}
-	for _, h := range DefaultCalibrationHotspots {
-		if found[h] == 0 {
-			t.Errorf("+50%%: %s found in neither run", h)
 		}
 	}
 }
 
-// verdictQualityMinFound is how many of TestVerdictQuality's six +50%
-// trials must find their hot spot; see docs/verdict-quality.md.
-const verdictQualityMinFound = 4
+// namedIn returns the profile type in which a run names the trial's hot
+// spot function as a regression in its own service, or "".
+func namedIn(r *CalRun, tr *HotspotTrial) string {
+	for _, s := range r.Series {
+		if s.Service != tr.Service {
+			continue
+		}
+		for _, f := range s.Regressions {
+			if f.Function == tr.Function {
+				return s.Alias
+			}
+		}
+	}
+	return ""
+}
 
 func nz(f Float) float64 {
 	if math.IsNaN(float64(f)) {

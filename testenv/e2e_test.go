@@ -94,89 +94,9 @@ func gate(t *testing.T, inject string, during func(*Stack)) (*diff.Result, *Stac
 	return res, s
 }
 
-// TestGateAA gates the same build against the baseline: it must pass. The
-// gate's false-alarm rate is a measured quantity, not zero (its target is
-// at most one A/A run in twenty; bankstack calibrate measures it), so one
-// failing A/A run is repeated once, and the test fails only when both fail
-// — which at the target rate happens once in four hundred runs, while a
-// gate that alarms on most A/A runs still fails it. A first failure is
-// logged in full.
-func TestGateAA(t *testing.T) {
-	skipShort(t)
-	res, _ := gate(t, "", nil)
-	got := res.Verdict.ExitCode(false)
-	if got == 0 {
-		return
-	}
-	t.Logf("first A/A run: verdict %s (exit %d); repeating once (see the report above)", res.Verdict, got)
-	res, _ = gate(t, "", nil)
-	if got := res.Verdict.ExitCode(false); got != 0 {
-		t.Fatalf("A/A run, twice: verdict %s (exit %d), want pass (exit 0)", res.Verdict, got)
-	}
-}
-
-// TestGateInjectedRegressions injects a CPU, an allocation and a lock
-// regression at once, each in a different service, and expects each to be
-// found in its own profile type and named.
-func TestGateInjectedRegressions(t *testing.T) {
-	skipShort(t)
-	// Lock delay varies by up to about +100% between runs of one build, so
-	// the harness gates lock profiles on +300% or more (HarnessRules); the
-	// lock hot spot is made four times as long to clear that.
-	// fraud.rules compiles regular expressions in a loop, so it shows in
-	// the fraud service's CPU and allocation profiles alike. Only about a
-	// thousand CPU samples a minute reach that service on two cores, which
-	// finds +50% most but not all of the time; its allocation profile
-	// names it every time. Either names the right function in the right
-	// service (docs/verdict-quality.md has the rates).
-	injections := []struct {
-		inject       string
-		profileTypes []string
-		factor       string
-	}{
-		{"fraud.rules", []string{"cpu", "alloc_space", "alloc_objects"}, "1.5"},
-		{"notification.template", []string{"alloc_space", "alloc_objects"}, "1.5"},
-		{"order.batch", []string{"mutex_delay"}, "4"},
-	}
-	var spec []string
-	for _, in := range injections {
-		spec = append(spec, in.inject+"="+in.factor)
-	}
-	res, _ := gate(t, strings.Join(spec, ","), nil)
-	if got := res.Verdict.ExitCode(false); got != 1 {
-		t.Errorf("verdict %s (exit %d), want regression (exit 1)", res.Verdict, got)
-	}
-	for _, in := range injections {
-		hot, ok := bank.HotspotByInject(in.inject)
-		if !ok {
-			t.Fatalf("no hot spot %s", in.inject)
-		}
-		found := false
-		for _, pt := range in.profileTypes {
-			if regressed(res, hot.Service, pt, hot.Function) {
-				t.Logf("%s=%s: %s found in %s %s", in.inject, in.factor, hot.Function, hot.Service, pt)
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%s=%s: no regression of %s in %s %v", in.inject, in.factor, hot.Function, hot.Service, in.profileTypes)
-		}
-	}
-}
-
-func regressed(r *diff.Result, service, alias, function string) bool {
-	for _, sr := range r.Series {
-		if sr.Service != service || sr.Alias != alias {
-			continue
-		}
-		for _, f := range sr.Findings {
-			if f.Kind == diff.KindRegression && f.Function == function {
-				return true
-			}
-		}
-	}
-	return false
-}
+// The A/A and injected-regression gates are TestVerdictQuality
+// (calibrate_test.go): two A/A runs and two runs with a CPU, an allocation
+// and a lock hot spot at +50%, judged as the calibration judges them.
 
 // TestGateKilledServiceIsInconclusive kills a service in the middle of the
 // measured run: its data is partial and the load run fails, so the gate

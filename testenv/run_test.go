@@ -19,8 +19,8 @@ func TestDiffOptionsPolicy(t *testing.T) {
 	lock, _ := profiletype.Parse("mutex_delay")
 	cpu, _ := profiletype.Parse("cpu")
 	def := diff.DefaultParams()
-	if p, _ := o.Policy.SeriesParams("bank-order-service", lock[0].String(), def); p.Threshold != 3.0 {
-		t.Errorf("lock threshold %v, want 3.0", p.Threshold)
+	if p, _ := o.Policy.SeriesParams("bank-order-service", lock[0].String(), def); p.Threshold != 0.5 {
+		t.Errorf("lock threshold %v, want 0.5", p.Threshold)
 	}
 	if p, _ := o.Policy.SeriesParams("bank-fraud-service", cpu[0].String(), def); p.Threshold != def.Threshold {
 		t.Errorf("cpu threshold %v, want the default %v", p.Threshold, def.Threshold)

@@ -348,14 +348,21 @@ func (sc *seriesCompare) run() *SeriesResult {
 			// function moves between runs. The current side is one run,
 			// so its mean carries one such move in full; the baseline's
 			// mean averages K of them.
+			// The run term is estimated from K runs, so it has only K-1
+			// degrees of freedom: the test's degrees of freedom follow it
+			// (Satterthwaite) when it dominates, so that a function whose
+			// value wanders between runs is judged with the wide t
+			// distribution its few runs call for, while one that stays put
+			// keeps the windows' many degrees of freedom.
+			var vr float64
+			runs := len(bs.runN)
 			if rv := bs.runVariance(m, g, vb); rv > 0 {
-				vb += rv / float64(len(bs.runN))
-				vc += rv
+				vr = rv/float64(runs) + rv
 			}
-			t.se = math.Sqrt(vb + vc)
+			t.se = math.Sqrt(vb + vc + vr)
 			d := t.mc - t.mb
 			if t.se > 0 {
-				t.df = welchDF(vb, vc, bs.n, cs.n)
+				t.df = satterthwaiteDF(vb, vc, vr, bs.n, cs.n, runs)
 				td := stats.TDist{V: t.df}
 				x := d / t.se
 				t.pUp = 1 - td.CDF(x)
@@ -773,6 +780,23 @@ func welchDF(va, vb float64, na, nb int) float64 {
 	// Never claim fewer than the smaller side's degrees of freedom' worth or
 	// more than the pooled test's.
 	lo := float64(min(na, nb) - 1)
+	hi := float64(na + nb - 2)
+	return math.Min(math.Max(df, lo), hi)
+}
+
+// satterthwaiteDF is the Welch–Satterthwaite degrees of freedom of a
+// difference whose variance has three parts: the baseline's and the current
+// run's window variances of their means (va, vb from na and nb windows)
+// and the between-run term vr, estimated from runs independent runs. With
+// no run term it is welchDF.
+func satterthwaiteDF(va, vb, vr float64, na, nb, runs int) float64 {
+	if vr <= 0 || runs < 2 {
+		return welchDF(va, vb, na, nb)
+	}
+	sum := va + vb + vr
+	den := va*va/float64(na-1) + vb*vb/float64(nb-1) + vr*vr/float64(runs-1)
+	df := sum * sum / den
+	lo := float64(runs - 1)
 	hi := float64(na + nb - 2)
 	return math.Min(math.Max(df, lo), hi)
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,7 +19,7 @@ import (
 
 func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("calibrate", "measure verdict quality: false alarms on A/A runs and detection of injected regressions, against one baseline",
-		"go run ./testenv/cmd/bankstack calibrate --aa 10 --runs 8 --magnitudes 1.5,1.25 --json docs/verdict-quality.json --max-time 40m", stdout)
+		"go run ./testenv/cmd/bankstack calibrate --aa 20 --runs 10 --magnitudes 1.5,1.25,1.1,1.05 --json cal.json.gz --keep cal-runs --max-time 90m", stdout)
 	sf := addStackFlags(fs)
 	lf := addLoadFlags(fs)
 	aa := fs.Int("aa", 10, "A/A runs (same build as the baseline)")
@@ -41,7 +43,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fail(stderr, "calibrate", fmt.Errorf("--thresholds: %w", err))
 	}
 	if *fromJSON != "" {
-		b, err := os.ReadFile(*fromJSON)
+		b, err := readMaybeGzip(*fromJSON)
 		if err != nil {
 			return fail(stderr, "calibrate", err)
 		}
@@ -123,11 +125,41 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return 0
 }
 
-// writeCalibrationJSON writes c as indented JSON, atomically.
+// writeCalibrationJSON writes c as JSON, atomically: indented, or
+// compact and gzip-compressed when path ends in ".gz" (a full calibration
+// is a few megabytes of JSON, a few hundred kilobytes compressed).
 func writeCalibrationJSON(path string, c *testenv.Calibration) error {
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
+	if !strings.HasSuffix(path, ".gz") {
+		b, err := json.MarshalIndent(c, "", "  ")
+		if err != nil {
+			return err
+		}
+		return report.WriteFileAtomic(path, append(b, '\n'))
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(c); err != nil {
 		return err
 	}
-	return report.WriteFileAtomic(path, append(b, '\n'))
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return report.WriteFileAtomic(path, buf.Bytes())
+}
+
+// readMaybeGzip reads a file, decompressing it when it is gzip-compressed.
+func readMaybeGzip(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		return b, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
 }
