@@ -79,7 +79,7 @@ type CalibrateOptions struct {
 	Baseline string
 	// KeepDir, when set, keeps what every run measured: the baseline in
 	// KeepDir/baseline and each run's current snapshot in KeepDir/run-NNN
-	// (about 0.5 MB a run). Replay then re-gates the kept runs with other
+	// (about 0.4 MB a run). Replay then re-gates the kept runs with other
 	// comparison options in seconds, without starting a stack: the
 	// statistics can be tuned offline against real runs.
 	KeepDir string

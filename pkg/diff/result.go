@@ -164,40 +164,50 @@ type Finding struct {
 // up to the goroutine's root; listing each as a regression would bury the
 // one function to look at under a column of net/http frames.
 func (s *SeriesResult) Folded(f Finding) bool {
-	return s.cause(f) >= 0
-}
-
-// cause returns the index of the finding that explains f, or -1. A
-// function's cumulative regression explained by its own self regression
-// folds under that self finding: it is the same change, seen twice.
-func (s *SeriesResult) cause(f Finding) int {
-	if f.ExplainedBy == "" || f.Measure != Cumulative {
-		return -1
-	}
-	for i, c := range s.Findings {
-		if c.Function != f.ExplainedBy || c.Kind == KindUnchanged || c.Function == f.Function && c.Measure == f.Measure {
-			continue
-		}
-		// Explain points every caller at a root cause, never at another
-		// explained caller; a cause that is itself explained (a hand-made
-		// result) is not followed, so folding cannot loop.
-		if c.Measure == Cumulative && c.ExplainedBy != "" {
-			continue
-		}
-		return i
-	}
-	return -1
+	return causeOf(f, s.causeIndex()) >= 0
 }
 
 // Explains returns the findings of the series folded under f (see Folded),
 // in the series' order: the callers whose cumulative increase f accounts
 // for.
 func (s *SeriesResult) Explains(f Finding) []Finding {
+	idx := s.causeIndex()
 	var out []Finding
 	for _, c := range s.Findings {
-		if i := s.cause(c); i >= 0 && s.Findings[i].Function == f.Function && s.Findings[i].Measure == f.Measure {
+		if i := causeOf(c, idx); i >= 0 && s.Findings[i].Function == f.Function && s.Findings[i].Measure == f.Measure {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// causeIndex maps each function to its first listed finding that can
+// explain others: any listed kind but unchanged, and not itself an
+// explained cumulative finding. Explain points every caller at a root
+// cause, never at another explained caller, so chains are not followed and
+// folding cannot loop. A function's cumulative regression explained by its
+// own self regression thus folds under that self finding: it is the same
+// change, seen twice.
+func (s *SeriesResult) causeIndex() map[string]int {
+	idx := make(map[string]int, len(s.Findings))
+	for i, c := range s.Findings {
+		if c.Kind == KindUnchanged || c.Measure == Cumulative && c.ExplainedBy != "" {
+			continue
+		}
+		if _, ok := idx[c.Function]; !ok {
+			idx[c.Function] = i
+		}
+	}
+	return idx
+}
+
+// causeOf returns the index of the finding that explains f, or -1.
+func causeOf(f Finding, idx map[string]int) int {
+	if f.ExplainedBy == "" || f.Measure != Cumulative {
+		return -1
+	}
+	if i, ok := idx[f.ExplainedBy]; ok {
+		return i
+	}
+	return -1
 }
