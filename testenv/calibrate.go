@@ -554,6 +554,10 @@ func Replay(orig *Calibration, keepDir string, dopts diff.Options) (*Calibration
 	}
 	c := &Calibration{Started: orig.Started, Finished: orig.Finished, Stopped: orig.Stopped, Setup: orig.Setup, Baseline: orig.Baseline}
 	c.Setup.Params = dopts.Params.Merge(diff.DefaultParams())
+	c.Setup.Rules = ""
+	if dopts.Policy != nil {
+		c.Setup.Rules = HarnessRules // what CalibrationDiffOptions applies
+	}
 	c.Setup.Normalization = map[string]string{"*": string(dopts.Normalization)}
 	for id, n := range dopts.TypeNormalization {
 		c.Setup.Normalization[id] = string(n)

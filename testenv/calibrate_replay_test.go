@@ -1,0 +1,71 @@
+package testenv
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/profdiff/profdiff/bench/gen"
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/services/bank"
+)
+
+// TestReplay re-gates kept runs without a stack: a baseline, an A/A run
+// and a run whose hot spot does 50% more work, written as Calibrate's
+// KeepDir writes them (synthetic CPU series of the fraud service).
+func TestReplay(t *testing.T) {
+	fraud, _ := bank.HotspotByInject("fraud.rules")
+	m := gen.NewModel(1, 30)
+	hot := m.Closest(0.2)
+	m.Rename(hot, fraud.Function, "services/bank/fraud.go")
+	rng := rand.New(rand.NewPCG(7, 1))
+	series := func(model *gen.Model) *baseline.Snapshot {
+		s := &baseline.Snapshot{Meta: baseline.Meta{Source: "test"}}
+		s.Put(model.Series(rng, fraud.Service, 12, 3000, 0.02))
+		return s
+	}
+	keep := t.TempDir()
+	for name, s := range map[string]*baseline.Snapshot{
+		"baseline": series(m), "run-001": series(m), "run-002": series(m.Scale(hot, 1.5)),
+	} {
+		if err := baseline.Write(filepath.Join(keep, name), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orig := &Calibration{
+		Setup: CalibrationSetup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{1.5}},
+		Runs: []*CalRun{
+			{Index: 1, Kind: "aa", Snapshot: "run-001"},
+			{Index: 2, Kind: "ab", Magnitude: 1.5, Snapshot: "run-002"},
+			{Index: 3, Kind: "aa", Err: "a failed run has nothing to replay"},
+			{Index: 4, Kind: "aa"}, // not kept
+		},
+	}
+	c, err := Replay(orig, keep, CalibrationDiffOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Runs) != 2 {
+		t.Fatalf("%d runs replayed, want the 2 kept ones", len(c.Runs))
+	}
+	if s := c.Summary; s.AARuns != 1 || s.AARunsFalseAlarm != 0 {
+		t.Errorf("A/A: %d runs, %d with a false alarm; want 1, 0", s.AARuns, s.AARunsFalseAlarm)
+	}
+	ab := c.Runs[1]
+	if ab.Verdict != "regression" || len(ab.Trials) != 1 || !ab.Trials[0].Detected {
+		t.Errorf("+50%% run: verdict %s, trials %+v; want the hot spot detected", ab.Verdict, ab.Trials)
+	}
+	if c.Setup.Rules != HarnessRules {
+		t.Errorf("replayed setup names rules %q, want the harness rules it applied", c.Setup.Rules)
+	}
+
+	// A kept run whose snapshot is gone is an error naming the run.
+	orig.Runs[0].Snapshot = "run-404"
+	if _, err := Replay(orig, keep, CalibrationDiffOptions()); err == nil || !strings.Contains(err.Error(), "run 1") {
+		t.Errorf("missing snapshot: error %v, want one naming run 1", err)
+	}
+	if _, err := Replay(orig, t.TempDir(), CalibrationDiffOptions()); err == nil || !strings.Contains(err.Error(), "baseline") {
+		t.Errorf("no kept baseline: error %v, want one naming the baseline", err)
+	}
+}
