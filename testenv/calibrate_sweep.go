@@ -85,12 +85,7 @@ func sortedGroups(m map[string]bool) []string {
 
 func (c *Calibration) sweepRow(g string, th float64) SweepRow {
 	row := SweepRow{Group: g, Threshold: th}
-	type dkey struct {
-		inject string
-		mag    float64
-	}
-	det := map[dkey]*SweepDetection{}
-	var keys []dkey
+	var det detectionTally
 	for _, r := range c.Runs {
 		if r.Err != "" {
 			continue
@@ -122,31 +117,12 @@ func (c *Calibration) sweepRow(g string, th float64) SweepRow {
 			}
 		}
 		for _, t := range r.Trials {
-			if group(t.Profile) != g {
-				continue
-			}
-			k := dkey{t.Inject, t.Factor}
-			d := det[k]
-			if d == nil {
-				d = &SweepDetection{Inject: t.Inject, Magnitude: t.Factor}
-				det[k] = d
-				keys = append(keys, k)
-			}
-			d.Trials++
-			if r.hotspotFires(t, th) {
-				d.Found++
+			if group(t.Profile) == g {
+				det.add(t, r.hotspotFires(t, th))
 			}
 		}
 	}
-	sort.SliceStable(keys, func(i, j int) bool {
-		if keys[i].inject != keys[j].inject {
-			return keys[i].inject < keys[j].inject
-		}
-		return keys[i].mag > keys[j].mag
-	})
-	for _, k := range keys {
-		row.Detection = append(row.Detection, *det[k])
-	}
+	row.Detection = det.rows()
 	return row
 }
 
@@ -186,12 +162,7 @@ func (r *CalRun) trialFound(t *HotspotTrial, firing func(*CalSeries) []CalFindin
 // gated): the A/A runs with a false regression in any series, and per hot
 // spot and magnitude the trials that found it.
 func (c *Calibration) AtThresholds(th map[string]float64) (aaRuns, aaFalse int, det []SweepDetection) {
-	type dkey struct {
-		inject string
-		mag    float64
-	}
-	m := map[dkey]*SweepDetection{}
-	var keys []dkey
+	var tally detectionTally
 	firing := func(cs *CalSeries) []CalFinding {
 		t, ok := th[cs.Alias] // a profile type's own threshold first
 		if !ok {
@@ -222,29 +193,52 @@ func (c *Calibration) AtThresholds(th map[string]float64) (aaRuns, aaFalse int, 
 			}
 		}
 		for _, t := range r.Trials {
-			k := dkey{t.Inject, t.Factor}
-			d := m[k]
-			if d == nil {
-				d = &SweepDetection{Inject: t.Inject, Magnitude: t.Factor}
-				m[k] = d
-				keys = append(keys, k)
-			}
-			d.Trials++
-			if r.trialFound(t, firing) {
-				d.Found++
-			}
+			tally.add(t, r.trialFound(t, firing))
 		}
 	}
-	sort.SliceStable(keys, func(i, j int) bool {
-		if keys[i].inject != keys[j].inject {
-			return keys[i].inject < keys[j].inject
+	return aaRuns, aaFalse, tally.rows()
+}
+
+// detectionTally counts trials and finds per hot spot and magnitude.
+type detectionTally struct {
+	m map[tallyKey]*SweepDetection
+}
+
+type tallyKey struct {
+	inject string
+	factor float64
+}
+
+func (d *detectionTally) add(t *HotspotTrial, found bool) {
+	if d.m == nil {
+		d.m = map[tallyKey]*SweepDetection{}
+	}
+	k := tallyKey{t.Inject, t.Factor}
+	x := d.m[k]
+	if x == nil {
+		x = &SweepDetection{Inject: t.Inject, Magnitude: t.Factor}
+		d.m[k] = x
+	}
+	x.Trials++
+	if found {
+		x.Found++
+	}
+}
+
+// rows lists the tallies by hot spot name, then magnitude from the largest
+// (the A/A rows, magnitude 1, last).
+func (d *detectionTally) rows() []SweepDetection {
+	var out []SweepDetection
+	for _, x := range d.m {
+		out = append(out, *x)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Inject != out[j].Inject {
+			return out[i].Inject < out[j].Inject
 		}
-		return keys[i].mag > keys[j].mag
+		return out[i].Magnitude > out[j].Magnitude
 	})
-	for _, k := range keys {
-		det = append(det, *m[k])
-	}
-	return aaRuns, aaFalse, det
+	return out
 }
 
 // ParseThresholds reads "cpu=10%,alloc=0.25,lock=50%,mutex_count=off" into
