@@ -127,6 +127,9 @@ type CalibrationSetup struct {
 	LoadAvgStart string `json:"loadavg_start,omitempty"`
 	LoadAvgEnd   string `json:"loadavg_end,omitempty"`
 	MaxTime      string `json:"max_time,omitempty"`
+	// CurrentRuns is how many runs each gated current side was merged from
+	// (a replay with ReplayOptions.CurrentRuns); 0 or 1: one run each.
+	CurrentRuns int `json:"current_runs,omitempty"`
 }
 
 // CalBaseline describes the calibration's baseline.
@@ -539,7 +542,13 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 // runs, same measurements, new verdicts. Runs without a kept snapshot are
 // left out. Checks that need the live stack (load errors, services down)
 // passed when the runs were made and are not repeated.
-func Replay(orig *Calibration, keepDir string, dopts diff.Options) (*Calibration, error) {
+//
+// With currentRuns above 1, consecutive kept runs of the same kind and
+// magnitude are merged, currentRuns at a time, into one current side
+// (baseline.MergeRuns), as a gate that measures the build over that many
+// runs would see them (bankstack gate --runs); a group left short at the
+// end is dropped. Each merged group is one run of the replayed calibration.
+func Replay(orig *Calibration, keepDir string, dopts diff.Options, currentRuns int) (*Calibration, error) {
 	base, err := baseline.Load(filepath.Join(keepDir, "baseline"))
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
@@ -552,6 +561,7 @@ func Replay(orig *Calibration, keepDir string, dopts diff.Options) (*Calibration
 		}
 		hots = append(hots, h)
 	}
+	currentRuns = max(1, currentRuns)
 	c := &Calibration{Started: orig.Started, Finished: orig.Finished, Stopped: orig.Stopped, Setup: orig.Setup, Baseline: orig.Baseline}
 	c.Setup.Params = dopts.Params.Merge(diff.DefaultParams())
 	c.Setup.Rules = ""
@@ -562,25 +572,58 @@ func Replay(orig *Calibration, keepDir string, dopts diff.Options) (*Calibration
 	for id, n := range dopts.TypeNormalization {
 		c.Setup.Normalization[id] = string(n)
 	}
+	c.Setup.CurrentRuns = currentRuns
+	// Group the kept runs by condition, in order, currentRuns at a time.
+	type condition struct {
+		kind string
+		mag  float64
+	}
+	pending := map[condition][]*CalRun{}
+	var groups [][]*CalRun
 	for _, o := range orig.Runs {
 		if o.Err != "" || o.Snapshot == "" {
 			continue
 		}
-		cur, err := baseline.Load(filepath.Join(keepDir, o.Snapshot))
-		if err != nil {
-			return nil, fmt.Errorf("replay: run %d: %w", o.Index, err)
+		k := condition{o.Kind, o.Magnitude}
+		pending[k] = append(pending[k], o)
+		if len(pending[k]) == currentRuns {
+			groups = append(groups, pending[k])
+			delete(pending, k)
+		}
+	}
+	for _, g := range groups {
+		var snaps []*baseline.Snapshot
+		for _, o := range g {
+			cur, err := baseline.Load(filepath.Join(keepDir, o.Snapshot))
+			if err != nil {
+				return nil, fmt.Errorf("replay: run %d: %w", o.Index, err)
+			}
+			snaps = append(snaps, cur)
+		}
+		cur := snaps[0]
+		if len(snaps) > 1 {
+			if cur, err = baseline.MergeRuns(snaps...); err != nil {
+				return nil, fmt.Errorf("replay: runs from %d: %w", g[0].Index, err)
+			}
 		}
 		res, err := diff.Compare(base, onlyBaselineSeries(cur, base), dopts)
 		if err != nil {
-			return nil, fmt.Errorf("replay: run %d: %w", o.Index, err)
+			return nil, fmt.Errorf("replay: run %d: %w", g[0].Index, err)
 		}
-		r := &CalRun{Index: o.Index, Kind: o.Kind, Magnitude: o.Magnitude, Inject: o.Inject, Started: o.Started, Seconds: o.Seconds,
-			LoadAvg: o.LoadAvg, Requests: o.Requests, Achieved: o.Achieved, Errors: o.Errors, Snapshot: o.Snapshot, Verdict: string(res.Verdict)}
+		o := g[0]
+		r := &CalRun{Index: o.Index, Kind: o.Kind, Magnitude: o.Magnitude, Inject: o.Inject, Started: o.Started,
+			LoadAvg: o.LoadAvg, Snapshot: o.Snapshot, Verdict: string(res.Verdict)}
+		for _, x := range g {
+			r.Seconds += x.Seconds
+			r.Requests += x.Requests
+			r.Errors += x.Errors
+			r.Achieved += x.Achieved / float64(len(g))
+		}
 		r.analyzeWith(res, hots, o.Magnitude, dopts)
 		c.Runs = append(c.Runs, r)
 	}
 	if len(c.Runs) == 0 {
-		return nil, fmt.Errorf("replay: no run of the calibration has a kept snapshot under %s", keepDir)
+		return nil, fmt.Errorf("replay: no run of the calibration has a kept snapshot under %s (or fewer than %d of any condition)", keepDir, currentRuns)
 	}
 	c.Summary = c.Summarize()
 	return c, nil

@@ -28,6 +28,7 @@ func TestReplay(t *testing.T) {
 	keep := t.TempDir()
 	for name, s := range map[string]*baseline.Snapshot{
 		"baseline": series(m), "run-001": series(m), "run-002": series(m.Scale(hot, 1.5)),
+		"run-005": series(m), "run-006": series(m.Scale(hot, 1.5)), "run-007": series(m),
 	} {
 		if err := baseline.Write(filepath.Join(keep, name), s); err != nil {
 			t.Fatal(err)
@@ -42,7 +43,7 @@ func TestReplay(t *testing.T) {
 			{Index: 4, Kind: "aa"}, // not kept
 		},
 	}
-	c, err := Replay(orig, keep, CalibrationDiffOptions())
+	c, err := Replay(orig, keep, CalibrationDiffOptions(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,12 +61,36 @@ func TestReplay(t *testing.T) {
 		t.Errorf("replayed setup names rules %q, want the harness rules it applied", c.Setup.Rules)
 	}
 
+	// Two runs a side: runs of one condition are merged in order, and a
+	// group left short (run 7) is dropped.
+	paired := &Calibration{Setup: orig.Setup, Runs: []*CalRun{
+		{Index: 1, Kind: "aa", Snapshot: "run-001", Requests: 10},
+		{Index: 2, Kind: "ab", Magnitude: 1.5, Snapshot: "run-002"},
+		{Index: 5, Kind: "aa", Snapshot: "run-005", Requests: 20},
+		{Index: 6, Kind: "ab", Magnitude: 1.5, Snapshot: "run-006"},
+		{Index: 7, Kind: "aa", Snapshot: "run-007"},
+	}}
+	c2, err := Replay(paired, keep, CalibrationDiffOptions(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c2.Runs) != 2 || c2.Setup.CurrentRuns != 2 {
+		t.Fatalf("paired replay: %d runs, current runs %d; want 2 merged runs of 2", len(c2.Runs), c2.Setup.CurrentRuns)
+	}
+	aa := c2.Runs[0]
+	if aa.Index != 1 || aa.Requests != 30 || len(aa.Series) == 0 || aa.Series[0].Windows != 24 {
+		t.Errorf("merged A/A run: index %d, requests %d, series %+v; want run 1 with both runs' 30 requests and 24 windows", aa.Index, aa.Requests, aa.Series)
+	}
+	if ab := c2.Runs[1]; ab.Kind != "ab" || !ab.Trials[0].Detected {
+		t.Errorf("merged +50%% runs: kind %s, trials %+v; want the hot spot detected", ab.Kind, ab.Trials)
+	}
+
 	// A kept run whose snapshot is gone is an error naming the run.
 	orig.Runs[0].Snapshot = "run-404"
-	if _, err := Replay(orig, keep, CalibrationDiffOptions()); err == nil || !strings.Contains(err.Error(), "run 1") {
+	if _, err := Replay(orig, keep, CalibrationDiffOptions(), 1); err == nil || !strings.Contains(err.Error(), "run 1") {
 		t.Errorf("missing snapshot: error %v, want one naming run 1", err)
 	}
-	if _, err := Replay(orig, t.TempDir(), CalibrationDiffOptions()); err == nil || !strings.Contains(err.Error(), "baseline") {
+	if _, err := Replay(orig, t.TempDir(), CalibrationDiffOptions(), 1); err == nil || !strings.Contains(err.Error(), "baseline") {
 		t.Errorf("no kept baseline: error %v, want one naming the baseline", err)
 	}
 }

@@ -27,6 +27,24 @@
 // smallest one-sided p-value is 1/924 ≈ 0.001, so after correcting over
 // hundreds of functions nothing could ever be significant.
 //
+// # Runs
+//
+// Windows of one run are not the whole story: a function's mean can move
+// more from one run of the same build to the next than its windows show (a
+// process's CPU cost per request), or less (allocation windows that are
+// lumpy because Go publishes a GC cycle's allocations at once). A baseline
+// recorded over several runs (Window.Run) shows both. With three runs or
+// more, the ratio of the runs' variance to what the windows predict is
+// pooled over the series' functions and each function's own ratio is shrunk
+// towards it (empirical Bayes, as limma moderates gene-wise variances; see
+// dispersion.go); the windows' variances are rescaled by it, and the test's
+// degrees of freedom are the pooled prior's plus the function's own. A
+// function that moves far more than the rest is judged by its own runs
+// alone, as every function is with two runs: its between-run variance is
+// added to the windows' and the degrees of freedom follow Satterthwaite, so
+// a function that wanders is judged with the wide t distribution its few
+// runs call for. SeriesResult.RunNoise reports the pooled ratio.
+//
 // # False discoveries
 //
 // A series tests every function whose share is at least the floor on either
@@ -309,6 +327,9 @@ func (sc *seriesCompare) run() *SeriesResult {
 		mb, mc  float64 // means, in the normalization's unit
 		sb, sc  float64 // mean shares
 		se, df  float64
+		vb, vc  float64 // window-based variances of the means
+		fb, fc  float64 // their sampling floors
+		vRun    float64 // variance of the baseline's run means; -1 when not known
 		pUp     float64
 		pDown   float64
 		qUp     float64
@@ -342,12 +363,49 @@ func (sc *seriesCompare) run() *SeriesResult {
 			}
 			t := &test{g: int32(g), m: m, fp: fp, rule: rule, sb: shb, sc: shc, present: bs.sum[m][g] > 0}
 			t.mb, t.mc = bs.mean(m, g), cs.mean(m, g)
-			vb := bs.varMean(m, g, sc.norm, t.mb, cs)
-			vc := cs.varMean(m, g, sc.norm, t.mc, bs)
+			t.vb, t.fb = bs.varMean(m, g, sc.norm, t.mb, cs)
+			t.vc, t.fc = cs.varMean(m, g, sc.norm, t.mc, bs)
+			t.vRun = bs.runMeansVariance(m, g)
+			tests = append(tests, t)
+		}
+	}
+	// Every test's uncertainty: pooled over the series' functions when the
+	// baseline has enough runs to estimate how runs differ from windows
+	// (see dispersion.go), else from the function's own runs.
+	runs := len(bs.runN)
+	var rd runDispersion
+	pooled := false
+	ratio := func(t *test) float64 {
+		if t.vRun < 0 || t.vb <= 0 {
+			return -1
+		}
+		return t.vRun / (t.vb * float64(runs))
+	}
+	if runs >= 3 {
+		ratios := make([]float64, len(tests))
+		for i, t := range tests {
+			ratios[i] = ratio(t)
+		}
+		rd, pooled = estimateDispersion(ratios, float64(runs-1))
+	}
+	if pooled {
+		sr.RunNoise = &RunNoise{Ratio: rd.phi0, Functions: rd.pooled, Outliers: rd.outliers}
+		if !math.IsInf(rd.d0, 1) {
+			sr.RunNoise.PriorDF = rd.d0
+		}
+	}
+	windowDF := float64(bs.n + cs.n - 2)
+	for _, t := range tests {
+		if phi, df, ok := rd.moderate(ratio(t)); pooled && ok {
+			// The windows' variances, rescaled to what runs show; never
+			// below what sampling alone implies.
+			t.se = math.Sqrt(math.Max(phi*(t.vb+t.vc), t.fb+t.fc))
+			t.df = math.Min(df, windowDF)
+		} else {
 			// A baseline recorded over several runs shows how much a
-			// function moves between runs. The current side is one run,
-			// so its mean carries one such move in full; the baseline's
-			// mean averages K of them.
+			// function moves between runs. The current side is usually one
+			// run, so its mean carries one such move in full (J runs: a
+			// J-th of it); the baseline's mean averages K of them.
 			// The run term is estimated from K runs, so it has only K-1
 			// degrees of freedom: the test's degrees of freedom follow it
 			// (Satterthwaite) when it dominates, so that a function whose
@@ -355,28 +413,28 @@ func (sc *seriesCompare) run() *SeriesResult {
 			// distribution its few runs call for, while one that stays put
 			// keeps the windows' many degrees of freedom.
 			var vr float64
-			runs := len(bs.runN)
-			if rv := bs.runVariance(m, g, vb); rv > 0 {
-				vr = rv/float64(runs) + rv
-			}
-			t.se = math.Sqrt(vb + vc + vr)
-			d := t.mc - t.mb
-			if t.se > 0 {
-				t.df = satterthwaiteDF(vb, vc, vr, bs.n, cs.n, runs)
-				td := stats.TDist{V: t.df}
-				x := d / t.se
-				t.pUp = 1 - td.CDF(x)
-				t.pDown = td.CDF(x)
-			} else {
-				// Both sides constant: the difference is exact.
-				t.pUp, t.pDown = 1, 1
-				if d > 0 {
-					t.pUp = 0
-				} else if d < 0 {
-					t.pDown = 0
+			if runs >= 2 && t.vRun > 0 {
+				if rv := t.vRun - float64(runs)*t.vb; rv > 0 {
+					vr = rv/float64(runs) + rv/float64(max(1, len(cs.runN)))
 				}
 			}
-			tests = append(tests, t)
+			t.se = math.Sqrt(t.vb + t.vc + vr)
+			t.df = satterthwaiteDF(t.vb, t.vc, vr, bs.n, cs.n, runs)
+		}
+		d := t.mc - t.mb
+		if t.se > 0 {
+			td := stats.TDist{V: t.df}
+			x := d / t.se
+			t.pUp = 1 - td.CDF(x)
+			t.pDown = td.CDF(x)
+		} else {
+			// Both sides constant: the difference is exact.
+			t.pUp, t.pDown = 1, 1
+			if d > 0 {
+				t.pUp = 0
+			} else if d < 0 {
+				t.pDown = 0
+			}
 		}
 	}
 	sr.Tested = len(tests)
@@ -711,11 +769,12 @@ func (s *side) shareMean(m, g int) float64 {
 }
 
 // varMean is the variance of the side's mean: the sample variance over
-// windows divided by n, floored at what sampling alone implies. other is the
-// opposite side, whose mean enters the floor's pooled estimate.
-func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) float64 {
+// windows divided by n, floored at what sampling alone implies, and that
+// floor. other is the opposite side, whose mean enters the floor's pooled
+// estimate.
+func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) (v, floor float64) {
 	n := float64(s.n)
-	v := (s.sumsq[m][g] - n*mean*mean) / (n - 1)
+	v = (s.sumsq[m][g] - n*mean*mean) / (n - 1)
 	if v < 0 || math.IsNaN(v) {
 		v = 0
 	}
@@ -723,7 +782,6 @@ func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) 
 	// Pooled mean under "no change", so an absent side is not certain.
 	pooled := (s.sum[m][g] + other.sum[m][g]) / (n + float64(other.n))
 	p := math.Max(mean, pooled)
-	var floor float64
 	switch norm {
 	case Rate:
 		floor = p * s.rateK / (n * n)
@@ -733,19 +791,14 @@ func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) 
 		}
 		floor = p * (1 - p) * s.invN / (n * n)
 	}
-	return math.Max(v, floor)
+	return math.Max(v, floor), floor
 }
 
-// runVariance estimates how much the function's mean moves from one run to
-// the next, beyond what the windows' own noise explains: the variance of the
-// per-run means minus the part that window noise contributes to it (about
-// K times the variance of the side's overall mean, vMean). It is 0 for a
-// side measured in one run, which cannot show run-to-run variation at all.
-func (s *side) runVariance(m, g int, vMean float64) float64 {
-	k := len(s.runN)
-	if k < 2 {
-		return 0
-	}
+// runMeansVariance is the variance of the function's per-run means: how
+// much its value moves from one run to the next, window noise included. It
+// is -1 for a side measured in fewer than two runs, which cannot show
+// run-to-run variation at all.
+func (s *side) runMeansVariance(m, g int) float64 {
 	var means []float64
 	for i, n := range s.runN {
 		if n > 0 {
@@ -753,19 +806,18 @@ func (s *side) runVariance(m, g int, vMean float64) float64 {
 		}
 	}
 	if len(means) < 2 {
-		return 0
+		return -1
 	}
 	var mu float64
 	for _, x := range means {
 		mu += x
 	}
 	mu /= float64(len(means))
-	var vb float64
+	var v float64
 	for _, x := range means {
-		vb += (x - mu) * (x - mu)
+		v += (x - mu) * (x - mu)
 	}
-	vb /= float64(len(means) - 1)
-	return math.Max(0, vb-float64(len(means))*vMean)
+	return v / float64(len(means)-1)
 }
 
 // welchDF is the Welch–Satterthwaite degrees of freedom for variances of the

@@ -114,6 +114,11 @@ type SeriesResult struct {
 	// windows' noise and the sample count: a pass says how much it could have
 	// missed. 0 when not computed.
 	MinDetectable float64 `json:"min_detectable_change,omitempty"`
+	// RunNoise, when the baseline was recorded over three runs or more, is
+	// how the series' functions move between runs compared with what their
+	// windows predict, pooled over the functions; nil when each function was
+	// judged by its own runs.
+	RunNoise *RunNoise `json:"run_noise,omitempty"`
 	// Findings holds regressions, new hot paths, improvements, ignored
 	// regressions and the top unchanged functions, worst first.
 	Findings []Finding `json:"findings"`
@@ -122,6 +127,25 @@ type SeriesResult struct {
 	// graphs; not part of the JSON form.
 	Base *baseline.Series `json:"-"`
 	Cur  *baseline.Series `json:"-"`
+}
+
+// RunNoise is a series' pooled ratio of run-to-run variance to what its
+// windows predict (see Compare). A ratio below 1 means the windows scatter
+// more than whole runs do (allocation profiles published per GC cycle); above
+// 1, that runs differ by more than their windows show (a process's CPU cost
+// moving from one start to the next).
+type RunNoise struct {
+	// Ratio is the pooled variance ratio the functions are shrunk towards.
+	Ratio float64 `json:"ratio"`
+	// PriorDF is the degrees of freedom the pooled ratio lends each
+	// function; 0 means unbounded: the functions' own ratios agree up to
+	// chance, and every function uses the pooled one.
+	PriorDF float64 `json:"prior_df,omitempty"`
+	// Functions is how many tests were pooled; Outliers, how many moved so
+	// much more than the rest between runs that they were judged by their
+	// own runs alone.
+	Functions int `json:"functions"`
+	Outliers  int `json:"outliers,omitempty"`
 }
 
 // Finding is the comparison of one function in one series.

@@ -35,12 +35,16 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	baseDir := fs.String("baseline", "", "gate every run against this existing baseline directory instead of recording one")
 	keep := fs.String("keep", "", "keep the baseline and every run's snapshot under this directory, for --replay")
 	replay := fs.String("replay", "", "with --from-json: re-gate the runs kept under this directory (--keep) with the current code's gate, without starting anything")
+	curRuns := fs.Int("current-runs", 1, "with --replay: merge this many consecutive kept runs of one condition into each gated current side, as gate --runs does")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
 	th, err := testenv.ParseThresholds(*thresholds)
 	if err != nil {
 		return fail(stderr, "calibrate", fmt.Errorf("--thresholds: %w", err))
+	}
+	if *curRuns < 1 || (*curRuns > 1 && *replay == "") {
+		return fail(stderr, "calibrate", fmt.Errorf("--current-runs=%d: want a positive count, and more than 1 only with --replay", *curRuns))
 	}
 	if *fromJSON != "" {
 		b, err := readMaybeGzip(*fromJSON)
@@ -53,12 +57,16 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		c.Summary = c.Summarize()
 		if *replay != "" {
-			rc, err := testenv.Replay(&c, *replay, testenv.CalibrationDiffOptions())
+			rc, err := testenv.Replay(&c, *replay, testenv.CalibrationDiffOptions(), *curRuns)
 			if err != nil {
 				return fail(stderr, "calibrate", err)
 			}
 			c = *rc
-			fmt.Fprintf(stdout, "Replayed %d kept runs from %s with the current gate.\n\n", len(c.Runs), *replay)
+			if *curRuns > 1 {
+				fmt.Fprintf(stdout, "Replayed the runs kept in %s with the current gate, %d runs merged into each current side: %d gated runs.\n\n", *replay, *curRuns, len(c.Runs))
+			} else {
+				fmt.Fprintf(stdout, "Replayed %d kept runs from %s with the current gate.\n\n", len(c.Runs), *replay)
+			}
 			if *jsonOut != "" {
 				if err := writeCalibrationJSON(*jsonOut, &c); err != nil {
 					return fail(stderr, "calibrate", err)

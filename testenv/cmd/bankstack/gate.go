@@ -114,12 +114,16 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	lf := addLoadFlags(fs)
 	gf := addGateFlags(fs)
 	base := fs.String("baseline", "", "baseline directory (required)")
+	runs := fs.Int("runs", 1, "independent runs to measure the build over, each on a fresh stack (2 halves the run-to-run part of the noise; see docs/verdict-quality.md)")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
 	all.Register()
 	if *base == "" {
 		return fail(stderr, "gate", fmt.Errorf("--baseline is required"))
+	}
+	if *runs < 1 {
+		return fail(stderr, "gate", fmt.Errorf("--runs=%d: want at least 1", *runs))
 	}
 	dopts, err := gf.diffOptions()
 	if err != nil {
@@ -128,12 +132,7 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if _, err := baseline.Load(*base); err != nil {
 		return fail(stderr, "gate", err)
 	}
-	s, err := testenv.Start(ctx, sf.options(stderr))
-	if err != nil {
-		return fail(stderr, "gate", err)
-	}
-	defer s.Close()
-	res, _, err := s.Gate(ctx, *base, lf.options(), dopts)
+	res, err := testenv.GateRuns(ctx, sf.options(stderr), *base, lf.options(), dopts, *runs)
 	if err != nil {
 		return fail(stderr, "gate", err)
 	}

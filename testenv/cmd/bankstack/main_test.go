@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestBadInput checks that every refusal is one line naming what was wrong,
+// with exit status 2, before anything is started.
+func TestBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"gate"}, "--baseline is required"},
+		{[]string{"gate", "--baseline", "b", "--runs", "0"}, "--runs=0: want at least 1"},
+		{[]string{"gate", "--baseline", "/nonexistent/baseline"}, "/nonexistent/baseline"},
+		{[]string{"baseline"}, "--out is required"},
+		{[]string{"calibrate", "--current-runs", "2"}, "--current-runs=2"},
+		{[]string{"calibrate", "--current-runs", "0", "--replay", "k", "--from-json", "x"}, "--current-runs=0"},
+		{[]string{"calibrate", "--from-json", "/nonexistent/cal.json"}, "/nonexistent/cal.json"},
+		{[]string{"frobnicate"}, "frobnicate"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errb)
+			msg := strings.TrimSpace(errb.String())
+			if code != 2 {
+				t.Errorf("exit %d, want 2 (stderr %q)", code, msg)
+			}
+			if !strings.Contains(msg, tt.want) || strings.Count(msg, "\n") > 0 {
+				t.Errorf("stderr %q: want one line containing %q", msg, tt.want)
+			}
+		})
+	}
+}
