@@ -87,8 +87,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "A/A run:        %s — expected a pass (see the report above)\n", aa.Verdict)
 	}
 	if f, found := findRegression(ab, hot); found && ab.Verdict == diff.Regression {
-		fmt.Fprintf(stdout, "injected run:   regression, as expected: %s in %s %s, %s (q=%.2g)\n",
-			f.Function, hot.Service, hot.Profile, report.Change(f.Change), f.Q)
+		fmt.Fprintf(stdout, "injected run:   regression, as expected: %s in %s %s, %s (%s)\n",
+			f.Function, hot.Service, hot.Profile, report.Change(f.Change), report.PValue("q", f.Q))
 	} else {
 		ok = false
 		fmt.Fprintf(stdout, "injected run:   %s — expected a regression naming %s in %s\n", ab.Verdict, hot.Function, hot.Service)
