@@ -205,6 +205,21 @@ func (s *SeriesResult) Explains(f Finding) []Finding {
 	return out
 }
 
+// CallerNames returns the distinct functions other than f among folded (the
+// findings Explains returns for f), in order: the callers whose cumulative
+// increase f accounts for. f's own cumulative finding is not a caller.
+func CallerNames(f Finding, folded []Finding) []string {
+	var names []string
+	seen := map[string]bool{f.Function: true}
+	for _, c := range folded {
+		if !seen[c.Function] {
+			seen[c.Function] = true
+			names = append(names, c.Function)
+		}
+	}
+	return names
+}
+
 // causeIndex maps each function to its first listed finding that can
 // explain others: any listed kind but unchanged, and not itself an
 // explained cumulative finding. Explain points every caller at a root

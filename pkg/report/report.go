@@ -271,13 +271,8 @@ func CallersNote(f diff.Finding, callers []diff.Finding) string {
 	}
 	const show = 2
 	var names []string
-	seen := map[string]bool{}
-	for _, c := range callers {
-		if c.Function == f.Function || seen[c.Function] {
-			continue
-		}
-		seen[c.Function] = true
-		names = append(names, ShortName(c.Function))
+	for _, c := range diff.CallerNames(f, callers) {
+		names = append(names, ShortName(c))
 	}
 	if len(names) == 0 {
 		return "(and its cumulative value)"

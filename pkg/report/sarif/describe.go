@@ -83,13 +83,7 @@ func Describe(r *diff.Result, s *diff.SeriesResult, f diff.Finding) string {
 		fmt.Fprintf(&b, "; rule: %s", f.Rule)
 	}
 	if s != nil {
-		var names []string
-		for _, c := range s.Explains(f) {
-			if c.Function != f.Function {
-				names = append(names, c.Function)
-			}
-		}
-		if len(names) > 0 {
+		if names := diff.CallerNames(f, s.Explains(f)); len(names) > 0 {
 			const show = 3
 			if len(names) > show {
 				names = append(names[:show:show], fmt.Sprintf("and %d more", len(names)-show))
