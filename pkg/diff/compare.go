@@ -34,12 +34,13 @@
 // process's CPU cost per request), or less (allocation windows that are
 // lumpy because Go publishes a GC cycle's allocations at once). A baseline
 // recorded over several runs (Window.Run) shows both. With three runs or
-// more, the ratio of the runs' variance to what the windows predict is
-// pooled over the series' functions and each function's own ratio is shrunk
-// towards it (empirical Bayes, as limma moderates gene-wise variances; see
-// dispersion.go); the windows' variances are rescaled by it, and the test's
-// degrees of freedom are the pooled prior's plus the function's own. A
-// function that moves far more than the rest is judged by its own runs
+// more, a model of a run mean's variance (the windows' prediction times a
+// factor, plus a drift of every function's level by a common percentage) is
+// fitted to all the series' functions, and each function's own run variance
+// is shrunk towards it (empirical Bayes, as limma moderates gene-wise
+// variances along a trend; see dispersion.go). The test's degrees of
+// freedom are the pooled prior's plus the function's own. A function that
+// moves far more than the fit allows is judged by its own runs
 // alone, as every function is with two runs: its between-run variance is
 // added to the windows' and the degrees of freedom follow Satterthwaite, so
 // a function that wanders is judged with the wide t distribution its few
@@ -373,33 +374,56 @@ func (sc *seriesCompare) run() *SeriesResult {
 	// baseline has enough runs to estimate how runs differ from windows
 	// (see dispersion.go), else from the function's own runs.
 	runs := len(bs.runN)
+	curRuns := float64(max(1, len(cs.runN)))
 	var rd runDispersion
 	pooled := false
-	ratio := func(t *test) float64 {
-		if t.vRun < 0 || t.vb <= 0 {
-			return -1
-		}
-		return t.vRun / (t.vb * float64(runs))
+	obs := func(t *test) runObs {
+		return runObs{v: t.vRun, e: t.vb * float64(runs), m2: t.mb * t.mb}
 	}
 	if runs >= 3 {
-		ratios := make([]float64, len(tests))
+		all := make([]runObs, len(tests))
 		for i, t := range tests {
-			ratios[i] = ratio(t)
+			all[i] = obs(t)
 		}
-		rd, pooled = estimateDispersion(ratios, float64(runs-1))
+		rd, pooled = estimateDispersion(all, float64(runs-1))
 	}
 	if pooled {
-		sr.RunNoise = &RunNoise{Ratio: rd.phi0, Functions: rd.pooled, Outliers: rd.outliers}
+		sr.RunNoise = &RunNoise{WindowFactor: rd.phi, RunDrift: math.Sqrt(rd.tau2), Functions: rd.pooled, Outliers: rd.outliers}
 		if !math.IsInf(rd.d0, 1) {
 			sr.RunNoise.PriorDF = rd.d0
 		}
 	}
 	windowDF := float64(bs.n + cs.n - 2)
+	// The fit describes the baseline's runs; it speaks for the current run
+	// only where that run looks like them. A function whose current windows
+	// scatter far more about their mean than its baseline windows did (a
+	// one-off burst: one sampled allocation of 4,096 objects in one window
+	// of eleven) is judged by its own windows, unscaled.
+	var burstF float64
+	if d1, d2 := cs.n-len(cs.runN), bs.n-runs; pooled && d1 > 0 && d2 > 0 {
+		burstF = distuv.F{D1: float64(d1), D2: float64(d2)}.Quantile(outlierLevel)
+	}
+	steady := func(t *test) bool {
+		if t.mb <= 0 || t.mc <= 0 || burstF == 0 {
+			return false
+		}
+		cvc := t.vc * float64(cs.n) / (t.mc * t.mc)
+		cvb := t.vb * float64(bs.n) / (t.mb * t.mb)
+		return cvc <= burstF*cvb
+	}
 	for _, t := range tests {
-		if phi, df, ok := rd.moderate(ratio(t)); pooled && ok {
-			// The windows' variances, rescaled to what runs show; never
+		if v, df, ok := rd.moderate(obs(t)); pooled && ok && steady(t) {
+			// v is the variance of one baseline run's mean, and the
+			// baseline averages K runs. The current side's J runs get the
+			// same model applied to their own windows and mean, scaled by
+			// how far this function's moderated variance sits from the
+			// fit: under no change that is the baseline's variance again,
+			// and under a change it grows with the current level (a burst
+			// in the current run widens the test, as it should). Never
 			// below what sampling alone implies.
-			t.se = math.Sqrt(math.Max(phi*(t.vb+t.vc), t.fb+t.fc))
+			k := v / rd.prior(obs(t))
+			vcur := k * (rd.phi*t.vc + rd.tau2*t.mc*t.mc/curRuns)
+			t.se = math.Sqrt(math.Max(v/float64(runs)+vcur, t.fb+t.fc))
 			t.df = math.Min(df, windowDF)
 		} else {
 			// A baseline recorded over several runs shows how much a
@@ -415,7 +439,7 @@ func (sc *seriesCompare) run() *SeriesResult {
 			var vr float64
 			if runs >= 2 && t.vRun > 0 {
 				if rv := t.vRun - float64(runs)*t.vb; rv > 0 {
-					vr = rv/float64(runs) + rv/float64(max(1, len(cs.runN)))
+					vr = rv/float64(runs) + rv/curRuns
 				}
 			}
 			t.se = math.Sqrt(t.vb + t.vc + vr)
@@ -768,13 +792,25 @@ func (s *side) shareMean(m, g int) float64 {
 	return s.sum[m][g] / float64(s.n)
 }
 
-// varMean is the variance of the side's mean: the sample variance over
-// windows divided by n, floored at what sampling alone implies, and that
-// floor. other is the opposite side, whose mean enters the floor's pooled
+// varMean is the variance of the side's mean as its windows predict it:
+// the windows' sample variance divided by n, floored at what sampling alone
+// implies, and that floor. For a side of several runs the variance is taken
+// within runs (about each run's own mean): how far runs differ from each
+// other is the run term's business, and counting it here too would count it
+// twice. other is the opposite side, whose mean enters the floor's pooled
 // estimate.
 func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) (v, floor float64) {
 	n := float64(s.n)
-	v = (s.sumsq[m][g] - n*mean*mean) / (n - 1)
+	ss, df := s.sumsq[m][g]-n*mean*mean, n-1
+	if len(s.runN) > 1 && s.n > len(s.runN) {
+		ss, df = s.sumsq[m][g], float64(s.n-len(s.runN))
+		for i, rn := range s.runN {
+			if rn > 0 {
+				ss -= s.runSum[i][m][g] * s.runSum[i][m][g] / float64(rn)
+			}
+		}
+	}
+	v = ss / df
 	if v < 0 || math.IsNaN(v) {
 		v = 0
 	}

@@ -2,7 +2,6 @@ package diff
 
 import (
 	"math"
-	"sort"
 
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -12,91 +11,111 @@ import (
 // function: how much its value moves between the windows of one run, and how
 // much its mean moves between runs. The windows predict the second from the
 // first (a run's mean varies as the windows' variance over their number),
-// and on a real stack the prediction is wrong in a way that belongs to the
-// series rather than to the function:
+// and on a real stack the prediction is wrong in two ways that belong to the
+// series rather than to one function:
 //
 //   - allocation windows are lumpy, because Go publishes a GC cycle's
-//     allocations at once: the windows scatter more than the runs' means do,
-//     and a window-based test is too wide;
-//   - a process's CPU cost per unit of work moves from one run to the next
-//     more than its windows show, and a window-based test is too narrow.
+//     allocations at once: the windows scatter more than the runs' means
+//     do, by a factor common to the series' functions (φ below 1);
+//   - a process's cost per unit of work moves from one start to the next:
+//     every function's level drifts by some percent, whatever its size,
+//     which the windows of one run cannot show at all (τ, a relative drift).
 //
-// One function's own runs measure its ratio with K-1 degrees of freedom,
-// which for a 4-run baseline is too few to test anything sharply (a t
-// quantile with 3 degrees of freedom, after Benjamini–Hochberg over dozens of
-// functions, is around 20). So the ratio is estimated from all the series'
-// functions at once and each function's own ratio is shrunk towards it, the
-// empirical Bayes moderation that limma uses for gene-wise variances (Smyth,
-// "Linear models and empirical Bayes methods for assessing differential
-// expression in microarray experiments", 2004): the prior's degrees of
-// freedom come from how much the functions' ratios disagree beyond chance,
-// and a function is tested with the prior's plus its own.
+// So the variance of one run's mean of function g is modelled as
 //
-// A function that wanders far more than the rest (its ratio above the pooled
-// one by more than the 99% point of its chance spread) is an outlier: it is
-// left to its own runs, with their few degrees of freedom, as it would be
-// without pooling. That keeps one wandering caller from being judged by the
-// steadiness of its neighbours.
+//	V_g = φ·E_g + τ²·μ_g²
+//
+// where E_g is what g's windows predict and μ_g its mean. One function's own
+// runs measure V_g with K-1 degrees of freedom, too few to test anything
+// sharply (a t quantile with 3 degrees of freedom after Benjamini–Hochberg
+// over dozens of functions is around 20). φ and τ² are instead fitted to
+// all the series' functions at once, a gamma GLM with an identity link (the
+// sample variance of K run means is a scaled χ²_{K-1}), and each function's
+// own V_g is shrunk towards the fit: the empirical Bayes moderation limma
+// uses for gene-wise variances with a variance trend (Smyth, "Linear models
+// and empirical Bayes methods for assessing differential expression in
+// microarray experiments", 2004; limma-trend). The prior's degrees of
+// freedom come from how much the functions disagree with the fit beyond
+// chance, and a function is tested with the prior's plus its own.
+//
+// A function that wanders far more than the fit allows (its V_g above the
+// fit by more than the 99% point of its chance spread) is an outlier: it is
+// judged by its own runs alone, with their few degrees of freedom, as it
+// would be without pooling. That keeps one wandering caller from being
+// judged by the steadiness of its neighbours.
 
-// minPooled is the fewest functions a series needs before their ratios are
-// pooled; below it every function is judged by its own runs.
+// minPooled is the fewest functions a series needs before their run
+// variances are pooled; below it every function is judged by its own runs.
 const minPooled = 8
 
 // outlierLevel is the upper quantile of a function's chance spread beyond
 // which it is judged by its own runs.
 const outlierLevel = 0.99
 
-// runDispersion is a series' pooled ratio of run-to-run variance to what its
-// windows predict.
+// runObs is one function's evidence about run-to-run variation: v, the
+// variance of its K run means; e, the variance of one run's mean that its
+// windows predict; m2, its mean squared.
+type runObs struct{ v, e, m2 float64 }
+
+func (o runObs) usable() bool {
+	return o.v > 0 && o.e > 0 && o.m2 > 0 && !math.IsInf(o.v, 0) && !math.IsNaN(o.v)
+}
+
+// runDispersion is a series' fitted run-to-run variance model.
 type runDispersion struct {
-	d        float64 // degrees of freedom of one function's ratio: runs-1
-	phi0     float64 // the pooled (prior) ratio
-	d0       float64 // the prior's degrees of freedom; +Inf when the functions agree up to chance
-	cutoff   float64 // ratios above this are outliers
-	pooled   int     // functions whose ratios were pooled (outliers excluded)
+	d        float64 // degrees of freedom of one function's v: runs-1
+	phi      float64 // the windows' factor
+	tau2     float64 // relative drift of a run's level, squared
+	d0       float64 // the prior's degrees of freedom; +Inf when the functions agree with the fit up to chance
+	cutoff   float64 // v/prior above this is an outlier
+	pooled   int     // functions the fit used (outliers excluded)
 	outliers int
 }
 
-// estimateDispersion pools the ratios (each with d degrees of freedom: one
-// function's variance of its run means over the variance its windows
-// predict for one run's mean). It reports false when there are too few
-// ratios to pool.
-func estimateDispersion(ratios []float64, d float64) (runDispersion, bool) {
-	var rs []float64
-	for _, r := range ratios {
-		if r > 0 && !math.IsInf(r, 0) && !math.IsNaN(r) {
-			rs = append(rs, r)
+// prior is the fitted variance of one run's mean for o.
+func (rd runDispersion) prior(o runObs) float64 { return rd.phi*o.e + rd.tau2*o.m2 }
+
+// estimateDispersion fits the model to the functions' observations, each
+// with d degrees of freedom. It reports false when too few are usable.
+func estimateDispersion(obs []runObs, d float64) (runDispersion, bool) {
+	var use []runObs
+	for _, o := range obs {
+		if o.usable() {
+			use = append(use, o)
 		}
 	}
-	if d < 1 || len(rs) < minPooled {
+	if d < 1 || len(use) < minPooled {
 		return runDispersion{}, false
 	}
-	chi := distuv.ChiSquared{K: d}
-	// A first, robust scale from the median, to find the outliers.
-	sort.Float64s(rs)
-	med := rs[len(rs)/2]
-	if len(rs)%2 == 0 {
-		med = (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
+	rd := runDispersion{d: d, cutoff: distuv.ChiSquared{K: d}.Quantile(outlierLevel) / d}
+	var ok bool
+	if rd.phi, rd.tau2, ok = fitTrend(use, 1, 0); !ok {
+		return runDispersion{}, false
 	}
-	phiMed := med / (chi.Quantile(0.5) / d)
-	rd := runDispersion{d: d, cutoff: phiMed * chi.Quantile(outlierLevel) / d}
-	var zs []float64
-	for _, r := range rs {
-		if r > rd.cutoff {
+	// Set the outliers aside and fit again without them.
+	var in []runObs
+	for _, o := range use {
+		if o.v > rd.cutoff*rd.prior(o) {
 			rd.outliers++
-			continue
+		} else {
+			in = append(in, o)
 		}
-		zs = append(zs, math.Log(r))
 	}
-	rd.pooled = len(zs)
-	if len(zs) < minPooled {
+	if len(in) < minPooled {
 		return runDispersion{}, false
 	}
+	if rd.phi, rd.tau2, ok = fitTrend(in, rd.phi, rd.tau2); !ok {
+		return runDispersion{}, false
+	}
+	rd.pooled = len(in)
 	// limma's moment estimates on the log scale: log(χ²_d/d) has mean
-	// ψ(d/2) - log(d/2) and variance ψ'(d/2).
+	// ψ(d/2) - log(d/2) and variance ψ'(d/2). The GLM fits the mean of v;
+	// the log-scale mean re-centres it for the prior.
 	var mean float64
-	for _, z := range zs {
-		mean += z
+	zs := make([]float64, len(in))
+	for i, o := range in {
+		zs[i] = math.Log(o.v / rd.prior(o))
+		mean += zs[i]
 	}
 	mean /= float64(len(zs))
 	var ss float64
@@ -104,29 +123,92 @@ func estimateDispersion(ratios []float64, d float64) (runDispersion, bool) {
 		ss += (z - mean) * (z - mean)
 	}
 	varZ := ss / float64(len(zs)-1)
-	e := mean - (mathext.Digamma(d/2) - math.Log(d/2))
-	excess := varZ - trigamma(d/2)
-	if excess <= 0 {
+	shift := mean - (mathext.Digamma(d/2) - math.Log(d/2))
+	if excess := varZ - trigamma(d/2); excess <= 0 {
 		rd.d0 = math.Inf(1)
-		rd.phi0 = math.Exp(e)
-		return rd, true
+	} else {
+		rd.d0 = 2 * trigammaInverse(excess)
+		shift += mathext.Digamma(rd.d0/2) - math.Log(rd.d0/2)
 	}
-	rd.d0 = 2 * trigammaInverse(excess)
-	rd.phi0 = math.Exp(e + mathext.Digamma(rd.d0/2) - math.Log(rd.d0/2))
+	scale := math.Exp(shift)
+	rd.phi *= scale
+	rd.tau2 *= scale
 	return rd, true
 }
 
-// moderate returns a function's ratio shrunk towards the pooled one and the
-// degrees of freedom it carries, or ok false for an outlier (or a function
-// whose own ratio is unknown, r < 0), which is judged by its own runs.
-func (rd runDispersion) moderate(r float64) (phi, df float64, ok bool) {
-	if r > rd.cutoff || r < 0 || math.IsNaN(r) {
+// fitTrend fits v ≈ phi·e + tau2·m2 by iteratively reweighted least
+// squares for a gamma GLM with identity link (weights 1/μ²), both
+// coefficients kept non-negative, starting from (phi, tau2).
+func fitTrend(obs []runObs, phi, tau2 float64) (float64, float64, bool) {
+	if phi <= 0 && tau2 <= 0 {
+		phi = 1
+	}
+	for range 50 {
+		var a11, a12, a22, b1, b2 float64
+		for _, o := range obs {
+			mu := phi*o.e + tau2*o.m2
+			if mu <= 0 {
+				mu = o.v
+			}
+			w := 1 / (mu * mu)
+			a11 += w * o.e * o.e
+			a12 += w * o.e * o.m2
+			a22 += w * o.m2 * o.m2
+			b1 += w * o.e * o.v
+			b2 += w * o.m2 * o.v
+		}
+		np, nt := 0.0, 0.0
+		if det := a11*a22 - a12*a12; det > 0 {
+			np = (b1*a22 - b2*a12) / det
+			nt = (a11*b2 - a12*b1) / det
+		}
+		if !(np > 0 && nt > 0) {
+			// On the boundary: the better of the one-coefficient fits.
+			p1, t2 := b1/a11, b2/a22
+			switch {
+			case p1 > 0 && (!(t2 > 0) || sqDev(obs, p1, 0) <= sqDev(obs, 0, t2)):
+				np, nt = p1, 0
+			case t2 > 0:
+				np, nt = 0, t2
+			default:
+				return 0, 0, false
+			}
+		}
+		done := math.Abs(np-phi) <= 1e-9*math.Max(np, 1e-300) && math.Abs(nt-tau2) <= 1e-9*math.Max(nt, 1e-300)
+		phi, tau2 = np, nt
+		if done {
+			break
+		}
+	}
+	return phi, tau2, true
+}
+
+// sqDev is the gamma GLM's deviance of a fit, up to constants: how badly
+// it explains the observations on a relative scale.
+func sqDev(obs []runObs, phi, tau2 float64) float64 {
+	var dev float64
+	for _, o := range obs {
+		mu := phi*o.e + tau2*o.m2
+		if mu <= 0 {
+			return math.Inf(1)
+		}
+		dev += o.v/mu - math.Log(o.v/mu) - 1
+	}
+	return dev
+}
+
+// moderate returns a function's run-mean variance shrunk towards the fit
+// and the degrees of freedom it carries, or ok false for an outlier or an
+// unusable observation, which is judged by its own runs.
+func (rd runDispersion) moderate(o runObs) (v, df float64, ok bool) {
+	p := rd.prior(o)
+	if !(p > 0) || o.v < 0 || math.IsNaN(o.v) || o.v > rd.cutoff*p {
 		return 0, 0, false
 	}
 	if math.IsInf(rd.d0, 1) {
-		return rd.phi0, math.Inf(1), true
+		return p, math.Inf(1), true
 	}
-	return (rd.d0*rd.phi0 + rd.d*r) / (rd.d0 + rd.d), rd.d0 + rd.d, true
+	return (rd.d0*p + rd.d*o.v) / (rd.d0 + rd.d), rd.d0 + rd.d, true
 }
 
 // trigamma is ψ'(x), the Hurwitz zeta function ζ(2, x).

@@ -13,75 +13,91 @@ import (
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
-// ratiosFrom draws n variance ratios with d degrees of freedom around true
-// ratios phi(i): phi(i)·χ²_d/d, what one function's K = d+1 run means give.
-func ratiosFrom(seed uint64, n int, d float64, phi func(i int, rng *rand.Rand) float64) []float64 {
+// drawObs draws n functions' run evidence with d degrees of freedom: sizes
+// spread over two decades, windows predicting a variance proportional to
+// the size (sampling), true run variance phi·e + tau²·m² times extra(i),
+// observed as a scaled χ²_d/d.
+func drawObs(seed uint64, n int, d, phi, tau float64, extra func(i int, rng *rand.Rand) float64) []runObs {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	chi := distuv.ChiSquared{K: d, Src: rng}
-	out := make([]float64, n)
+	out := make([]runObs, n)
 	for i := range out {
-		out[i] = phi(i, rng) * chi.Rand() / d
+		m := math.Pow(100, rng.Float64()) // 1..100
+		e := 0.002 * m
+		v := (phi*e + tau*tau*m*m) * extra(i, rng)
+		out[i] = runObs{v: v * chi.Rand() / d, e: e, m2: m * m}
 	}
 	return out
 }
+
+func one(int, *rand.Rand) float64 { return 1 }
 
 func TestEstimateDispersion(t *testing.T) {
 	const d = 3 // a 4-run baseline
 	tests := []struct {
 		name         string
-		ratios       []float64
+		obs          []runObs
 		ok           bool
-		phiLo, phiHi float64 // pooled ratio within
-		minD0        float64 // prior degrees of freedom at least
-		maxD0        float64 // and at most (Inf: unbounded allowed)
+		phiLo, phiHi float64 // fitted window factor within
+		tauLo, tauHi float64 // fitted drift within
+		minD0, maxD0 float64 // prior degrees of freedom within (Inf: unbounded allowed)
 		outliers     int     // at least this many
 	}{
 		{
-			// Lumpy allocation windows: runs 3× steadier than windows say.
-			name:   "common ratio below one",
-			ratios: ratiosFrom(1, 300, d, func(int, *rand.Rand) float64 { return 0.33 }),
-			ok:     true, phiLo: 0.27, phiHi: 0.40, minD0: 20, maxD0: math.Inf(1),
+			// Lumpy allocation windows over steady runs.
+			name: "windows wider than runs",
+			obs:  drawObs(1, 200, d, 0.3, 0.005, one),
+			ok:   true, phiLo: 0.2, phiHi: 0.45, tauLo: 0, tauHi: 0.012, minD0: 20, maxD0: math.Inf(1),
 		},
 		{
-			name:   "common ratio above one",
-			ratios: ratiosFrom(2, 300, d, func(int, *rand.Rand) float64 { return 4 }),
-			ok:     true, phiLo: 3.2, phiHi: 5, minD0: 20, maxD0: math.Inf(1),
+			// A process whose cost drifts 10% from one start to the next.
+			name: "runs that drift",
+			obs:  drawObs(2, 200, d, 1, 0.10, one),
+			ok:   true, phiLo: 0.5, phiHi: 1.6, tauLo: 0.08, tauHi: 0.125, minD0: 20, maxD0: math.Inf(1),
 		},
 		{
-			// Functions that truly differ (log-normal, sd 1): the prior
-			// lends only a few degrees of freedom.
+			// Functions that truly differ from the trend (log-normal, sd
+			// 1): the prior lends only a few degrees of freedom.
 			name: "functions that disagree",
-			ratios: ratiosFrom(3, 400, d, func(_ int, rng *rand.Rand) float64 {
-				return math.Exp(rng.NormFloat64())
+			obs: drawObs(3, 400, d, 1, 0.05, func(_ int, rng *rand.Rand) float64 {
+				return math.Exp(rng.NormFloat64() - 0.5)
 			}),
-			ok: true, phiLo: 0.5, phiHi: 2, minD0: 0.5, maxD0: 12,
+			// Here the drift dominates every function's run variance, so
+			// the window factor is barely identified: only the drift is
+			// checked.
+			ok: true, phiLo: 0, phiHi: 3, tauLo: 0.02, tauHi: 0.08, minD0: 0.5, maxD0: 12,
 		},
 		{
 			// Two callers that wander 100× more than the rest are set aside
-			// and do not drag the pooled ratio up.
+			// and do not drag the fit up.
 			name: "outliers set aside",
-			ratios: ratiosFrom(4, 60, d, func(i int, _ *rand.Rand) float64 {
+			obs: drawObs(4, 80, d, 1, 0.05, func(i int, _ *rand.Rand) float64 {
 				if i < 2 {
 					return 100
 				}
 				return 1
 			}),
-			ok: true, phiLo: 0.7, phiHi: 1.4, minD0: 3, maxD0: math.Inf(1), outliers: 2,
+			ok: true, phiLo: 0, phiHi: 2, tauLo: 0.035, tauHi: 0.07, minD0: 3, maxD0: math.Inf(1), outliers: 2,
 		},
-		{"too few functions", []float64{1, 2, 0.5}, false, 0, 0, 0, 0, 0},
-		{"unknown ratios are not pooled", []float64{-1, -1, -1, -1, -1, -1, -1, -1, -1, 1}, false, 0, 0, 0, 0, 0},
+		{"too few functions", drawObs(5, 5, d, 1, 0.1, one), false, 0, 0, 0, 0, 0, 0, 0},
+		{"unusable observations are not pooled", []runObs{{v: -1, e: 1, m2: 1}, {v: 1, e: 0, m2: 1}, {v: math.NaN(), e: 1, m2: 1}}, false, 0, 0, 0, 0, 0, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rd, ok := estimateDispersion(tt.ratios, d)
+			rd, ok := estimateDispersion(tt.obs, d)
 			if ok != tt.ok {
 				t.Fatalf("ok = %v, want %v", ok, tt.ok)
 			}
 			if !ok {
 				return
 			}
-			if rd.phi0 < tt.phiLo || rd.phi0 > tt.phiHi {
-				t.Errorf("pooled ratio %.3f, want %.2f..%.2f", rd.phi0, tt.phiLo, tt.phiHi)
+			tau := math.Sqrt(rd.tau2)
+			t.Logf("phi %.3f tau %.4f d0 %.2f outliers %d", rd.phi, tau, rd.d0, rd.outliers)
+			if rd.phi < tt.phiLo || rd.phi > tt.phiHi {
+				t.Errorf("window factor %.3f, want %.2f..%.2f", rd.phi, tt.phiLo, tt.phiHi)
+			}
+			if tau < tt.tauLo || tau > tt.tauHi {
+				t.Errorf("drift %.4f, want %.3f..%.3f", tau, tt.tauLo, tt.tauHi)
 			}
 			if rd.d0 < tt.minD0 || rd.d0 > tt.maxD0 {
 				t.Errorf("prior df %.2f, want %.1f..%.1f", rd.d0, tt.minD0, tt.maxD0)
@@ -94,30 +110,30 @@ func TestEstimateDispersion(t *testing.T) {
 }
 
 func TestModerate(t *testing.T) {
-	rd := runDispersion{d: 3, phi0: 1, d0: 9, cutoff: 4}
+	rd := runDispersion{d: 3, phi: 1, tau2: 0.01, d0: 9, cutoff: 4}
+	o := func(v float64) runObs { return runObs{v: v, e: 1, m2: 100} } // prior 1 + 0.01·100 = 2
 	tests := []struct {
-		r       float64
-		phi, df float64
-		ok      bool
+		o     runObs
+		v, df float64
+		ok    bool
 	}{
-		{1, 1, 12, true},
-		{3, 1.5, 12, true},         // (9·1 + 3·3) / 12
-		{0, 0.75, 12, true},        // a function steady across runs still gets most of the prior
-		{5, 0, 0, false},           // above the cutoff: its own runs
-		{-1, 0, 0, false},          // unknown
-		{math.NaN(), 0, 0, false},  // unknown
-		{math.Inf(1), 0, 0, false}, // absurd
-		{3.99, 1.7475, 12, true},   // just inside
+		{o(2), 2, 12, true},
+		{o(6), 3, 12, true},   // (9·2 + 3·6) / 12
+		{o(0), 1.5, 12, true}, // a function steady across runs still gets most of the prior
+		{o(8.1), 0, 0, false}, // above the cutoff (4 × 2): its own runs
+		{o(-1), 0, 0, false},  // unknown
+		{o(math.NaN()), 0, 0, false},
+		{runObs{v: 1, e: 0, m2: 0}, 0, 0, false}, // no prior
 	}
 	for _, tt := range tests {
-		phi, df, ok := rd.moderate(tt.r)
-		if ok != tt.ok || math.Abs(phi-tt.phi) > 1e-9 || df != tt.df {
-			t.Errorf("moderate(%v) = %v, %v, %v; want %v, %v, %v", tt.r, phi, df, ok, tt.phi, tt.df, tt.ok)
+		v, df, ok := rd.moderate(tt.o)
+		if ok != tt.ok || math.Abs(v-tt.v) > 1e-9 || df != tt.df {
+			t.Errorf("moderate(%+v) = %v, %v, %v; want %v, %v, %v", tt.o, v, df, ok, tt.v, tt.df, tt.ok)
 		}
 	}
-	inf := runDispersion{d: 3, phi0: 0.4, d0: math.Inf(1), cutoff: 2}
-	if phi, df, ok := inf.moderate(1.5); !ok || phi != 0.4 || !math.IsInf(df, 1) {
-		t.Errorf("unbounded prior: moderate = %v, %v, %v; want the pooled ratio with unbounded df", phi, df, ok)
+	inf := runDispersion{d: 3, phi: 0.5, d0: math.Inf(1), cutoff: 4}
+	if v, df, ok := inf.moderate(runObs{v: 3, e: 2, m2: 1}); !ok || v != 1 || !math.IsInf(df, 1) {
+		t.Errorf("unbounded prior: moderate = %v, %v, %v; want the prior with unbounded df", v, df, ok)
 	}
 }
 
@@ -140,6 +156,12 @@ func TestTrigammaInverse(t *testing.T) {
 // (1+u, 1-u) of every function's value. Whole runs are steady: each
 // function's run level moves by runSD. scale multiplies function 0.
 func lumpySeries(rng *rand.Rand, runs, nw, nf int, runSD, scale float64) *baseline.Series {
+	return driftSeries(rng, runs, nw, nf, 0.8, runSD, scale)
+}
+
+// driftSeries is lumpySeries with lumps of the given width (u uniform in
+// ±lump/2).
+func driftSeries(rng *rand.Rand, runs, nw, nf int, lump, runSD, scale float64) *baseline.Series {
 	ids, _ := profiletype.Parse("alloc_space")
 	se := baseline.NewSeries("bank-notification-service", ids[0])
 	for f := range nf {
@@ -156,7 +178,7 @@ func lumpySeries(rng *rand.Rand, runs, nw, nf int, runSD, scale float64) *baseli
 		var u float64
 		for w := range nw {
 			if w%2 == 0 {
-				u = 0.8 * (rng.Float64() - 0.5)
+				u = lump * (rng.Float64() - 0.5)
 			} else {
 				u = -u
 			}
@@ -198,8 +220,8 @@ func TestPooledRunNoise(t *testing.T) {
 		if s.RunNoise == nil {
 			t.Fatalf("seed %d: no pooled run noise for a 4-run baseline", seed)
 		}
-		if s.RunNoise.Ratio >= 0.5 {
-			t.Fatalf("seed %d: pooled ratio %.2f; lumpy windows over steady runs should give well below 1", seed, s.RunNoise.Ratio)
+		if s.RunNoise.WindowFactor >= 0.5 {
+			t.Fatalf("seed %d: window factor %.2f; lumpy windows over steady runs should give well below 1", seed, s.RunNoise.WindowFactor)
 		}
 		if named(s, "main.f00") {
 			found++
@@ -229,4 +251,32 @@ func named(s *SeriesResult, fn string) bool {
 		}
 	}
 	return false
+}
+
+// TestCurrentRuns is the CPU case: steady windows, runs that drift by 10%.
+// A current side merged from two runs carries half the drift's variance,
+// and the stated minimum detectable change shrinks with it (by about
+// sqrt(0.75/1.25) for a 4-run baseline).
+func TestCurrentRuns(t *testing.T) {
+	opts := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1}}
+	rng := rand.New(rand.NewPCG(5, 5))
+	base := driftSeries(rng, 4, 12, 30, 0.05, 0.10, 1)
+	mde := func(cur *baseline.Series) float64 {
+		s := mustCompare(t, snap(base), snap(cur), opts).Series[0]
+		if s.RunNoise == nil || s.RunNoise.RunDrift < 0.05 {
+			t.Fatalf("run noise %+v: runs drifting 10%% should show a drift", s.RunNoise)
+		}
+		return s.MinDetectable
+	}
+	// Averaged over draws: one current side's level is itself a draw.
+	var one, two float64
+	const draws = 40
+	for range draws {
+		one += mde(driftSeries(rng, 1, 12, 30, 0.05, 0.10, 1)) / draws
+		two += mde(driftSeries(rng, 2, 12, 30, 0.05, 0.10, 1)) / draws
+	}
+	t.Logf("min detectable: one current run %.1f%%, two %.1f%%", 100*one, 100*two)
+	if two > 0.85*one {
+		t.Errorf("two current runs state a min detectable change of %.1f%%, one run %.1f%%; want the pair clearly smaller", 100*two, 100*one)
+	}
 }

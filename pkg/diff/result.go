@@ -129,21 +129,24 @@ type SeriesResult struct {
 	Cur  *baseline.Series `json:"-"`
 }
 
-// RunNoise is a series' pooled ratio of run-to-run variance to what its
-// windows predict (see Compare). A ratio below 1 means the windows scatter
-// more than whole runs do (allocation profiles published per GC cycle); above
-// 1, that runs differ by more than their windows show (a process's CPU cost
-// moving from one start to the next).
+// RunNoise is how a series' functions move between the baseline's runs,
+// fitted to all of them (see Compare): a run's mean of a function varies by
+// WindowFactor times what its windows predict, plus a drift of RunDrift (a
+// relative standard deviation) of its whole level.
 type RunNoise struct {
-	// Ratio is the pooled variance ratio the functions are shrunk towards.
-	Ratio float64 `json:"ratio"`
-	// PriorDF is the degrees of freedom the pooled ratio lends each
-	// function; 0 means unbounded: the functions' own ratios agree up to
-	// chance, and every function uses the pooled one.
+	// WindowFactor below 1 means the windows scatter more than whole runs
+	// do (allocation profiles, published per GC cycle); above 1, that runs
+	// scatter more than their windows, in proportion to them.
+	WindowFactor float64 `json:"window_factor"`
+	// RunDrift is how much every function's level moves from one run to
+	// the next beyond its windows, as a fraction (0.1 = ±10%): a process's
+	// CPU cost per request moving from one start to the next.
+	RunDrift float64 `json:"run_drift"`
+	// PriorDF is the degrees of freedom the fit lends each function; 0
+	// means unbounded: the functions agree with the fit up to chance.
 	PriorDF float64 `json:"prior_df,omitempty"`
-	// Functions is how many tests were pooled; Outliers, how many moved so
-	// much more than the rest between runs that they were judged by their
-	// own runs alone.
+	// Functions is how many tests the fit used; Outliers, how many moved so
+	// much more than it allows that they were judged by their own runs.
 	Functions int `json:"functions"`
 	Outliers  int `json:"outliers,omitempty"`
 }
