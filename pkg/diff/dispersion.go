@@ -2,8 +2,9 @@ package diff
 
 import (
 	"math"
+	"sort"
 
-	"gonum.org/v1/gonum/mathext"
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -36,7 +37,9 @@ import (
 // and empirical Bayes methods for assessing differential expression in
 // microarray experiments", 2004; limma-trend). The prior's degrees of
 // freedom come from how much the functions disagree with the fit beyond
-// chance, and a function is tested with the prior's plus its own.
+// chance (matched by quantiles, not moments, so that functions far steadier
+// than the fit do not count as disagreement), and a function is tested with
+// the prior's plus its own.
 //
 // A function that wanders far more than the fit allows (its V_g above the
 // fit by more than the 99% point of its chance spread) is an outlier: it is
@@ -87,6 +90,7 @@ func estimateDispersion(obs []runObs, d float64) (runDispersion, bool) {
 	if d < 1 || len(use) < minPooled {
 		return runDispersion{}, false
 	}
+	// A first cutoff for the fit, as if chance were the only spread.
 	rd := runDispersion{d: d, cutoff: distuv.ChiSquared{K: d}.Quantile(outlierLevel) / d}
 	var ok bool
 	if rd.phi, rd.tau2, ok = fitTrend(use, 1, 0); !ok {
@@ -108,32 +112,68 @@ func estimateDispersion(obs []runObs, d float64) (runDispersion, bool) {
 		return runDispersion{}, false
 	}
 	rd.pooled = len(in)
-	// limma's moment estimates on the log scale: log(χ²_d/d) has mean
-	// ψ(d/2) - log(d/2) and variance ψ'(d/2). The GLM fits the mean of v;
-	// the log-scale mean re-centres it for the prior.
-	var mean float64
+	// Under the model a function's v over its prior is F(d, d0)
+	// distributed (limma's result: the prior is a scaled inverse χ² with
+	// d0 degrees of freedom). d0 comes from the spread of log(v/fit) and
+	// the scale from its centre, both by quantiles rather than moments: a
+	// series holds functions whose runs agree far better than chance
+	// (allocations fixed per request add up exactly over a run) and their
+	// far left tail must not pass for disagreement with the fit.
 	zs := make([]float64, len(in))
 	for i, o := range in {
 		zs[i] = math.Log(o.v / rd.prior(o))
-		mean += zs[i]
 	}
-	mean /= float64(len(zs))
-	var ss float64
-	for _, z := range zs {
-		ss += (z - mean) * (z - mean)
-	}
-	varZ := ss / float64(len(zs)-1)
-	shift := mean - (mathext.Digamma(d/2) - math.Log(d/2))
-	if excess := varZ - trigamma(d/2); excess <= 0 {
-		rd.d0 = math.Inf(1)
-	} else {
-		rd.d0 = 2 * trigammaInverse(excess)
-		shift += mathext.Digamma(rd.d0/2) - math.Log(rd.d0/2)
-	}
-	scale := math.Exp(shift)
+	sort.Float64s(zs)
+	q := func(p float64) float64 { return stat.Quantile(p, stat.LinInterp, zs, nil) }
+	iqr := q(0.75) - q(0.25)
+	rd.d0 = fitPriorDF(d, iqr)
+	ref := logRatioQuantile(d, rd.d0)
+	scale := math.Exp(q(0.5) - ref(0.5))
 	rd.phi *= scale
 	rd.tau2 *= scale
+	rd.cutoff = math.Exp(ref(outlierLevel))
 	return rd, true
+}
+
+// logRatioQuantile returns the quantile function of log F(d, d0), the log
+// of a function's run variance over its prior; F(d, ∞) is χ²_d/d.
+func logRatioQuantile(d, d0 float64) func(p float64) float64 {
+	if math.IsInf(d0, 1) {
+		chi := distuv.ChiSquared{K: d}
+		return func(p float64) float64 { return math.Log(chi.Quantile(p) / d) }
+	}
+	f := distuv.F{D1: d, D2: d0}
+	return func(p float64) float64 { return math.Log(f.Quantile(p)) }
+}
+
+// fitPriorDF finds the prior degrees of freedom d0 whose log F(d, d0) has
+// the observed interquartile range; +Inf when chance alone (d0 = ∞) spreads
+// as wide.
+func fitPriorDF(d, iqr float64) float64 {
+	spread := func(d0 float64) float64 {
+		qf := logRatioQuantile(d, d0)
+		return qf(0.75) - qf(0.25)
+	}
+	if !(iqr > spread(math.Inf(1))) {
+		return math.Inf(1)
+	}
+	// The spread falls as d0 grows; bisect on log d0.
+	lo, hi := math.Log(0.1), math.Log(1e5)
+	if iqr >= spread(math.Exp(lo)) {
+		return math.Exp(lo)
+	}
+	if iqr <= spread(math.Exp(hi)) {
+		return math.Inf(1)
+	}
+	for range 60 {
+		mid := (lo + hi) / 2
+		if spread(math.Exp(mid)) > iqr {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return math.Exp((lo + hi) / 2)
 }
 
 // fitTrend fits v ≈ phi·e + tau2·m2 by iteratively reweighted least
@@ -209,28 +249,4 @@ func (rd runDispersion) moderate(o runObs) (v, df float64, ok bool) {
 		return p, math.Inf(1), true
 	}
 	return (rd.d0*p + rd.d*o.v) / (rd.d0 + rd.d), rd.d0 + rd.d, true
-}
-
-// trigamma is ψ'(x), the Hurwitz zeta function ζ(2, x).
-func trigamma(x float64) float64 { return mathext.Zeta(2, x) }
-
-// trigammaInverse solves ψ'(x) = y for x by Newton's method, as limma's
-// trigammaInverse does (ψ” = -2ζ(3, x)).
-func trigammaInverse(y float64) float64 {
-	switch {
-	case y > 1e7:
-		return 1 / math.Sqrt(y)
-	case y < 1e-6:
-		return 1 / y
-	}
-	x := 0.5 + 1/y
-	for range 50 {
-		tri := trigamma(x)
-		dif := tri * (1 - tri/y) / (-2 * mathext.Zeta(3, x))
-		x += dif
-		if -dif/x < 1e-8 {
-			break
-		}
-	}
-	return x
 }

@@ -137,19 +137,6 @@ func TestModerate(t *testing.T) {
 	}
 }
 
-func TestTrigammaInverse(t *testing.T) {
-	for _, y := range []float64{1e-3, 0.05, 0.5, 0.935, 2, 50, 1e4} {
-		x := trigammaInverse(y)
-		if got := trigamma(x); math.Abs(got-y)/y > 1e-6 {
-			t.Errorf("trigamma(trigammaInverse(%g)) = %g", y, got)
-		}
-	}
-	// ψ'(1) = π²/6.
-	if got := trigamma(1); math.Abs(got-math.Pi*math.Pi/6) > 1e-12 {
-		t.Errorf("trigamma(1) = %v", got)
-	}
-}
-
 // lumpySeries builds an allocation series of nf functions over runs of
 // nw windows each. Allocations are published in lumps (a GC cycle's worth
 // at once), so consecutive windows share a lump: window pairs carry
