@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 )
@@ -13,15 +14,23 @@ func init() {
 }
 
 const baselineUsage = `
-Usage: profdiff baseline accept --from SNAPSHOT_DIR --to BASELINE_DIR
+Usage: profdiff baseline accept --from SNAPSHOT_DIR [--from SNAPSHOT_DIR ...] --to BASELINE_DIR
 
 Loads and validates the snapshot in SNAPSHOT_DIR and writes it to
 BASELINE_DIR as the new baseline, atomically: until the final rename the old
 baseline stays whole, and if anything fails it is left untouched. Commit
 BASELINE_DIR to git.
 
+Several --from snapshots, each collected from an independent run of the
+same build (a fresh deploy or process start), make one baseline whose
+windows are numbered by run. A function's value moves between runs by more
+or less than its windows within a run show; with three runs or more,
+compare fits that per series and tests sharply from it (see
+docs/verdict-quality.md). One snapshot cannot show it at all.
+
 Example:
   profdiff baseline accept --from out/snapshot --to .profdiff/baseline
+  profdiff baseline accept --from run1 --from run2 --from run3 --from run4 --to .profdiff/baseline
 `
 
 func runBaseline(args []string, stdout, stderr io.Writer) int {
@@ -32,7 +41,7 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 			fs.Usage()
 			return exitOK
 		}
-		return fail(stderr, "baseline", errors.New("want a subcommand: baseline accept --from SNAPSHOT_DIR --to BASELINE_DIR"))
+		return fail(stderr, "baseline", errors.New("want a subcommand: baseline accept --from SNAPSHOT_DIR [--from ...] --to BASELINE_DIR"))
 	}
 	fs := flagSet("baseline accept", baselineUsage, stdout)
 	from, to := acceptFlags(fs)
@@ -40,17 +49,32 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	switch {
-	case *from == "" || *to == "":
+	case len(*from) == 0 || *to == "":
 		return fail(stderr, "baseline accept", errors.New("--from and --to are required"))
 	case fs.NArg() > 0:
 		return fail(stderr, "baseline accept", fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	snap, err := baseline.Load(*from)
-	if err != nil {
-		return fail(stderr, "baseline accept", err)
+	var runs []*baseline.Snapshot
+	for _, dir := range *from {
+		snap, err := baseline.Load(dir)
+		if err != nil {
+			return fail(stderr, "baseline accept", err)
+		}
+		if len(snap.Series) == 0 {
+			return fail(stderr, "baseline accept", fmt.Errorf("snapshot %s holds no series; refusing to accept an empty baseline", dir))
+		}
+		runs = append(runs, snap)
 	}
-	if len(snap.Series) == 0 {
-		return fail(stderr, "baseline accept", fmt.Errorf("snapshot %s holds no series; refusing to accept an empty baseline", *from))
+	snap := runs[0]
+	if len(runs) > 1 {
+		var err error
+		if snap, err = baseline.MergeRuns(runs...); err != nil {
+			return fail(stderr, "baseline accept", err)
+		}
+		if snap.Meta.Labels == nil {
+			snap.Meta.Labels = map[string]string{}
+		}
+		snap.Meta.Labels["baseline_runs"] = fmt.Sprint(len(runs))
 	}
 	if err := baseline.Write(*to, snap); err != nil {
 		return fail(stderr, "baseline accept", err)
@@ -59,14 +83,19 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 	for _, se := range snap.Series {
 		windows += len(se.Windows)
 	}
-	fmt.Fprintf(stdout, "baseline %s: accepted %s (%d series, %d windows)\n", *to, *from, len(snap.Series), windows)
+	what := (*from)[0]
+	if len(runs) > 1 {
+		what = fmt.Sprintf("%d runs (%s)", len(runs), strings.Join(*from, ", "))
+	}
+	fmt.Fprintf(stdout, "baseline %s: accepted %s (%d series, %d windows)\n", *to, what, len(snap.Series), windows)
 	return exitOK
 }
 
 func acceptFlags(fs interface {
 	String(name, value, usage string) *string
-}) (from, to *string) {
-	from = fs.String("from", "", "snapshot directory to accept (required)")
+	StringArray(name string, value []string, usage string) *[]string
+}) (from *[]string, to *string) {
+	from = fs.StringArray("from", nil, "snapshot directory to accept (required; repeat it for the runs of a multi-run baseline)")
 	to = fs.String("to", "", "baseline directory to write (required)")
 	return from, to
 }

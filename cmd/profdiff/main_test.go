@@ -331,6 +331,32 @@ func TestSnapshotExtendsAndAccepts(t *testing.T) {
 	if code, _, stderr := cli(t, "compare", "--baseline", to, "--current", f.aa); code != 0 {
 		t.Fatalf("compare with itself: exit %d: %s", code, stderr)
 	}
+
+	// Several runs make one baseline, windows numbered by run.
+	multi := filepath.Join(f.dir, "multi")
+	code, stdout, stderr = cli(t, "baseline", "accept", "--from", f.aa, "--from", f.base, "--from", to, "--to", multi)
+	if code != 0 || !strings.Contains(stdout, "accepted 3 runs") {
+		t.Fatalf("accept 3 runs: exit %d: %s %s", code, stdout, stderr)
+	}
+	snap, err := baseline.Load(multi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := map[int32]bool{}
+	for _, w := range snap.Series[0].Windows {
+		runs[w.Run] = true
+	}
+	if len(runs) != 3 || snap.Meta.Labels["baseline_runs"] != "3" {
+		t.Errorf("merged baseline has windows of %d runs (label %q), want 3", len(runs), snap.Meta.Labels["baseline_runs"])
+	}
+	// A bad run leaves the baseline untouched.
+	code, _, stderr = cli(t, "baseline", "accept", "--from", f.aa, "--from", filepath.Join(f.dir, "nonexistent"), "--to", multi)
+	if code != 2 || !strings.Contains(stderr, "nonexistent") {
+		t.Errorf("accept with a missing run: exit %d, stderr %q; want 2 naming it", code, stderr)
+	}
+	if again, err := baseline.Load(multi); err != nil || len(again.Series) != len(snap.Series) {
+		t.Errorf("the failed accept touched the baseline: %v", err)
+	}
 }
 
 func TestHelp(t *testing.T) {

@@ -9,7 +9,8 @@ import "fmt"
 // windows of a single run can show.
 //
 // Series are matched by service and profile type; a series missing from some
-// runs keeps the windows it has. Function tables are merged by identity and
+// runs keeps the windows it has. A snapshot that already holds several runs
+// (a merged baseline) contributes each of them as its own run. Function tables are merged by identity and
 // stacks summed. Meta is the first snapshot's, with From and Until widened
 // to cover every run.
 func MergeRuns(runs ...*Snapshot) (*Snapshot, error) {
@@ -17,9 +18,21 @@ func MergeRuns(runs ...*Snapshot) (*Snapshot, error) {
 		return nil, fmt.Errorf("merge: no snapshots")
 	}
 	out := &Snapshot{Meta: runs[0].Meta}
+	next := int32(0)
 	for r, snap := range runs {
 		if snap == nil {
 			return nil, fmt.Errorf("merge: snapshot %d is nil", r)
+		}
+		// A snapshot that is itself several runs keeps them apart: its
+		// runs are renumbered after those merged so far.
+		runOf := map[int32]int32{}
+		for _, se := range snap.Series {
+			for _, w := range se.Windows {
+				if _, ok := runOf[w.Run]; !ok {
+					runOf[w.Run] = next
+					next++
+				}
+			}
 		}
 		if !snap.Meta.From.IsZero() && (out.Meta.From.IsZero() || snap.Meta.From.Before(out.Meta.From)) {
 			out.Meta.From = snap.Meta.From
@@ -36,7 +49,7 @@ func MergeRuns(runs ...*Snapshot) (*Snapshot, error) {
 			if dst.SampleType != se.SampleType {
 				return nil, fmt.Errorf("merge: %s %s: sample type %s in run %d, %s before", se.Service, se.ProfileType, se.SampleType, r, dst.SampleType)
 			}
-			if err := dst.appendRun(se, int32(r)); err != nil {
+			if err := dst.appendRun(se, runOf); err != nil {
 				return nil, err
 			}
 		}
@@ -47,8 +60,9 @@ func MergeRuns(runs ...*Snapshot) (*Snapshot, error) {
 	return out, nil
 }
 
-// appendRun adds src's windows, as run r, and its stacks to se.
-func (se *Series) appendRun(src *Series, r int32) error {
+// appendRun adds src's windows, renumbering their runs by runOf, and its
+// stacks to se.
+func (se *Series) appendRun(src *Series, runOf map[int32]int32) error {
 	index := se.functionIndex()
 	remap := make([]int32, len(src.Functions))
 	for i, f := range src.Functions {
@@ -68,7 +82,7 @@ func (se *Series) appendRun(src *Series, r int32) error {
 		return toValues(m)
 	}
 	for _, w := range src.Windows {
-		w.Run = r
+		w.Run = runOf[w.Run]
 		w.Self = mapValues(w.Self)
 		w.Cum = mapValues(w.Cum)
 		se.Windows = append(se.Windows, w)

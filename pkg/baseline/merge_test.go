@@ -53,4 +53,18 @@ func TestMergeRuns(t *testing.T) {
 	if got := back.Lookup("svc-a", cpuID(t).String()).Windows[4].Run; got != 1 {
 		t.Errorf("run after round trip = %d, want 1", got)
 	}
+	// A merged snapshot merged again keeps its runs apart: m's two runs
+	// and a third.
+	c := sampleSnapshot(t, 2, 3)
+	mm, err := MergeRuns(m, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs = map[int32]int{}
+	for _, w := range mm.Lookup("svc-a", cpuID(t).String()).Windows {
+		runs[w.Run]++
+	}
+	if len(runs) != 3 || runs[0] != 3 || runs[1] != 2 || runs[2] != 2 {
+		t.Errorf("windows per run after merging a merged snapshot = %v, want 3, 2 and 2 in runs 0, 1, 2", runs)
+	}
 }
