@@ -44,7 +44,7 @@
 // alone, as every function is with two runs: its between-run variance is
 // added to the windows' and the degrees of freedom follow Satterthwaite, so
 // a function that wanders is judged with the wide t distribution its few
-// runs call for. SeriesResult.RunNoise reports the pooled ratio.
+// runs call for. SeriesResult.RunNoise reports the fit.
 //
 // # False discoveries
 //
@@ -320,24 +320,7 @@ func (sc *seriesCompare) run() *SeriesResult {
 	}
 
 	// Test every function at or above its floor on either side.
-	type test struct {
-		g       int32
-		m       int
-		fp      Params
-		rule    string
-		mb, mc  float64 // means, in the normalization's unit
-		sb, sc  float64 // mean shares
-		se, df  float64
-		vb, vc  float64 // window-based variances of the means
-		fb, fc  float64 // their sampling floors
-		vRun    float64 // variance of the baseline's run means; -1 when not known
-		pUp     float64
-		pDown   float64
-		qUp     float64
-		qDown   float64
-		present bool // has a value in some baseline window
-	}
-	var tests []*test
+	var tests []*fnTest
 	anyFuncRules := sc.policy != nil
 	for g := 0; g < nf; g++ {
 		for m := 0; m < 2; m++ {
@@ -362,7 +345,7 @@ func (sc *seriesCompare) run() *SeriesResult {
 			if shb < fp.Floor && shc < fp.Floor {
 				continue
 			}
-			t := &test{g: int32(g), m: m, fp: fp, rule: rule, sb: shb, sc: shc, present: bs.sum[m][g] > 0}
+			t := &fnTest{g: int32(g), m: m, fp: fp, rule: rule, sb: shb, sc: shc, present: bs.sum[m][g] > 0}
 			t.mb, t.mc = bs.mean(m, g), cs.mean(m, g)
 			t.vb, t.fb = bs.varMean(m, g, sc.norm, t.mb, cs)
 			t.vc, t.fc = cs.varMean(m, g, sc.norm, t.mc, bs)
@@ -370,97 +353,7 @@ func (sc *seriesCompare) run() *SeriesResult {
 			tests = append(tests, t)
 		}
 	}
-	// Every test's uncertainty: pooled over the series' functions when the
-	// baseline has enough runs to estimate how runs differ from windows
-	// (see dispersion.go), else from the function's own runs.
-	runs := len(bs.runN)
-	curRuns := float64(max(1, len(cs.runN)))
-	var rd runDispersion
-	pooled := false
-	obs := func(t *test) runObs {
-		return runObs{v: t.vRun, e: t.vb * float64(runs), m2: t.mb * t.mb}
-	}
-	if runs >= 3 {
-		all := make([]runObs, len(tests))
-		for i, t := range tests {
-			all[i] = obs(t)
-		}
-		rd, pooled = estimateDispersion(all, float64(runs-1))
-	}
-	if pooled {
-		sr.RunNoise = &RunNoise{WindowFactor: rd.phi, RunDrift: math.Sqrt(rd.tau2), Functions: rd.pooled, Outliers: rd.outliers}
-		if !math.IsInf(rd.d0, 1) {
-			sr.RunNoise.PriorDF = rd.d0
-		}
-	}
-	windowDF := float64(bs.n + cs.n - 2)
-	// The fit describes the baseline's runs; it speaks for the current run
-	// only where that run looks like them. A function whose current windows
-	// scatter far more about their mean than its baseline windows did (a
-	// one-off burst: one sampled allocation of 4,096 objects in one window
-	// of eleven) is judged by its own windows, unscaled.
-	var burstF float64
-	if d1, d2 := cs.n-len(cs.runN), bs.n-runs; pooled && d1 > 0 && d2 > 0 {
-		burstF = distuv.F{D1: float64(d1), D2: float64(d2)}.Quantile(outlierLevel)
-	}
-	steady := func(t *test) bool {
-		if t.mb <= 0 || t.mc <= 0 || burstF == 0 {
-			return false
-		}
-		cvc := t.vc * float64(cs.n) / (t.mc * t.mc)
-		cvb := t.vb * float64(bs.n) / (t.mb * t.mb)
-		return cvc <= burstF*cvb
-	}
-	for _, t := range tests {
-		if v, df, ok := rd.moderate(obs(t)); pooled && ok && steady(t) {
-			// v is the variance of one baseline run's mean, and the
-			// baseline averages K runs. The current side's J runs get the
-			// same model applied to their own windows and mean, scaled by
-			// how far this function's moderated variance sits from the
-			// fit: under no change that is the baseline's variance again,
-			// and under a change it grows with the current level (a burst
-			// in the current run widens the test, as it should). Never
-			// below what sampling alone implies.
-			k := v / rd.prior(obs(t))
-			vcur := k * (rd.phi*t.vc + rd.tau2*t.mc*t.mc/curRuns)
-			t.se = math.Sqrt(math.Max(v/float64(runs)+vcur, t.fb+t.fc))
-			t.df = math.Min(df, windowDF)
-		} else {
-			// A baseline recorded over several runs shows how much a
-			// function moves between runs. The current side is usually one
-			// run, so its mean carries one such move in full (J runs: a
-			// J-th of it); the baseline's mean averages K of them.
-			// The run term is estimated from K runs, so it has only K-1
-			// degrees of freedom: the test's degrees of freedom follow it
-			// (Satterthwaite) when it dominates, so that a function whose
-			// value wanders between runs is judged with the wide t
-			// distribution its few runs call for, while one that stays put
-			// keeps the windows' many degrees of freedom.
-			var vr float64
-			if runs >= 2 && t.vRun > 0 {
-				if rv := t.vRun - float64(runs)*t.vb; rv > 0 {
-					vr = rv/float64(runs) + rv/curRuns
-				}
-			}
-			t.se = math.Sqrt(t.vb + t.vc + vr)
-			t.df = satterthwaiteDF(t.vb, t.vc, vr, bs.n, cs.n, runs)
-		}
-		d := t.mc - t.mb
-		if t.se > 0 {
-			td := stats.TDist{V: t.df}
-			x := d / t.se
-			t.pUp = 1 - td.CDF(x)
-			t.pDown = td.CDF(x)
-		} else {
-			// Both sides constant: the difference is exact.
-			t.pUp, t.pDown = 1, 1
-			if d > 0 {
-				t.pUp = 0
-			} else if d < 0 {
-				t.pDown = 0
-			}
-		}
-	}
+	sr.RunNoise = testAll(tests, bs, cs)
 	sr.Tested = len(tests)
 	up := make([]float64, len(tests))
 	down := make([]float64, len(tests))
@@ -473,7 +366,7 @@ func (sc *seriesCompare) run() *SeriesResult {
 	}
 
 	m := len(tests)
-	var hottest *test
+	var hottest *fnTest
 	var unchanged []Finding
 	var causes []cause
 	for _, t := range tests {
@@ -568,6 +461,124 @@ func (sc *seriesCompare) run() *SeriesResult {
 	}
 	sortFindings(sr.Findings)
 	return sr
+}
+
+// fnTest is the test of one function's self or cumulative value in a
+// series.
+type fnTest struct {
+	g       int32
+	m       int
+	fp      Params
+	rule    string
+	mb, mc  float64 // means, in the normalization's unit
+	sb, sc  float64 // mean shares
+	se, df  float64
+	vb, vc  float64 // window-based variances of the means
+	fb, fc  float64 // their sampling floors
+	vRun    float64 // variance of the baseline's run means; -1 when not known
+	pUp     float64
+	pDown   float64
+	qUp     float64
+	qDown   float64
+	present bool // has a value in some baseline window
+}
+
+// testAll sets every test's standard error, degrees of freedom and
+// one-sided p-values: from a fit of run noise pooled over the series'
+// functions when the baseline has enough runs to estimate how runs differ
+// from windows (see dispersion.go), else from each function's own runs. It
+// returns the fit, or nil.
+func testAll(tests []*fnTest, bs, cs *side) *RunNoise {
+	runs := len(bs.runN)
+	curRuns := float64(max(1, len(cs.runN)))
+	var rd runDispersion
+	pooled := false
+	obs := func(t *fnTest) runObs {
+		return runObs{v: t.vRun, e: t.vb * float64(runs), m2: t.mb * t.mb}
+	}
+	if runs >= 3 {
+		all := make([]runObs, len(tests))
+		for i, t := range tests {
+			all[i] = obs(t)
+		}
+		rd, pooled = estimateDispersion(all, float64(runs-1))
+	}
+	var noise *RunNoise
+	if pooled {
+		noise = &RunNoise{WindowFactor: rd.phi, RunDrift: math.Sqrt(rd.tau2), Functions: rd.pooled, Outliers: rd.outliers}
+		if !math.IsInf(rd.d0, 1) {
+			noise.PriorDF = rd.d0
+		}
+	}
+	windowDF := float64(bs.n + cs.n - 2)
+	// The fit describes the baseline's runs; it speaks for the current run
+	// only where that run looks like them. A function whose current windows
+	// scatter far more about their mean than its baseline windows did (a
+	// one-off burst: one sampled allocation of 4,096 objects in one window
+	// of eleven) is judged by its own windows, unscaled.
+	var burstF float64
+	if d1, d2 := cs.n-len(cs.runN), bs.n-runs; pooled && d1 > 0 && d2 > 0 {
+		burstF = distuv.F{D1: float64(d1), D2: float64(d2)}.Quantile(outlierLevel)
+	}
+	steady := func(t *fnTest) bool {
+		if t.mb <= 0 || t.mc <= 0 || burstF == 0 {
+			return false
+		}
+		cvc := t.vc * float64(cs.n) / (t.mc * t.mc)
+		cvb := t.vb * float64(bs.n) / (t.mb * t.mb)
+		return cvc <= burstF*cvb
+	}
+	for _, t := range tests {
+		if v, df, ok := rd.moderate(obs(t)); pooled && ok && steady(t) {
+			// v is the variance of one baseline run's mean, and the
+			// baseline averages K runs. The current side's J runs get the
+			// same model applied to their own windows and mean, scaled by
+			// how far this function's moderated variance sits from the
+			// fit: under no change that is the baseline's variance again,
+			// and under a change it grows with the current level (a burst
+			// in the current run widens the test, as it should). Never
+			// below what sampling alone implies.
+			k := v / rd.prior(obs(t))
+			vcur := k * (rd.phi*t.vc + rd.tau2*t.mc*t.mc/curRuns)
+			t.se = math.Sqrt(math.Max(v/float64(runs)+vcur, t.fb+t.fc))
+			t.df = math.Min(df, windowDF)
+		} else {
+			// A baseline recorded over several runs shows how much a
+			// function moves between runs. The current side is usually one
+			// run, so its mean carries one such move in full (J runs: a
+			// J-th of it); the baseline's mean averages K of them.
+			// The run term is estimated from K runs, so it has only K-1
+			// degrees of freedom: the test's degrees of freedom follow it
+			// (Satterthwaite) when it dominates, so that a function whose
+			// value wanders between runs is judged with the wide t
+			// distribution its few runs call for, while one that stays put
+			// keeps the windows' many degrees of freedom.
+			var vr float64
+			if runs >= 2 && t.vRun > 0 {
+				if rv := t.vRun - float64(runs)*t.vb; rv > 0 {
+					vr = rv/float64(runs) + rv/curRuns
+				}
+			}
+			t.se = math.Sqrt(t.vb + t.vc + vr)
+			t.df = satterthwaiteDF(t.vb, t.vc, vr, bs.n, cs.n, runs)
+		}
+		d := t.mc - t.mb
+		if t.se > 0 {
+			td := stats.TDist{V: t.df}
+			x := d / t.se
+			t.pUp = 1 - td.CDF(x)
+			t.pDown = td.CDF(x)
+		} else {
+			// Both sides constant: the difference is exact.
+			t.pUp, t.pDown = 1, 1
+			if d > 0 {
+				t.pUp = 0
+			} else if d < 0 {
+				t.pDown = 0
+			}
+		}
+	}
+	return noise
 }
 
 // cause is a failing or ignored finding that may explain a caller's
