@@ -130,6 +130,43 @@ func TestGateKilledServiceIsInconclusive(t *testing.T) {
 	}
 }
 
+// TestGateRuns measures the build over two fresh stacks (bankstack gate
+// --runs 2): every series' current side holds both runs' windows, about
+// half as many as the 4-run baseline, and the series carry the run noise
+// fitted from the baseline's runs.
+func TestGateRuns(t *testing.T) {
+	skipShort(t)
+	dir := sharedBaseline(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	res, err := GateRuns(ctx, Options{Progress: testWriter{t}}, dir, e2eLoad, DiffOptions(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	report.Text(&b, res)
+	t.Logf("gate over two runs:\n%s", b.String())
+	if res.Verdict == diff.Inconclusive {
+		t.Fatalf("verdict inconclusive: %v", res.Warnings)
+	}
+	fitted := 0
+	for _, sr := range res.Series {
+		if sr.Verdict == diff.Inconclusive {
+			t.Errorf("%s %s inconclusive: %s", sr.Service, sr.Alias, sr.Reason)
+			continue
+		}
+		if want := sr.BaselineWindows / DefaultBaselineRuns * 2; sr.CurrentWindows < want-2 || sr.CurrentWindows > want+2 {
+			t.Errorf("%s %s: %d current windows, want about %d (two runs)", sr.Service, sr.Alias, sr.CurrentWindows, want)
+		}
+		if sr.RunNoise != nil {
+			fitted++
+		}
+	}
+	if fitted == 0 {
+		t.Errorf("no series carries a run-noise fit from the %d-run baseline", DefaultBaselineRuns)
+	}
+}
+
 // TestValidateAndNoLeftovers starts a stack, validates it as the runbook
 // does, closes it and checks that no process or port is left behind.
 func TestValidateAndNoLeftovers(t *testing.T) {
