@@ -505,10 +505,7 @@ func testAll(tests []*fnTest, bs, cs *side) *RunNoise {
 	}
 	var noise *RunNoise
 	if pooled {
-		noise = &RunNoise{WindowFactor: rd.phi, RunDrift: math.Sqrt(rd.tau2), Functions: rd.pooled, Outliers: rd.outliers}
-		if !math.IsInf(rd.d0, 1) {
-			noise.PriorDF = rd.d0
-		}
+		noise = &RunNoise{WindowFactor: rd.phi, RunDrift: math.Sqrt(rd.tau2), PriorDF: rd.d0, Functions: rd.pooled, Outliers: rd.outliers}
 	}
 	windowDF := float64(bs.n + cs.n - 2)
 	// The fit describes the baseline's runs; it speaks for the current run

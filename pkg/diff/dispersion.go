@@ -51,6 +51,17 @@ import (
 // variances are pooled; below it every function is judged by its own runs.
 const minPooled = 8
 
+// maxPriorDF caps the degrees of freedom the fit lends a function. A few
+// dozen functions' spread cannot tell a prior of 20 degrees of freedom from
+// an infinite one (the interquartile ranges of log F(3, 20) and log χ²_3/3
+// differ by a few percent), so "the functions agree up to chance" is never
+// taken at its word: a function whose runs wander more than the fit says
+// keeps some of its own say. On the stack this stopped a bystander's lock
+// contention count (4 to 9 per window over the baseline's runs, 17 in the
+// run) from failing an A/A series (docs/verdict-quality.md), for a few
+// percent of minimum detectable effect elsewhere.
+const maxPriorDF = 20
+
 // outlierLevel is the upper quantile of a function's chance spread beyond
 // which it is judged by its own runs.
 const outlierLevel = 0.99
@@ -126,7 +137,7 @@ func estimateDispersion(obs []runObs, d float64) (runDispersion, bool) {
 	sort.Float64s(zs)
 	q := func(p float64) float64 { return stat.Quantile(p, stat.LinInterp, zs, nil) }
 	iqr := q(0.75) - q(0.25)
-	rd.d0 = fitPriorDF(d, iqr)
+	rd.d0 = min(fitPriorDF(d, iqr), maxPriorDF)
 	ref := logRatioQuantile(d, rd.d0)
 	scale := math.Exp(q(0.5) - ref(0.5))
 	rd.phi *= scale

@@ -142,9 +142,10 @@ type RunNoise struct {
 	// the next beyond its windows, as a fraction (0.1 = ±10%): a process's
 	// CPU cost per request moving from one start to the next.
 	RunDrift float64 `json:"run_drift"`
-	// PriorDF is the degrees of freedom the fit lends each function; 0
-	// means unbounded: the functions agree with the fit up to chance.
-	PriorDF float64 `json:"prior_df,omitempty"`
+	// PriorDF is the degrees of freedom the fit lends each function: the
+	// more the functions disagree with the fit beyond chance, the fewer
+	// (at most 20).
+	PriorDF float64 `json:"prior_df"`
 	// Functions is how many tests the fit used; Outliers, how many moved so
 	// much more than it allows that they were judged by their own runs.
 	Functions int `json:"functions"`
