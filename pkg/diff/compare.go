@@ -235,13 +235,20 @@ type seriesCompare struct {
 // side holds one side's per-function sums over its usable windows, indexed
 // by measure (0 self, 1 cum) and global function index.
 type side struct {
-	n            int     // usable windows
-	samples      int64   // sampling events over usable windows
-	allKnown     bool    // every usable window knows its sample count
-	invN         float64 // Σ 1/N_i over windows with a known sample count: the share floor
-	rateK        float64 // Σ (value per sample)/T_i: the rate floor
-	sum, sumsq   [2][]float64
-	shareSum     [2][]float64 // shares, when sum holds rates
+	n          int     // usable windows
+	samples    int64   // sampling events over usable windows
+	allKnown   bool    // every usable window knows its sample count
+	invN       float64 // Σ 1/N_i over windows with a known sample count: the share floor
+	rateK      float64 // Σ (value per sample)/T_i: the rate floor
+	sum, sumsq [2][]float64
+	shareSum   [2][]float64 // shares, when sum holds rates
+	// quantum is each function's smallest positive raw value in a window:
+	// about one sample's weight, for profiles that do not count their
+	// samples (allocations, locks). denom sums the windows' divisors
+	// (seconds for rates, totals for shares).
+	quantum      [2][]float64
+	minPositive  float64 // smallest positive raw value of any function
+	denom        float64
 	emptyWindows int
 	// Per run (Window.Run), when the side's windows come from several
 	// independent runs: the number of usable windows and the sums.
@@ -712,6 +719,7 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 	for m := 0; m < 2; m++ {
 		s.sum[m] = make([]float64, nf)
 		s.sumsq[m] = make([]float64, nf)
+		s.quantum[m] = make([]float64, nf)
 		if rate {
 			s.shareSum[m] = make([]float64, nf)
 		}
@@ -753,6 +761,7 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 		if rate {
 			div = secs
 		}
+		s.denom += div
 		for m, vs := range [2]baseline.Values{w.Self, w.Cum} {
 			sum, sumsq := s.sum[m], s.sumsq[m]
 			for _, v := range vs {
@@ -760,6 +769,14 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 					continue // Validate forbids this; be safe anyway
 				}
 				g := gmap[v.F]
+				if q := float64(v.V); q > 0 {
+					if s.quantum[m][g] == 0 || q < s.quantum[m][g] {
+						s.quantum[m][g] = q
+					}
+					if s.minPositive == 0 || q < s.minPositive {
+						s.minPositive = q
+					}
+				}
 				x := float64(v.V) / div
 				sum[g] += x
 				sumsq[g] += x * x
@@ -835,7 +852,33 @@ func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) 
 		}
 		floor = p * (1 - p) * s.invN / (n * n)
 	}
+	if floor == 0 && s.denom > 0 {
+		// The profile does not count its samples, but its values come in
+		// samples of some weight q: a mean of p over n windows of average
+		// divisor D is about p·n·D/q samples, and its Poisson variance is
+		// p·q/(n·D). Without it a function seen once or twice a window (one
+		// sampled 64 KiB allocation) could look precise. q is taken as the
+		// smallest positive value the function showed in any window of
+		// either side (at least one sample), but no more than the smallest
+		// any function showed (about one sample of the profile's rate): a
+		// function present in every window in bulk does not pass its
+		// smallest window off as one sample.
+		q := minPos(s.quantum[m][g], other.quantum[m][g])
+		q = math.Min(q, minPos(s.minPositive, other.minPositive))
+		floor = p * q / s.denom
+	}
 	return math.Max(v, floor), floor
+}
+
+// minPos is the smaller of two values, ignoring zeros (none seen).
+func minPos(a, b float64) float64 {
+	switch {
+	case a == 0:
+		return b
+	case b == 0:
+		return a
+	}
+	return math.Min(a, b)
 }
 
 // runMeansVariance is the variance of the function's per-run means: how

@@ -9,6 +9,7 @@ import (
 
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
 const svc = "bank-fraud-service"
@@ -357,5 +358,63 @@ func TestBadOptions(t *testing.T) {
 	}
 	if _, err := Compare(nil, snap(), Options{}); err == nil {
 		t.Error("nil baseline accepted")
+	}
+}
+
+// allocSeries is an allocation series (no sample counts, as Go's heap
+// profile) of 5 s windows: main.sparse holds sparse[i] sampled 64 KiB
+// allocations in window i, main.bulk bulk[i] bytes.
+func allocSeries(sparse []int64, bulk []int64) *baseline.Series {
+	ids, _ := profiletype.Parse("alloc_space")
+	se := baseline.NewSeries("bank-account-service", ids[0])
+	se.Functions = []baseline.Function{{Name: "main.sparse"}, {Name: "main.bulk"}}
+	for i := range sparse {
+		v := baseline.Values{{F: 0, V: sparse[i] * 65536}, {F: 1, V: bulk[i]}}
+		if sparse[i] == 0 {
+			v = v[1:]
+		}
+		se.Windows = append(se.Windows, baseline.Window{
+			Start: testNow.Add(time.Duration(i) * 5 * time.Second), End: testNow.Add(time.Duration(i+1) * 5 * time.Second),
+			Total: sparse[i]*65536 + bulk[i], Self: v, Cum: v,
+		})
+	}
+	return se
+}
+
+// TestUncountedSamplesFloor: a profile that does not count its samples
+// still comes in samples. A function seen in one sampled allocation a
+// window in every window of the current run, against every other window of
+// the baseline, has twice the rate but only 11 samples against an expected
+// 5.5: chance, not a regression. A bulk function's +50% is still found.
+func TestUncountedSamplesFloor(t *testing.T) {
+	rep := func(pattern []int64, n int) []int64 {
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = pattern[i%len(pattern)]
+		}
+		return out
+	}
+	bulkBase := rep([]int64{1.00e6, 1.05e6, 0.95e6, 1.02e6, 0.98e6}, 22)
+	bulkSame := rep([]int64{1.00e6, 1.03e6, 0.97e6}, 11)
+	bulkUp := rep([]int64{1.50e6, 1.55e6, 1.45e6}, 11)
+	base := allocSeries(rep([]int64{0, 1}, 22), bulkBase)
+	opts := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1}}
+	tests := []struct {
+		name string
+		cur  *baseline.Series
+		want map[string]bool // function: reported as a regression
+	}{
+		{"sparse doubling by chance", allocSeries(rep([]int64{1}, 11), bulkSame), map[string]bool{"main.sparse": false, "main.bulk": false}},
+		{"bulk +50%", allocSeries(rep([]int64{0, 1}, 11), bulkUp), map[string]bool{"main.sparse": false, "main.bulk": true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustCompare(t, snap(base), snap(tt.cur), opts).Series[0]
+			for fn, want := range tt.want {
+				if got := named(s, fn); got != want {
+					t.Errorf("%s reported as a regression: %v, want %v (findings %+v)", fn, got, want, s.Findings)
+				}
+			}
+		})
 	}
 }
