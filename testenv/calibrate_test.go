@@ -22,17 +22,17 @@ import (
 //
 //   - A/A: at most one of the two A/A runs, and at most two of all A/A
 //     series trials (the A/A runs' series and the A/B runs' bystanders),
-//     report a false regression. Measured: no false regression in 30 A/A
-//     runs.
+//     report a false regression. Measured: no false regression in 20 A/A
+//     runs (900 A/A and bystander series).
 //   - +50%: every A/B run fails the gate. The lock hot spot
 //     (processOrders) is named in its lock profile in both runs (measured:
-//     15 of 15), and the CPU hot spot (matchFraudRules) in a profile of
-//     its service in both (measured: 15 of 15, by its allocations; its CPU
-//     profile finds it in 1 of 15).
-//   - The allocation hot spot (renderNotification) is found in only about
-//     two runs of three at +50% (its windows are lumpy), so it is not
-//     required to be found; its measured change must be the injected one,
-//     +30% to +70% in alloc_space in both runs (measured: +41% to +58%).
+//     10 of 10), and the CPU hot spot (matchFraudRules) in a profile of
+//     its service in both (measured: 10 of 10, by its allocations; its CPU
+//     profile finds it in none).
+//   - The allocation hot spot (renderNotification) is named in an
+//     allocation profile in at least one of the two runs (measured: 10 of
+//     10), and its measured change is the injected one, +30% to +70% in
+//     alloc_space in both runs (measured: +45% to +53%).
 //
 // The full calibration is `bankstack calibrate` (about 70 minutes).
 func TestVerdictQuality(t *testing.T) {
@@ -68,6 +68,7 @@ func TestVerdictQuality(t *testing.T) {
 	if falseSeries > 2 {
 		t.Errorf("A/A: %d of %d A/A series trials reported a false regression, want at most 2", falseSeries, aaSeries)
 	}
+	allocNamed := 0
 	for _, r := range c.Runs {
 		if r.Kind != "ab" {
 			continue
@@ -91,8 +92,17 @@ func TestVerdictQuality(t *testing.T) {
 				if ch := float64(tr.Change); !(ch >= 0.3 && ch <= 0.7) {
 					t.Errorf("+50%% run %d: %s measured %+.0f%% in %s, want +30%% to +70%%", r.Index, tr.Function, 100*ch, tr.Profile)
 				}
+				if strings.HasPrefix(where, "alloc_") {
+					allocNamed++
+				}
 			}
 		}
+	}
+	// The full calibration named the allocation hot spot at +50% in 10 of
+	// 10 runs (docs/verdict-quality.md); missing it in both runs here means
+	// the gate lost that.
+	if allocNamed == 0 {
+		t.Errorf("+50%%: notification.template not named in an allocation profile in any of %d runs", s.ABRuns["1.5"])
 	}
 }
 
