@@ -54,7 +54,7 @@ const minPooled = 8
 // maxPriorDF caps the degrees of freedom the fit lends a function. A few
 // dozen functions' spread cannot tell a prior of 20 degrees of freedom from
 // an infinite one (the interquartile ranges of log F(3, 20) and log χ²_3/3
-// differ by a few percent), so "the functions agree up to chance" is never
+// are 1.29 and 1.22; a sample IQR of 50 values is good to about 15%), so "the functions agree up to chance" is never
 // taken at its word: a function whose runs wander more than the fit says
 // keeps some of its own say. On the stack this stopped a bystander's lock
 // contention count (4 to 9 per window over the baseline's runs, 17 in the
@@ -80,7 +80,7 @@ type runDispersion struct {
 	d        float64 // degrees of freedom of one function's v: runs-1
 	phi      float64 // the windows' factor
 	tau2     float64 // relative drift of a run's level, squared
-	d0       float64 // the prior's degrees of freedom; +Inf when the functions agree with the fit up to chance
+	d0       float64 // the prior's degrees of freedom, at most maxPriorDF
 	cutoff   float64 // v/prior above this is an outlier
 	pooled   int     // functions the fit used (outliers excluded)
 	outliers int
@@ -143,6 +143,13 @@ func estimateDispersion(obs []runObs, d float64) (runDispersion, bool) {
 	rd.phi *= scale
 	rd.tau2 *= scale
 	rd.cutoff = math.Exp(ref(outlierLevel))
+	// The outliers the tests will see are those above the final cutoff.
+	rd.outliers = 0
+	for _, o := range use {
+		if o.v > rd.cutoff*rd.prior(o) {
+			rd.outliers++
+		}
+	}
 	return rd, true
 }
 
