@@ -143,11 +143,12 @@ func (s *Stack) Gate(ctx context.Context, baselineDir string, o LoadOptions, dop
 // started afresh as a baseline's runs are, merges them (baseline.MergeRuns)
 // and compares the merged snapshot with the baseline in baselineDir.
 //
-// Why more than one: a process's CPU cost per request moves from one start
-// to the next by more than its windows show (about ±12% for the fraud
-// service's rule matching on the 2-core machine of docs/verdict-quality.md),
-// and one run carries that move in full whatever its length. The mean of J
-// runs carries a J-th of its variance. runs < 2 is one run, as Stack.Gate.
+// Why more than one: a function's value in a process's profile moves from
+// one start to the next by more than its windows show (about ±19% for the
+// fraud service's rule matching in its CPU profile on the 2-core machine of
+// docs/verdict-quality.md), and one run carries that move in full whatever
+// its length. The mean of J runs carries a J-th of its variance. runs < 2
+// is one run, as Stack.Gate.
 func GateRuns(ctx context.Context, opts Options, baselineDir string, o LoadOptions, dopts diff.Options, runs int) (*diff.Result, error) {
 	base, err := baseline.Load(baselineDir)
 	if err != nil {
