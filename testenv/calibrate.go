@@ -128,7 +128,7 @@ type CalibrationSetup struct {
 	LoadAvgEnd   string `json:"loadavg_end,omitempty"`
 	MaxTime      string `json:"max_time,omitempty"`
 	// CurrentRuns is how many runs each gated current side was merged from
-	// (a replay with ReplayOptions.CurrentRuns); 0 or 1: one run each.
+	// (Replay with currentRuns above 1); 0 or 1: one run each.
 	CurrentRuns int `json:"current_runs,omitempty"`
 }
 

@@ -127,16 +127,68 @@ func (s *Stack) Gate(ctx context.Context, baselineDir string, o LoadOptions, dop
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := diff.Compare(base, onlyBaselineSeries(m.Snapshot(), base), dopts)
+	r, err := judge(base, m.Snapshot(), []*Measurement{m}, s.downServices(ctx), dopts)
 	if err != nil {
 		return nil, nil, err
 	}
-	failedLoad(r, m)
-	if down := s.downServices(ctx); len(down) > 0 {
+	return r, m, nil
+}
+
+// judge compares the current snapshot with the baseline and makes the
+// verdict inconclusive when a load run failed or services were down after
+// a run: such runs measure the failure, not the build.
+func judge(base, cur *baseline.Snapshot, ms []*Measurement, down []string, dopts diff.Options) (*diff.Result, error) {
+	r, err := diff.Compare(base, onlyBaselineSeries(cur, base), dopts)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		failedLoad(r, m)
+	}
+	if len(down) > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("services not answering /health after the run: %s; the run does not measure the build, so the verdict is inconclusive", strings.Join(down, ", ")))
 		r.Verdict = diff.Inconclusive
 	}
-	return r, m, nil
+	return r, nil
+}
+
+// measureRuns starts a fresh stack runs times, measures each once (the
+// profile types in types; nil for all) and merges the runs into one
+// snapshot whose windows are numbered by run. down lists the services that
+// did not answer /health after their run.
+func measureRuns(ctx context.Context, opts Options, load LoadOptions, types []profiletype.ID, runs int, what string) (merged *baseline.Snapshot, ms []*Measurement, down []string, err error) {
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	var snaps []*baseline.Snapshot
+	for i := range runs {
+		if runs > 1 {
+			fmt.Fprintf(progress, "%s run %d of %d\n", what, i+1, runs)
+		}
+		s, err := Start(ctx, opts)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		m, err := s.Measure(ctx, load, types)
+		if err == nil {
+			down = append(down, s.downServices(ctx)...)
+		}
+		cerr := s.Close()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if cerr != nil {
+			return nil, nil, nil, cerr
+		}
+		snaps = append(snaps, m.Snapshot())
+		ms = append(ms, m)
+	}
+	merged, err = baseline.MergeRuns(snaps...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return merged, ms, down, nil
 }
 
 // GateRuns measures the build over runs independent runs, each on a stack
@@ -154,54 +206,11 @@ func GateRuns(ctx context.Context, opts Options, baselineDir string, o LoadOptio
 	if err != nil {
 		return nil, err
 	}
-	runs = max(1, runs)
-	progress := opts.Progress
-	if progress == nil {
-		progress = io.Discard
-	}
-	var snaps []*baseline.Snapshot
-	var ms []*Measurement
-	var down []string
-	for i := range runs {
-		if runs > 1 {
-			fmt.Fprintf(progress, "gate run %d of %d\n", i+1, runs)
-		}
-		s, err := Start(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		m, err := s.Measure(ctx, o, seriesTypes(base))
-		if err == nil {
-			down = append(down, s.downServices(ctx)...)
-		}
-		cerr := s.Close()
-		if err != nil {
-			return nil, err
-		}
-		if cerr != nil {
-			return nil, cerr
-		}
-		snaps = append(snaps, m.Snapshot())
-		ms = append(ms, m)
-	}
-	cur := snaps[0]
-	if runs > 1 {
-		if cur, err = baseline.MergeRuns(snaps...); err != nil {
-			return nil, err
-		}
-	}
-	r, err := diff.Compare(base, onlyBaselineSeries(cur, base), dopts)
+	cur, ms, down, err := measureRuns(ctx, opts, o, seriesTypes(base), max(1, runs), "gate")
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range ms {
-		failedLoad(r, m)
-	}
-	if len(down) > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("services not answering /health after a run: %s; the runs do not measure the build, so the verdict is inconclusive", strings.Join(down, ", ")))
-		r.Verdict = diff.Inconclusive
-	}
-	return r, nil
+	return judge(base, cur, ms, down, dopts)
 }
 
 // downServices lists the stack's services that do not answer /health.
@@ -378,28 +387,7 @@ func RecordBaseline(ctx context.Context, opts Options, load LoadOptions, runs in
 	if runs < 1 {
 		runs = DefaultBaselineRuns
 	}
-	progress := opts.Progress
-	if progress == nil {
-		progress = io.Discard
-	}
-	var snaps []*baseline.Snapshot
-	for i := 0; i < runs; i++ {
-		fmt.Fprintf(progress, "baseline run %d of %d\n", i+1, runs)
-		s, err := Start(ctx, opts)
-		if err != nil {
-			return nil, nil, err
-		}
-		m, err := s.Measure(ctx, load, nil)
-		cerr := s.Close()
-		if err != nil {
-			return nil, nil, err
-		}
-		if cerr != nil {
-			return nil, nil, cerr
-		}
-		snaps = append(snaps, m.Snapshot())
-	}
-	merged, err := baseline.MergeRuns(snaps...)
+	merged, _, _, err := measureRuns(ctx, opts, load, nil, runs, "baseline")
 	if err != nil {
 		return nil, nil, err
 	}
