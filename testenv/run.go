@@ -33,6 +33,9 @@ type LoadOptions struct {
 	Concurrency int
 	// Seed makes the request mix reproducible (default 1).
 	Seed uint64
+	// Arrivals spaces the requests (default loadgen.ArrivalsPoisson, which
+	// keeps the CPU profiles from aliasing with the kernel tick).
+	Arrivals loadgen.Arrivals
 }
 
 // Defaults of a load run, sized for a 2-core machine running all seven
@@ -70,6 +73,7 @@ func (s *Stack) DriveLoad(ctx context.Context, o LoadOptions) (*loadgen.Result, 
 		Concurrency:      o.Concurrency,
 		Duration:         o.Warmup + o.Duration,
 		Seed:             o.Seed,
+		Arrivals:         o.Arrivals,
 		Progress:         s.progress,
 		ProgressInterval: 10 * time.Second,
 	})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -158,6 +159,7 @@ func TestConfigValidation(t *testing.T) {
 		{Config{Targets: map[string]string{bank.ServiceLoan: "localhost:8085"}, Rate: 1, Duration: time.Second}, "not an http(s) URL"},
 		{Config{Targets: ok, Rate: 0, Duration: time.Second}, "rate"},
 		{Config{Targets: ok, Rate: 10}, "duration or a request count"},
+		{Config{Targets: ok, Rate: 10, Duration: time.Second, Arrivals: "bursty"}, `arrivals "bursty"`},
 	} {
 		if _, err := Run(context.Background(), c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want %q", c.cfg, err, c.want)
@@ -211,5 +213,77 @@ func TestSmoothWeighted(t *testing.T) {
 	}
 	if longest > 1 {
 		t.Errorf("run of %d identical endpoints in %v", longest, count)
+	}
+}
+
+// TestArrivalClock checks both arrival processes: uniform gaps are exactly
+// 1/rate; Poisson gaps average 1/rate with a coefficient of variation near 1,
+// are reproducible from the seed, and land evenly over the phase of a 4 ms
+// kernel tick, which is what keeps CPU profiles from aliasing (a uniform
+// 500/s schedule hits only two phases of it).
+func TestArrivalClock(t *testing.T) {
+	const rate, n = 500.0, 40000
+	mean := float64(time.Second) / rate
+	gaps := func(c Config) []float64 {
+		next := arrivalClock(c)
+		prev := next()
+		if prev != 0 {
+			t.Fatalf("first arrival at %v, want 0", prev)
+		}
+		out := make([]float64, n)
+		for i := range out {
+			d := next()
+			out[i] = float64(d - prev)
+			prev = d
+		}
+		return out
+	}
+	tick := 4 * time.Millisecond
+	phaseBins := func(c Config, bins int) []int {
+		next := arrivalClock(c)
+		h := make([]int, bins)
+		for range n {
+			h[int(next()%tick)*bins/int(tick)]++
+		}
+		return h
+	}
+
+	for _, g := range gaps(Config{Rate: rate, Arrivals: ArrivalsUniform}) {
+		if math.Abs(g-mean) > 1 {
+			t.Fatalf("uniform gap %v ns, want %v", g, mean)
+		}
+	}
+	if h := phaseBins(Config{Rate: rate, Arrivals: ArrivalsUniform}, 8); h[0]+h[4] != n {
+		t.Fatalf("uniform arrivals over a 4 ms tick: %v, want all in two phases", h)
+	}
+
+	p := gaps(Config{Rate: rate, Arrivals: ArrivalsPoisson, Seed: 1})
+	var sum, sq float64
+	for _, g := range p {
+		if g < 0 {
+			t.Fatalf("negative gap %v", g)
+		}
+		sum += g
+	}
+	m := sum / n
+	for _, g := range p {
+		sq += (g - m) * (g - m)
+	}
+	cv := math.Sqrt(sq/(n-1)) / m
+	// Standard error of the mean of n exponential gaps is mean/sqrt(n) (0.5%).
+	if math.Abs(m/mean-1) > 0.03 || math.Abs(cv-1) > 0.05 {
+		t.Errorf("poisson gaps: mean %.0f ns (want %.0f), CV %.3f (want 1)", m, mean, cv)
+	}
+	if q := gaps(Config{Rate: rate, Arrivals: ArrivalsPoisson, Seed: 1}); q[17] != p[17] || q[n-1] != p[n-1] {
+		t.Error("the same seed gave different gaps")
+	}
+	if q := gaps(Config{Rate: rate, Arrivals: ArrivalsPoisson, Seed: 2}); q[17] == p[17] && q[18] == p[18] {
+		t.Error("another seed gave the same gaps")
+	}
+	h := phaseBins(Config{Rate: rate, Arrivals: ArrivalsPoisson, Seed: 1}, 8)
+	for i, c := range h {
+		if math.Abs(float64(c)/(n/8)-1) > 0.1 {
+			t.Errorf("poisson arrivals over a 4 ms tick: bin %d holds %d of %d, want about %d (%v)", i, c, n, n/8, h)
+		}
 	}
 }

@@ -14,7 +14,8 @@
 //	--requests N         stop after N requests
 //	--timeout 5s         per-request timeout
 //	--json FILE          also write the result as JSON ("-" for stdout)
-//	--seed 1             request-mix seed
+//	--seed 1             request-mix and arrival-gap seed
+//	--arrivals poisson   request spacing: poisson (random gaps, the default) or uniform
 //	--quiet              no progress line
 //
 // Exit status: 0 when the run completed, 1 when every request failed, 2 on
@@ -99,9 +100,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	reqs := fs.Int("requests", 0, "stop after this many requests")
 	timeout := fs.Duration("timeout", 5*time.Second, "per-request timeout")
 	jsonOut := fs.String("json", "", "write the result as JSON to this file (- for stdout)")
-	seed := fs.Uint64("seed", 1, "request-mix seed")
+	seed := fs.Uint64("seed", 1, "request-mix and arrival-gap seed")
+	arrivalsName := fs.String("arrivals", string(loadgen.ArrivalsPoisson), "request spacing: poisson (random gaps; keeps CPU profiles from aliasing with the kernel tick) or uniform")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	arrivals, err := loadgen.ParseArrivals(*arrivalsName)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
 		return 2
 	}
 	urls, posDur, err := parsePositional(fs.Args())
@@ -138,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	if d == 0 && *reqs == 0 {
 		d = 60 * time.Second
 	}
-	cfg := loadgen.Config{Targets: targets, Rate: *rate, Concurrency: *conc, Duration: d, Requests: *reqs, Timeout: *timeout, Seed: *seed}
+	cfg := loadgen.Config{Targets: targets, Rate: *rate, Concurrency: *conc, Duration: d, Requests: *reqs, Timeout: *timeout, Seed: *seed, Arrivals: arrivals}
 	if !*quiet {
 		cfg.Progress, cfg.InPlace = stderr, tty
 		if !tty {

@@ -89,6 +89,7 @@ func TestArgumentErrors(t *testing.T) {
 		{[]string{"--target", "fraud"}, "service=URL"},
 		{[]string{"http://127.0.0.1:1", "5s"}, "not reachable"},
 		{[]string{"--target", "fraud=http://127.0.0.1:1", "--rate", "0"}, "rate"},
+		{[]string{"--target", "fraud=http://127.0.0.1:1", "--arrivals", "bursty"}, `arrivals "bursty"`},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), c.args, &out, &errb, false); code != 2 || !strings.Contains(errb.String(), c.want) {

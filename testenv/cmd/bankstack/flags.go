@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/profdiff/profdiff/services/loadgen"
 	"github.com/profdiff/profdiff/testenv"
 )
 
@@ -70,6 +73,22 @@ type loadFlags struct {
 	warmup   time.Duration
 	conc     int
 	seed     uint64
+	arrivals arrivalsFlag
+}
+
+// arrivalsFlag checks --arrivals while the flags are parsed, so a typo is
+// refused before a stack is started.
+type arrivalsFlag struct{ a loadgen.Arrivals }
+
+func (f *arrivalsFlag) String() string { return string(f.a) }
+func (f *arrivalsFlag) Type() string   { return "poisson|uniform" }
+func (f *arrivalsFlag) Set(s string) error {
+	a, err := loadgen.ParseArrivals(s)
+	if err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "loadgen: "))
+	}
+	f.a = a
+	return nil
 }
 
 func addLoadFlags(fs *pflag.FlagSet) *loadFlags {
@@ -78,10 +97,12 @@ func addLoadFlags(fs *pflag.FlagSet) *loadFlags {
 	fs.DurationVar(&f.duration, "duration", testenv.DefaultDuration, "measured load per run, after the warm-up")
 	fs.DurationVar(&f.warmup, "warmup", 0, "load before measuring starts (default one upload interval)")
 	fs.IntVar(&f.conc, "concurrency", 0, "requests in flight at most (default the load generator's)")
-	fs.Uint64Var(&f.seed, "seed", 1, "seed of the request mix")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the request mix and of the arrival gaps")
+	f.arrivals.a = loadgen.ArrivalsPoisson
+	fs.Var(&f.arrivals, "arrivals", "request spacing: poisson (random gaps; keeps CPU profiles from aliasing with the kernel tick) or uniform")
 	return f
 }
 
 func (f *loadFlags) options() testenv.LoadOptions {
-	return testenv.LoadOptions{Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Concurrency: f.conc, Seed: f.seed}
+	return testenv.LoadOptions{Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Concurrency: f.conc, Seed: f.seed, Arrivals: f.arrivals.a}
 }

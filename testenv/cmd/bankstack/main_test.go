@@ -22,6 +22,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"calibrate", "--current-runs", "0", "--replay", "k", "--from-json", "x"}, "--current-runs=0"},
 		{[]string{"calibrate", "--from-json", "/nonexistent/cal.json"}, "/nonexistent/cal.json"},
 		{[]string{"frobnicate"}, "frobnicate"},
+		{[]string{"demo", "--arrivals", "bursty"}, `arrivals "bursty": want poisson or uniform`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

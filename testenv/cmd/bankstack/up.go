@@ -133,7 +133,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		Targets: st.Endpoints.Services, Rate: lf.rate, Duration: lf.duration, Concurrency: lf.conc, Seed: lf.seed,
-		Progress: stdout, InPlace: isTerminal(stdout),
+		Arrivals: lf.arrivals.a, Progress: stdout, InPlace: isTerminal(stdout),
 	})
 	if err != nil {
 		return fail(stderr, "load", err)
