@@ -360,7 +360,7 @@ func (sc *seriesCompare) run() *SeriesResult {
 			tests = append(tests, t)
 		}
 	}
-	sr.RunNoise = testAll(tests, bs, cs)
+	sr.RunNoise = testAll(tests, bs, cs, p.MinRunDrift)
 	sr.Tested = len(tests)
 	up := make([]float64, len(tests))
 	down := make([]float64, len(tests))
@@ -493,9 +493,10 @@ type fnTest struct {
 // testAll sets every test's standard error, degrees of freedom and
 // one-sided p-values: from a fit of run noise pooled over the series'
 // functions when the baseline has enough runs to estimate how runs differ
-// from windows (see dispersion.go), else from each function's own runs. It
-// returns the fit, or nil.
-func testAll(tests []*fnTest, bs, cs *side) *RunNoise {
+// from windows (see dispersion.go), else from each function's own runs,
+// with a run drift of at least minDrift either way. It returns the fit, or
+// nil.
+func testAll(tests []*fnTest, bs, cs *side, minDrift float64) *RunNoise {
 	runs := len(bs.runN)
 	curRuns := float64(max(1, len(cs.runN)))
 	var rd runDispersion
@@ -511,8 +512,15 @@ func testAll(tests []*fnTest, bs, cs *side) *RunNoise {
 		rd, pooled = estimateDispersion(all, float64(runs-1))
 	}
 	var noise *RunNoise
+	floor2 := minDrift * minDrift
 	if pooled {
 		noise = &RunNoise{WindowFactor: rd.phi, RunDrift: math.Sqrt(rd.tau2), PriorDF: rd.d0, Functions: rd.pooled, Outliers: rd.outliers}
+		if rd.tau2 < floor2 {
+			// Four runs that happen to agree say little about the next
+			// one: the floor, measured over many runs, speaks instead.
+			rd.tau2 = floor2
+			noise.RunDriftFloored = true
+		}
 	}
 	windowDF := float64(bs.n + cs.n - 2)
 	// The fit describes the baseline's runs; it speaks for the current run
@@ -557,11 +565,14 @@ func testAll(tests []*fnTest, bs, cs *side) *RunNoise {
 			// value wanders between runs is judged with the wide t
 			// distribution its few runs call for, while one that stays put
 			// keeps the windows' many degrees of freedom.
-			var vr float64
+			// With fewer than two runs only the floor speaks for it.
+			rv := floor2 * t.mb * t.mb
 			if runs >= 2 && t.vRun > 0 {
-				if rv := t.vRun - float64(runs)*t.vb; rv > 0 {
-					vr = rv/float64(runs) + rv/curRuns
-				}
+				rv = max(rv, t.vRun-float64(runs)*t.vb)
+			}
+			var vr float64
+			if rv > 0 {
+				vr = rv/float64(runs) + rv/curRuns
 			}
 			t.se = math.Sqrt(t.vb + t.vc + vr)
 			t.df = satterthwaiteDF(t.vb, t.vc, vr, bs.n, cs.n, runs)

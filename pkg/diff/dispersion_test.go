@@ -267,3 +267,84 @@ func TestCurrentRuns(t *testing.T) {
 		t.Errorf("two current runs state a min detectable change of %.1f%%, one run %.1f%%; want the pair clearly smaller", 100*two, 100*one)
 	}
 }
+
+// commonDriftSeries is a CPU-like series whose runs move together: every
+// function's level in run r is scaled by the same factor 1+c_r, c_r normal
+// with standard deviation commonSD (a process's cost per request moving
+// from one start to the next), over windows with sampling noise of about
+// 1%. scale multiplies function 0.
+func commonDriftSeries(rng *rand.Rand, runs, nw, nf int, commonSD, scale float64) *baseline.Series {
+	ids, _ := profiletype.Parse("cpu")
+	se := baseline.NewSeries("bank-fraud-service", ids[0])
+	for f := range nf {
+		se.Functions = append(se.Functions, baseline.Function{Name: fmt.Sprintf("main.f%02d", f)})
+	}
+	i := 0
+	for r := range runs {
+		c := 1 + commonSD*rng.NormFloat64()
+		for range nw {
+			win := baseline.Window{
+				Start: testNow.Add(time.Duration(i) * 5 * time.Second), End: testNow.Add(time.Duration(i+1) * 5 * time.Second),
+				Samples: 20_000, Run: int32(r),
+			}
+			for f := range nf {
+				level := 4e9 / float64(f+1) * c
+				if f == 0 {
+					level *= scale
+				}
+				v := int64(level * 5 * (1 + 0.01*rng.NormFloat64()))
+				win.Self = append(win.Self, baseline.Value{F: int32(f), V: v})
+				win.Cum = append(win.Cum, baseline.Value{F: int32(f), V: v})
+				win.Total += v
+			}
+			se.Windows = append(se.Windows, win)
+			i++
+		}
+	}
+	return se
+}
+
+// TestMinRunDrift is the CPU case of the stack: whole processes drift
+// together by ±10% from one start to the next while their windows agree to
+// 1%, and the baseline's four processes happened to agree (±2%). The fit
+// believes them, and the first run outside them fails on every function at
+// once; a floor on the drift, measured over many runs, keeps A/A quiet and
+// still finds a doubled function.
+func TestMinRunDrift(t *testing.T) {
+	const seeds = 200
+	run := func(floor float64) (aaFalse, found int, floored bool) {
+		opts := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, MinRunDrift: floor}}
+		for seed := range uint64(seeds) {
+			rng := rand.New(rand.NewPCG(seed, 17))
+			base := commonDriftSeries(rng, 4, 12, 30, 0.02, 1)
+			aa := commonDriftSeries(rng, 1, 12, 30, 0.10, 1)
+			ab := commonDriftSeries(rng, 1, 12, 30, 0.10, 2)
+			if r := mustCompare(t, snap(base), snap(aa), opts); r.Verdict != Pass {
+				aaFalse++
+			}
+			r := mustCompare(t, snap(base), snap(ab), opts)
+			if named(r.Series[0], "main.f00") {
+				found++
+			}
+			if rn := r.Series[0].RunNoise; rn != nil && rn.RunDriftFloored {
+				floored = true
+			}
+		}
+		return aaFalse, found, floored
+	}
+	aa0, found0, floored0 := run(0)
+	aa, found, floored := run(0.10)
+	t.Logf("no floor: A/A false regressions %d/%d, +100%% found %d/%d; floor 10%%: %d/%d and %d/%d", aa0, seeds, found0, seeds, aa, seeds, found, seeds)
+	if aa0 < seeds/10 {
+		t.Errorf("without a floor %d of %d A/A comparisons failed; the case no longer shows what the floor is for", aa0, seeds)
+	}
+	if floored0 || !floored {
+		t.Errorf("RunDriftFloored: %v without a floor, %v with one; want false, true", floored0, floored)
+	}
+	if aa > 6 {
+		t.Errorf("with the floor %d of %d A/A comparisons failed; want at most 6 (alpha 1%%)", aa, seeds)
+	}
+	if found < seeds*9/10 {
+		t.Errorf("with the floor +100%% found in %d of %d; want at least 90%%", found, seeds)
+	}
+}

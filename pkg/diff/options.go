@@ -55,6 +55,14 @@ type Params struct {
 	// (when the profile says how many it holds). Fewer cannot resolve a
 	// threshold-sized change of a floor-sized function.
 	MinSamples int64
+	// MinRunDrift is the least relative drift of a process's level from one
+	// run to the next that the tests assume (0.10 = ±10%), whatever the
+	// baseline's runs show (0: none). A few baseline runs see only a few
+	// draws of that drift and can make it look small by luck; a floor
+	// measured over many runs of the machine keeps such a baseline from
+	// failing the next run on every function at once. It applies to a whole
+	// series.
+	MinRunDrift float64
 }
 
 // The defaults. Alpha is 1% rather than the customary 5% because the target
@@ -97,6 +105,9 @@ func (p Params) Merge(def Params) Params {
 	if p.MinSamples == 0 {
 		p.MinSamples = def.MinSamples
 	}
+	if p.MinRunDrift == 0 {
+		p.MinRunDrift = def.MinRunDrift
+	}
 	return p
 }
 
@@ -113,6 +124,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("min_windows %d: need at least 2 to estimate variance", p.MinWindows)
 	case p.MinSamples < 0:
 		return fmt.Errorf("min_samples %d is negative", p.MinSamples)
+	case !(p.MinRunDrift >= 0 && p.MinRunDrift <= 1):
+		return fmt.Errorf("min_run_drift %g out of range [0, 1]", p.MinRunDrift)
 	}
 	return nil
 }

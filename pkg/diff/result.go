@@ -142,6 +142,9 @@ type RunNoise struct {
 	// the next beyond its windows, as a fraction (0.1 = ±10%): a process's
 	// CPU cost per request moving from one start to the next.
 	RunDrift float64 `json:"run_drift"`
+	// RunDriftFloored says the tests assumed Params.MinRunDrift instead,
+	// because the fit came out below it.
+	RunDriftFloored bool `json:"run_drift_floored,omitempty"`
 	// PriorDF is the degrees of freedom the fit lends each function: the
 	// more the functions disagree with the fit beyond chance, the fewer
 	// (at most 20).

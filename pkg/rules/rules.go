@@ -12,6 +12,7 @@
 //	  alpha: 0.01         # false-discovery rate per series
 //	  min_windows: 4      # fewer windows on a side: inconclusive
 //	  min_samples: 1000   # fewer samples on a side: inconclusive
+//	  min_run_drift: 10%  # least run-to-run drift of a process's level assumed
 //	overrides:
 //	  - name: fraud rules are noisy
 //	    service: bank-fraud-service   # glob; omitted = every service
@@ -37,8 +38,8 @@
 // on top, each setting only the fields it names: first those without a
 // function pattern (series-wide), then those with one, each group in file
 // order, so the more specific and then the later override wins, field by
-// field. min_windows and min_samples are per series, so an override with a
-// function pattern may not set them.
+// field. min_windows, min_samples and min_run_drift are per series, so an
+// override with a function pattern may not set them.
 //
 // Ignores. An ignore entry turns a finding that would fail the run (a
 // regression or a new hot path) into an "ignored" finding; it never turns an
@@ -117,6 +118,8 @@ type paramsYAML struct {
 	Alpha      *Fraction `yaml:"alpha"`
 	MinWindows *int      `yaml:"min_windows"`
 	MinSamples *int64    `yaml:"min_samples"`
+	// MinRunDrift is diff.Params.MinRunDrift ("10%" or 0.10).
+	MinRunDrift *Fraction `yaml:"min_run_drift"`
 }
 
 type matchYAML struct {
@@ -251,7 +254,7 @@ func parse(data []byte, name string) (*Rules, error) {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if p == (diff.Params{}) {
-			return nil, fmt.Errorf("%s: sets nothing; give threshold, floor, alpha, min_windows or min_samples", where)
+			return nil, fmt.Errorf("%s: sets nothing; give threshold, floor, alpha, min_windows, min_samples or min_run_drift", where)
 		}
 		if err := p.Merge(def.Merge(diff.DefaultParams())).Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
@@ -335,8 +338,14 @@ func (p paramsYAML) params(perFunction bool) (diff.Params, error) {
 		}
 		out.Alpha = float64(*p.Alpha)
 	}
-	if perFunction && (p.MinWindows != nil || p.MinSamples != nil) {
-		return out, fmt.Errorf("min_windows and min_samples apply to a whole series and cannot be set with a function pattern")
+	if perFunction && (p.MinWindows != nil || p.MinSamples != nil || p.MinRunDrift != nil) {
+		return out, fmt.Errorf("min_windows, min_samples and min_run_drift apply to a whole series and cannot be set with a function pattern")
+	}
+	if p.MinRunDrift != nil {
+		if !(*p.MinRunDrift > 0 && *p.MinRunDrift <= 1) {
+			return out, fmt.Errorf("min_run_drift %s out of range: want more than 0%% and at most 100%% (write 10%% or 0.10)", pct(float64(*p.MinRunDrift)))
+		}
+		out.MinRunDrift = float64(*p.MinRunDrift)
 	}
 	if p.MinWindows != nil {
 		if *p.MinWindows < 2 || *p.MinWindows > 10000 {

@@ -33,6 +33,7 @@ overrides:
   - service: bank-*
     type: cpu
     threshold: 20%
+    min_run_drift: 10%
   - name: fraud
     service: bank-fraud-service
     function: "*fraud.(*Engine).*"
@@ -70,6 +71,13 @@ overrides:
 		rule := frule
 		if rule == "" {
 			rule = srule
+		}
+		wantDrift := 0.0
+		if strings.HasPrefix(tt.service, "bank-") && tt.pt == cpu {
+			wantDrift = 0.10
+		}
+		if fp.MinRunDrift != wantDrift {
+			t.Errorf("%s %s %s: min_run_drift %g, want %g", tt.service, tt.pt, tt.fn, fp.MinRunDrift, wantDrift)
 		}
 		if fp.Threshold != tt.want.Threshold || fp.Floor != tt.want.Floor || fp.Alpha != tt.want.Alpha || rule != tt.rule {
 			t.Errorf("%s %s %s: got %+v rule %q, want %+v rule %q", tt.service, tt.pt, tt.fn, fp, rule, tt.want, tt.rule)
@@ -142,6 +150,8 @@ func TestBadFiles(t *testing.T) {
 		{"bad regexp", "overrides:\n  - function_regexp: '('\n    threshold: 20%\n", "function_regexp \"(\""},
 		{"override sets nothing", "overrides:\n  - service: a\n", "overrides[0] (line 2): sets nothing"},
 		{"per-function min_windows", "overrides:\n  - function: a\n    min_windows: 6\n", "apply to a whole series"},
+		{"per-function min_run_drift", "overrides:\n  - function: a\n    min_run_drift: 10%\n", "apply to a whole series"},
+		{"min_run_drift over 100%", "defaults:\n  min_run_drift: 150%\n", "min_run_drift 150% out of range"},
 		{"version", "version: 2\n", "version 2 is not supported"},
 		{"not yaml", "defaults: [\n", "rules t.yaml"},
 		{"wrong shape", "overrides: 3\n", "line 1"},

@@ -34,10 +34,12 @@ type Hotspot struct {
 }
 
 // gcWorkers are the runtime's garbage collection functions, which grow with
-// any hot spot that allocates.
+// any hot spot that allocates, and its scavenger, which returns the larger
+// heap's freed pages to the OS (madvise).
 var gcWorkers = []string{"runtime.gcBgMarkWorker*", "runtime.gcDrain*", "runtime.scanobject", "runtime.greyobject",
 	"runtime.findObject", "runtime.markBits*", "runtime.(*gcWork)*", "runtime.bgsweep", "runtime.sweepone",
-	"runtime.(*mspan).sweep", "runtime.(*mheap).alloc*", "runtime.gcMarkDone*", "runtime.markroot*", "runtime.scanblock", "runtime.scanstack"}
+	"runtime.(*mspan).sweep", "runtime.(*mheap).alloc*", "runtime.gcMarkDone*", "runtime.markroot*", "runtime.scanblock", "runtime.scanstack",
+	"runtime.bgscavenge", "runtime.(*pageAlloc).scavenge*", "runtime.(*scavengerState)*", "runtime.sysUnused*", "runtime.madvise"}
 
 // KnockOnOf reports whether fn is one of the hot spot's knock-on functions.
 func (h Hotspot) KnockOnOf(fn string) bool {
