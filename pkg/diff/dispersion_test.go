@@ -149,32 +149,61 @@ func lumpySeries(rng *rand.Rand, runs, nw, nf int, runSD, scale float64) *baseli
 // driftSeries is lumpySeries with lumps of the given width (u uniform in
 // ±lump/2).
 func driftSeries(rng *rand.Rand, runs, nw, nf int, lump, runSD, scale float64) *baseline.Series {
-	ids, _ := profiletype.Parse("alloc_space")
-	se := baseline.NewSeries("bank-notification-service", ids[0])
+	return synthSeries(rng, runs, nw, nf, shape{alias: "alloc_space", service: "bank-notification-service", level: 4e6, lump: lump, runSD: runSD}, scale)
+}
+
+// shape is how a synthetic series moves: each function's level (level/(f+1)
+// per second) drifts by runSD per run on its own and by commonSD per run
+// with all the others; windows come in lump pairs (1+u, 1-u) and carry
+// independent noise of relative size noise.
+type shape struct {
+	alias, service               string
+	level, lump, runSD, commonSD float64
+	noise                        float64
+}
+
+// synthSeries builds a series of nf functions over runs of nw windows of
+// the given shape; scale multiplies function 0.
+func synthSeries(rng *rand.Rand, runs, nw, nf int, sh shape, scale float64) *baseline.Series {
+	ids, _ := profiletype.Parse(sh.alias)
+	se := baseline.NewSeries(sh.service, ids[0])
 	for f := range nf {
 		se.Functions = append(se.Functions, baseline.Function{Name: fmt.Sprintf("main.f%02d", f)})
 	}
 	i := 0
 	for r := range runs {
+		c := 1.0
+		if sh.commonSD > 0 {
+			c += sh.commonSD * rng.NormFloat64()
+		}
 		level := make([]float64, nf)
 		for f := range level {
-			// A heavy head: f00 holds about a quarter of the bytes.
-			level[f] = 4e6 / float64(f+1) * (1 + runSD*rng.NormFloat64())
+			// A heavy head: f00 holds about a quarter of the total.
+			level[f] = sh.level / float64(f+1) * c
+			if sh.runSD > 0 {
+				level[f] *= 1 + sh.runSD*rng.NormFloat64()
+			}
 		}
 		level[0] *= scale
 		var u float64
 		for w := range nw {
-			if w%2 == 0 {
-				u = lump * (rng.Float64() - 0.5)
-			} else {
-				u = -u
+			if sh.lump > 0 {
+				if w%2 == 0 {
+					u = sh.lump * (rng.Float64() - 0.5)
+				} else {
+					u = -u
+				}
 			}
 			win := baseline.Window{
 				Start: testNow.Add(time.Duration(i) * 5 * time.Second), End: testNow.Add(time.Duration(i+1) * 5 * time.Second),
 				Samples: 20_000, Run: int32(r),
 			}
 			for f := range nf {
-				v := int64(level[f] * 5 * (1 + u))
+				x := 1 + u
+				if sh.noise > 0 {
+					x += sh.noise * rng.NormFloat64()
+				}
+				v := int64(level[f] * 5 * x)
 				win.Self = append(win.Self, baseline.Value{F: int32(f), V: v})
 				win.Cum = append(win.Cum, baseline.Value{F: int32(f), V: v})
 				win.Total += v
@@ -274,34 +303,7 @@ func TestCurrentRuns(t *testing.T) {
 // from one start to the next), over windows with sampling noise of about
 // 1%. scale multiplies function 0.
 func commonDriftSeries(rng *rand.Rand, runs, nw, nf int, commonSD, scale float64) *baseline.Series {
-	ids, _ := profiletype.Parse("cpu")
-	se := baseline.NewSeries("bank-fraud-service", ids[0])
-	for f := range nf {
-		se.Functions = append(se.Functions, baseline.Function{Name: fmt.Sprintf("main.f%02d", f)})
-	}
-	i := 0
-	for r := range runs {
-		c := 1 + commonSD*rng.NormFloat64()
-		for range nw {
-			win := baseline.Window{
-				Start: testNow.Add(time.Duration(i) * 5 * time.Second), End: testNow.Add(time.Duration(i+1) * 5 * time.Second),
-				Samples: 20_000, Run: int32(r),
-			}
-			for f := range nf {
-				level := 4e9 / float64(f+1) * c
-				if f == 0 {
-					level *= scale
-				}
-				v := int64(level * 5 * (1 + 0.01*rng.NormFloat64()))
-				win.Self = append(win.Self, baseline.Value{F: int32(f), V: v})
-				win.Cum = append(win.Cum, baseline.Value{F: int32(f), V: v})
-				win.Total += v
-			}
-			se.Windows = append(se.Windows, win)
-			i++
-		}
-	}
-	return se
+	return synthSeries(rng, runs, nw, nf, shape{alias: "cpu", service: "bank-fraud-service", level: 4e9, commonSD: commonSD, noise: 0.01}, scale)
 }
 
 // TestMinRunDrift is the CPU case of the stack: whole processes drift
