@@ -227,8 +227,8 @@ func arrivalClock(cfg Config) func() time.Duration {
 			return d
 		}
 	}
-	// Its own stream, so the request mix is the same whichever process
-	// spaces it.
+	// A random stream of its own, so the request mix is the same whether
+	// requests are spaced uniformly or not.
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x2545f4914f6cdd1d))
 	t := 0.0
 	return func() time.Duration {
