@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/services/bank"
+	"github.com/profdiff/profdiff/services/loadgen"
 )
 
 // Calibration measures the quality of the harness's verdicts on the real
@@ -106,15 +108,19 @@ type Calibration struct {
 
 // CalibrationSetup records what was measured and on what.
 type CalibrationSetup struct {
-	AA            int               `json:"aa_runs_planned"`
-	Runs          int               `json:"runs_per_magnitude_planned"`
-	Magnitudes    []float64         `json:"magnitudes"`
-	MagnitudeRuns []int             `json:"magnitude_runs_planned,omitempty"`
-	Hotspots      []string          `json:"hotspots"`
-	Backend       string            `json:"backend"`
-	Rate          float64           `json:"load_rate"`
-	Duration      string            `json:"load_duration"`
-	Warmup        string            `json:"load_warmup"`
+	AA            int       `json:"aa_runs_planned"`
+	Runs          int       `json:"runs_per_magnitude_planned"`
+	Magnitudes    []float64 `json:"magnitudes"`
+	MagnitudeRuns []int     `json:"magnitude_runs_planned,omitempty"`
+	Hotspots      []string  `json:"hotspots"`
+	Backend       string    `json:"backend"`
+	Rate          float64   `json:"load_rate"`
+	Duration      string    `json:"load_duration"`
+	Warmup        string    `json:"load_warmup"`
+	// Arrivals is the load's arrival process (loadgen.Arrivals). Absent in
+	// calibrations written before it was recorded, which all spaced their
+	// requests evenly.
+	Arrivals      string            `json:"load_arrivals,omitempty"`
 	Window        string            `json:"window"`
 	CPURate       int               `json:"cpu_rate_hz"`
 	AllocRate     int               `json:"alloc_rate_bytes"`
@@ -339,7 +345,8 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	c.Setup = CalibrationSetup{
 		AA: o.AA, Runs: o.Runs, Magnitudes: o.Magnitudes, MagnitudeRuns: o.MagnitudeRuns, Hotspots: o.Hotspots,
 		Backend: string(probe.Backend), Rate: load.Rate, Duration: load.Duration.String(), Warmup: load.Warmup.String(),
-		Window: probe.UploadInterval.String(), CPURate: probe.CPURate, AllocRate: probe.AllocRate,
+		Arrivals: string(cmp.Or(load.Arrivals, loadgen.ArrivalsPoisson)),
+		Window:   probe.UploadInterval.String(), CPURate: probe.CPURate, AllocRate: probe.AllocRate,
 		Params: dopts.Params.Merge(diff.DefaultParams()), Normalization: map[string]string{},
 		GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), LoadAvgStart: loadAvg(),
 	}

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/profdiff/profdiff/services/loadgen"
 )
 
 // Float is a float64 whose JSON form is null when it is NaN or infinite
@@ -471,8 +474,8 @@ func (c *Calibration) WriteTable(w io.Writer) {
 		s = c.Summarize()
 	}
 	su := c.Setup
-	fmt.Fprintf(w, "Calibration: %s backend, %.0f req/s for %s a side (+%s warm-up), %s windows, CPU %d Hz, alloc every %d B; %s, %d CPUs; load average %s at start, %s at end.\n",
-		su.Backend, su.Rate, su.Duration, su.Warmup, su.Window, su.CPURate, su.AllocRate, su.GoVersion, su.CPUs, su.LoadAvgStart, su.LoadAvgEnd)
+	fmt.Fprintf(w, "Calibration: %s backend, %.0f req/s (%s arrivals) for %s a side (+%s warm-up), %s windows, CPU %d Hz, alloc every %d B; %s, %d CPUs; load average %s at start, %s at end.\n",
+		su.Backend, su.Rate, cmp.Or(su.Arrivals, string(loadgen.ArrivalsUniform)), su.Duration, su.Warmup, su.Window, su.CPURate, su.AllocRate, su.GoVersion, su.CPUs, su.LoadAvgStart, su.LoadAvgEnd)
 	fmt.Fprintf(w, "Gate: Welch t per function on per-window values, Benjamini-Hochberg over a series' tested functions, alpha %g, threshold %g%%, floor %g%%, min windows %d, min samples %d.\n",
 		su.Params.Alpha, 100*su.Params.Threshold, 100*su.Params.Floor, su.Params.MinWindows, su.Params.MinSamples)
 	if su.CurrentRuns > 1 {
