@@ -51,7 +51,7 @@ Example:
 	formats := fs.StringArray("format", nil, "output format (repeatable; default text)")
 	outputs := fs.StringArray("output", nil, "file for the format in the same position (repeatable; default stdout)")
 	inconclusive := fs.String("inconclusive", "fail", "what an inconclusive result exits with: fail (2) or pass (0)")
-	normalize := fs.String("normalize", "share", "share of each window's total, or rate per second (needs a fixed load rate)")
+	normalize := fs.String("normalize", "share", "share of each window's total, rest (ratio to the rest of the window's total: immune to a process's level drifting between runs), or rate per second (needs a fixed load rate)")
 	threshold := fs.String("threshold", "", "smallest relative increase that fails, e.g. 10% (overrides the rules file's default)")
 	floor := fs.String("floor", "", "smallest share of the profile that can fail, e.g. 1%")
 	alpha := fs.Float64("alpha", 0, "false-discovery rate per series (default 0.01)")

@@ -726,12 +726,12 @@ func joinInts(xs []int64) string {
 // returns a phrase completing "the baseline ..." when the side is unusable.
 func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (*side, string) {
 	s := &side{allKnown: true}
-	rate := sc.norm == Rate
+	rate, rest := sc.norm == Rate, sc.norm == Rest
 	for m := 0; m < 2; m++ {
 		s.sum[m] = make([]float64, nf)
 		s.sumsq[m] = make([]float64, nf)
 		s.quantum[m] = make([]float64, nf)
-		if rate {
+		if rate || rest {
 			s.shareSum[m] = make([]float64, nf)
 		}
 	}
@@ -789,10 +789,13 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 					}
 				}
 				x := float64(v.V) / div
+				if rest {
+					x = float64(v.V) / math.Max(total-float64(v.V), total/maxRestOdds)
+				}
 				sum[g] += x
 				sumsq[g] += x * x
 				s.runSum[ri][m][g] += x
-				if rate {
+				if rate || rest {
 					s.shareSum[m][g] += float64(v.V) / total
 				}
 			}
@@ -854,6 +857,14 @@ func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) 
 	// Pooled mean under "no change", so an absent side is not certain.
 	pooled := (s.sum[m][g] + other.sum[m][g]) / (n + float64(other.n))
 	p := math.Max(mean, pooled)
+	// Under Rest the floor is the share's, carried to the ratio v/(1-v)
+	// by its derivative: var(p/(1-p)) ≈ var(p)/(1-p)⁴.
+	oddsScale := 1.0
+	if norm == Rest {
+		p = math.Max(s.shareMean(m, g), (s.shareSum[m][g]+other.shareSum[m][g])/(n+float64(other.n)))
+		q := 1 - math.Min(p, 1-1/float64(maxRestOdds))
+		oddsScale = 1 / (q * q * q * q)
+	}
 	switch norm {
 	case Rate:
 		floor = p * s.rateK / (n * n)
@@ -861,7 +872,7 @@ func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) 
 		if p > 1 {
 			p = 1
 		}
-		floor = p * (1 - p) * s.invN / (n * n)
+		floor = p * (1 - p) * s.invN / (n * n) * oddsScale
 	}
 	if floor == 0 && s.denom > 0 {
 		// The profile does not count its samples, but its values come in
@@ -876,7 +887,7 @@ func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) 
 		// smallest window off as one sample.
 		q := minPos(s.quantum[m][g], other.quantum[m][g])
 		q = math.Min(q, minPos(s.minPositive, other.minPositive))
-		floor = p * q / s.denom
+		floor = p * q / s.denom * oddsScale
 	}
 	return math.Max(v, floor), floor
 }

@@ -20,17 +20,35 @@ const (
 	// meaningful when the load rate is held fixed, but then it also sees a
 	// regression that slows everything down evenly, which shares cannot.
 	Rate Normalization = "rate"
+	// Rest divides each value by the rest of its window's total: the total
+	// less the value itself, so a function's cost is weighed against
+	// everything else its process did in the same window. A change of the
+	// process's whole level from one run to the next (on a shared 2-core
+	// machine a service's CPU per request moves by about ±10% between
+	// starts) cancels out, as it does for shares, but a function's own
+	// increase is not diluted by its weight: +50% in a function that holds
+	// 45% of the profile is +50% against the rest, where its share rises
+	// by only 22%. What it cannot see, like shares, is a change that makes
+	// everything in the process slower alike.
+	Rest Normalization = "rest"
 )
 
-// ParseNormalization accepts "share" or "rate" ("" means share).
+// maxRestOdds caps a value under Rest: a function that is nearly all of its
+// window (a root of every stack) has almost no rest to weigh it against, and
+// its ratio is then at most this.
+const maxRestOdds = 1000
+
+// ParseNormalization accepts "share", "rest" or "rate" ("" means share).
 func ParseNormalization(s string) (Normalization, error) {
 	switch s {
 	case "", "share":
 		return Share, nil
 	case "rate":
 		return Rate, nil
+	case "rest":
+		return Rest, nil
 	}
-	return "", fmt.Errorf("normalization %q: want share or rate", s)
+	return "", fmt.Errorf("normalization %q: want share, rest or rate", s)
 }
 
 // Params are the knobs of the regression decision. A zero field means "use
@@ -153,7 +171,7 @@ type Policy interface {
 // parameters.
 type Options struct {
 	// Normalization is how values are made comparable across windows:
-	// Share (default) or Rate.
+	// Share (default), Rest or Rate.
 	Normalization Normalization
 	// TypeNormalization overrides Normalization per profile type, keyed by
 	// full profile type ID. Lock profiles are the usual case: when one lock

@@ -66,7 +66,7 @@ type Result struct {
 	Verdict       Verdict         `json:"verdict"`
 	Baseline      baseline.Meta   `json:"baseline"`
 	Current       baseline.Meta   `json:"current"`
-	Normalization string          `json:"normalization"` // "share", "rate", or "mixed" (see each series)
+	Normalization string          `json:"normalization"` // "share", "rest", "rate", or "mixed" (see each series)
 	Series        []*SeriesResult `json:"series"`        // worst first
 	Summary       Summary         `json:"summary"`
 	// Warnings are things a user should act on that do not change the
@@ -91,8 +91,9 @@ type SeriesResult struct {
 	ProfileType string  `json:"profile_type"` // full Pyroscope ID
 	Alias       string  `json:"profile_type_alias"`
 	Verdict     Verdict `json:"verdict"`
-	// Normalization is how this series' values are expressed: "share" or
-	// "rate" (per second).
+	// Normalization is how this series' values are expressed: "share",
+	// "rest" (a ratio to the rest of the window's total) or "rate" (per
+	// second).
 	Normalization string `json:"normalization"`
 	// Reason explains an inconclusive verdict in one sentence naming what is
 	// missing, e.g. "no data in the current run" or "3 windows, need 4"; for
@@ -164,7 +165,9 @@ type Finding struct {
 	Measure  Measure `json:"measure"`
 	Kind     Kind    `json:"kind"`
 	// Baseline and Current are the mean per-window value: a share of the
-	// window total (0.031 = 3.1%) or a rate per second, per Result.Normalization.
+	// window total (0.031 = 3.1%), a ratio to the rest of the window's total
+	// (0.818: 45% of the window against the other 55%) or a rate per second,
+	// per the series' Normalization.
 	Baseline float64 `json:"baseline"`
 	Current  float64 `json:"current"`
 	// Change is the relative change (Current-Baseline)/Baseline; +Inf is

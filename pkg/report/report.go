@@ -100,8 +100,9 @@ func init() {
 // The helpers below are exported for the other renderers, so all formats
 // word numbers the same way.
 
-// Value formats a mean per-window value: a share as a percentage, a rate in
-// the sample unit per second (CPU nanoseconds per second read as cores).
+// Value formats a mean per-window value: a share (or, under rest
+// normalization, a ratio to the rest of the profile) as a percentage, a rate
+// in the sample unit per second (CPU nanoseconds per second read as cores).
 func Value(v float64, normalization, unit string) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "-"

@@ -95,13 +95,17 @@ func Describe(r *diff.Result, s *diff.SeriesResult, f diff.Finding) string {
 }
 
 // ValueSuffix is what follows a value, or a pair of values, to say what it
-// is a share of: " of the profile" under share normalization, nothing for
-// rates, whose unit FormatValue writes.
+// is a share of: " of the profile" under share normalization, " of the rest
+// of the profile" under rest normalization (the window's total less the
+// function's own value), nothing for rates, whose unit FormatValue writes.
 func ValueSuffix(normalization string) string {
-	if normalization != "rate" {
-		return " of the profile"
+	switch normalization {
+	case "rate":
+		return ""
+	case "rest":
+		return " of the rest of the profile"
 	}
-	return ""
+	return " of the profile"
 }
 
 func kindWord(k diff.Kind) string {
@@ -165,7 +169,8 @@ func FormatP(p float64) string {
 
 // FormatValue writes a finding's baseline or current value. Under "share"
 // normalization values are fractions of the profile's total (0.031 is
-// "3.10%", see ValueSuffix); under "rate" they are the sample unit per
+// "3.10%", see ValueSuffix), under "rest" fractions of the rest of it (and
+// can exceed 100%); under "rate" they are the sample unit per
 // second and are scaled to a readable unit (nanoseconds per second as ms/s,
 // bytes per second as KiB/s or MiB/s).
 func FormatValue(v float64, normalization, unit string) string {
