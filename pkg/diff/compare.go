@@ -139,9 +139,12 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 			if snorm, err = ParseNormalization(string(tn)); err != nil {
 				return nil, fmt.Errorf("diff: %s: %w", b.ProfileType, err)
 			}
-			if snorm != norm {
-				r.Normalization = "mixed"
-			}
+		}
+		if p.Normalization != "" {
+			snorm = p.Normalization // validated above
+		}
+		if snorm != norm {
+			r.Normalization = "mixed"
 		}
 		sc := &seriesCompare{base: b, cur: c, norm: snorm, params: p, rule: rule, policy: opts.Policy, top: top}
 		sr := sc.run()

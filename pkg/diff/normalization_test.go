@@ -45,6 +45,10 @@ func TestTypeNormalizationRateFindsDominantLock(t *testing.T) {
 	}{
 		{"share cannot see it", Options{}, Pass, "share"},
 		{"rate for lock types finds it", Options{TypeNormalization: map[string]Normalization{ids[0].String(): Rate}}, Regression, "rate"},
+		{"a policy's rate wins over the type's share", Options{
+			TypeNormalization: map[string]Normalization{ids[0].String(): Share},
+			Policy:            fakePolicy{series: func(string, string) Params { return Params{Normalization: Rate} }},
+		}, Regression, "rate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -81,6 +81,10 @@ type Params struct {
 	// failing the next run on every function at once. It applies to a whole
 	// series.
 	MinRunDrift float64
+	// Normalization, when set, is the series' normalization, over
+	// Options.Normalization and Options.TypeNormalization: a rules file
+	// sets it per service and profile type. It applies to a whole series.
+	Normalization Normalization
 }
 
 // The defaults. Alpha is 1% rather than the customary 5% because the target
@@ -126,6 +130,9 @@ func (p Params) Merge(def Params) Params {
 	if p.MinRunDrift == 0 {
 		p.MinRunDrift = def.MinRunDrift
 	}
+	if p.Normalization == "" {
+		p.Normalization = def.Normalization
+	}
 	return p
 }
 
@@ -144,6 +151,11 @@ func (p Params) Validate() error {
 		return fmt.Errorf("min_samples %d is negative", p.MinSamples)
 	case !(p.MinRunDrift >= 0 && p.MinRunDrift <= 1):
 		return fmt.Errorf("min_run_drift %g out of range [0, 1]", p.MinRunDrift)
+	}
+	if p.Normalization != "" {
+		if _, err := ParseNormalization(string(p.Normalization)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -13,6 +13,7 @@
 //	  min_windows: 4      # fewer windows on a side: inconclusive
 //	  min_samples: 1000   # fewer samples on a side: inconclusive
 //	  min_run_drift: 10%  # least run-to-run drift of a process's level assumed
+//	  normalization: rest # share, rest or rate (see pkg/diff)
 //	overrides:
 //	  - name: fraud rules are noisy
 //	    service: bank-fraud-service   # glob; omitted = every service
@@ -38,8 +39,9 @@
 // on top, each setting only the fields it names: first those without a
 // function pattern (series-wide), then those with one, each group in file
 // order, so the more specific and then the later override wins, field by
-// field. min_windows, min_samples and min_run_drift are per series, so an
-// override with a function pattern may not set them.
+// field. min_windows, min_samples, min_run_drift and normalization are per
+// series, so an override with a function pattern may not set them. A
+// normalization set here wins over the command line's.
 //
 // Ignores. An ignore entry turns a finding that would fail the run (a
 // regression or a new hot path) into an "ignored" finding; it never turns an
@@ -120,6 +122,8 @@ type paramsYAML struct {
 	MinSamples *int64    `yaml:"min_samples"`
 	// MinRunDrift is diff.Params.MinRunDrift ("10%" or 0.10).
 	MinRunDrift *Fraction `yaml:"min_run_drift"`
+	// Normalization is diff.Params.Normalization: share, rest or rate.
+	Normalization *string `yaml:"normalization"`
 }
 
 type matchYAML struct {
@@ -254,7 +258,7 @@ func parse(data []byte, name string) (*Rules, error) {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if p == (diff.Params{}) {
-			return nil, fmt.Errorf("%s: sets nothing; give threshold, floor, alpha, min_windows, min_samples or min_run_drift", where)
+			return nil, fmt.Errorf("%s: sets nothing; give threshold, floor, alpha, min_windows, min_samples, min_run_drift or normalization", where)
 		}
 		if err := p.Merge(def.Merge(diff.DefaultParams())).Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
@@ -338,8 +342,15 @@ func (p paramsYAML) params(perFunction bool) (diff.Params, error) {
 		}
 		out.Alpha = float64(*p.Alpha)
 	}
-	if perFunction && (p.MinWindows != nil || p.MinSamples != nil || p.MinRunDrift != nil) {
-		return out, fmt.Errorf("min_windows, min_samples and min_run_drift apply to a whole series and cannot be set with a function pattern")
+	if perFunction && (p.MinWindows != nil || p.MinSamples != nil || p.MinRunDrift != nil || p.Normalization != nil) {
+		return out, fmt.Errorf("min_windows, min_samples, min_run_drift and normalization apply to a whole series and cannot be set with a function pattern")
+	}
+	if p.Normalization != nil {
+		n, err := diff.ParseNormalization(*p.Normalization)
+		if err != nil || *p.Normalization == "" {
+			return out, fmt.Errorf("normalization %q: want share, rest or rate", *p.Normalization)
+		}
+		out.Normalization = n
 	}
 	if p.MinRunDrift != nil {
 		if !(*p.MinRunDrift > 0 && *p.MinRunDrift <= 1) {

@@ -34,6 +34,7 @@ overrides:
     type: cpu
     threshold: 20%
     min_run_drift: 10%
+    normalization: rest
   - name: fraud
     service: bank-fraud-service
     function: "*fraud.(*Engine).*"
@@ -78,6 +79,9 @@ overrides:
 		}
 		if fp.MinRunDrift != wantDrift {
 			t.Errorf("%s %s %s: min_run_drift %g, want %g", tt.service, tt.pt, tt.fn, fp.MinRunDrift, wantDrift)
+		}
+		if wantNorm := map[bool]diff.Normalization{true: diff.Rest}[wantDrift > 0]; sp.Normalization != wantNorm {
+			t.Errorf("%s %s: normalization %q, want %q", tt.service, tt.pt, sp.Normalization, wantNorm)
 		}
 		if fp.Threshold != tt.want.Threshold || fp.Floor != tt.want.Floor || fp.Alpha != tt.want.Alpha || rule != tt.rule {
 			t.Errorf("%s %s %s: got %+v rule %q, want %+v rule %q", tt.service, tt.pt, tt.fn, fp, rule, tt.want, tt.rule)
@@ -152,6 +156,9 @@ func TestBadFiles(t *testing.T) {
 		{"per-function min_windows", "overrides:\n  - function: a\n    min_windows: 6\n", "apply to a whole series"},
 		{"per-function min_run_drift", "overrides:\n  - function: a\n    min_run_drift: 10%\n", "apply to a whole series"},
 		{"min_run_drift over 100%", "defaults:\n  min_run_drift: 150%\n", "min_run_drift 150% out of range"},
+		{"per-function normalization", "overrides:\n  - function: a\n    normalization: rate\n", "apply to a whole series"},
+		{"unknown normalization", "defaults:\n  normalization: odds\n", `normalization "odds": want share, rest or rate`},
+		{"empty normalization", "defaults:\n  normalization: ''\n", `normalization "": want share, rest or rate`},
 		{"version", "version: 2\n", "version 2 is not supported"},
 		{"not yaml", "defaults: [\n", "rules t.yaml"},
 		{"wrong shape", "overrides: 3\n", "line 1"},
