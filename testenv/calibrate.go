@@ -74,6 +74,9 @@ type CalibrateOptions struct {
 	// BaselineDir is where the baseline is written (default a temporary
 	// directory, removed at the end).
 	BaselineDir string
+	// Rules is the rules file (YAML text) the runs are gated with; ""
+	// means HarnessRules, the harness's own.
+	Rules string
 	// Baseline, when set, is an existing baseline directory every run is
 	// gated against; nothing is recorded (BaselineRuns and BaselineDir are
 	// not used). The short verdict-quality test shares the end-to-end
@@ -331,7 +334,10 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		ctx, cancel = context.WithDeadline(ctx, start.Add(o.MaxTime))
 		defer cancel()
 	}
-	dopts := CalibrationDiffOptions()
+	dopts, rulesText, err := calibrationDiffOptions(o.Rules)
+	if err != nil {
+		return nil, err
+	}
 	st := o.Stack
 	st.Inject = ""
 	st.Progress = o.StackProgress
@@ -353,9 +359,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	if o.MaxTime > 0 {
 		c.Setup.MaxTime = o.MaxTime.String()
 	}
-	if dopts.Policy != nil {
-		c.Setup.Rules = HarnessRules
-	}
+	c.Setup.Rules = rulesText
 	for id, n := range dopts.TypeNormalization {
 		c.Setup.Normalization[id] = string(n)
 	}
@@ -544,8 +548,9 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 }
 
 // Replay re-gates the runs of a calibration kept with KeepDir (its JSON
-// and the snapshots under keepDir) with the comparison options dopts, and
-// returns the calibration as those options would have judged it: same
+// and the snapshots under keepDir) with the harness's gate under the rules
+// file rulesYAML ("" for HarnessRules), and returns the calibration as that
+// gate would have judged it: same
 // runs, same measurements, new verdicts. Runs without a kept snapshot are
 // left out. Checks that need the live stack (load errors, services down)
 // passed when the runs were made and are not repeated.
@@ -555,7 +560,11 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 // (baseline.MergeRuns), as a gate that measures the build over that many
 // runs would see them (bankstack gate --runs); a group left short at the
 // end is dropped. Each merged group is one run of the replayed calibration.
-func Replay(orig *Calibration, keepDir string, dopts diff.Options, currentRuns int) (*Calibration, error) {
+func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Calibration, error) {
+	dopts, rulesText, err := calibrationDiffOptions(rulesYAML)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
 	base, err := baseline.Load(filepath.Join(keepDir, "baseline"))
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
@@ -571,10 +580,7 @@ func Replay(orig *Calibration, keepDir string, dopts diff.Options, currentRuns i
 	currentRuns = max(1, currentRuns)
 	c := &Calibration{Started: orig.Started, Finished: orig.Finished, Stopped: orig.Stopped, Setup: orig.Setup, Baseline: orig.Baseline}
 	c.Setup.Params = dopts.Params.Merge(diff.DefaultParams())
-	c.Setup.Rules = ""
-	if dopts.Policy != nil {
-		c.Setup.Rules = HarnessRules // what CalibrationDiffOptions applies
-	}
+	c.Setup.Rules = rulesText
 	c.Setup.Normalization = map[string]string{"*": string(dopts.Normalization)}
 	for id, n := range dopts.TypeNormalization {
 		c.Setup.Normalization[id] = string(n)
@@ -655,6 +661,17 @@ func CalibrationDiffOptions() diff.Options {
 	o := DiffOptions()
 	o.TopUnchanged = math.MaxInt32
 	return o
+}
+
+// calibrationDiffOptions are CalibrationDiffOptions with the rules file
+// rulesYAML ("" for HarnessRules), and the rules text they apply.
+func calibrationDiffOptions(rulesYAML string) (diff.Options, string, error) {
+	o, err := DiffOptionsWithRules(rulesYAML, "calibration rules")
+	if err != nil {
+		return o, "", err
+	}
+	o.TopUnchanged = math.MaxInt32
+	return o, cmp.Or(rulesYAML, HarnessRules), nil
 }
 
 // setDefaultsNoDir fills in the defaults without creating a work directory.

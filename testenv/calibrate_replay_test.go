@@ -51,7 +51,7 @@ func TestReplay(t *testing.T) {
 			{Index: 4, Kind: "aa"}, // not kept
 		},
 	}
-	c, err := Replay(orig, keep, CalibrationDiffOptions(), 1)
+	c, err := Replay(orig, keep, "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +69,20 @@ func TestReplay(t *testing.T) {
 		t.Errorf("replayed setup names rules %q, want the harness rules it applied", c.Setup.Rules)
 	}
 
+	// Other rules on the same runs: a threshold above the injected +100%
+	// misses the hot spot, and the setup records the rules applied.
+	const strict = "version: 1\ndefaults:\n  threshold: 300%\n"
+	cs, err := Replay(orig, keep, strict, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ab := cs.Runs[1]; ab.Trials[0].Detected || cs.Setup.Rules != strict {
+		t.Errorf("replay with a 300%% threshold: trials %+v, rules %q; want the hot spot missed and those rules recorded", ab.Trials, cs.Setup.Rules)
+	}
+	if _, err := Replay(orig, keep, "defaults:\n  normalization: odds\n", 1); err == nil || !strings.Contains(err.Error(), "odds") {
+		t.Errorf("bad rules: error %v, want one naming the bad value", err)
+	}
+
 	// Two runs a side: runs of one condition are merged in order, and a
 	// group left short (run 7) is dropped.
 	paired := &Calibration{Setup: orig.Setup, Runs: []*CalRun{
@@ -78,7 +92,7 @@ func TestReplay(t *testing.T) {
 		{Index: 6, Kind: "ab", Magnitude: 2, Snapshot: "run-006"},
 		{Index: 7, Kind: "aa", Snapshot: "run-007"},
 	}}
-	c2, err := Replay(paired, keep, CalibrationDiffOptions(), 2)
+	c2, err := Replay(paired, keep, "", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,10 +109,10 @@ func TestReplay(t *testing.T) {
 
 	// A kept run whose snapshot is gone is an error naming the run.
 	orig.Runs[0].Snapshot = "run-404"
-	if _, err := Replay(orig, keep, CalibrationDiffOptions(), 1); err == nil || !strings.Contains(err.Error(), "run 1") {
+	if _, err := Replay(orig, keep, "", 1); err == nil || !strings.Contains(err.Error(), "run 1") {
 		t.Errorf("missing snapshot: error %v, want one naming run 1", err)
 	}
-	if _, err := Replay(orig, t.TempDir(), CalibrationDiffOptions(), 1); err == nil || !strings.Contains(err.Error(), "baseline") {
+	if _, err := Replay(orig, t.TempDir(), "", 1); err == nil || !strings.Contains(err.Error(), "baseline") {
 		t.Errorf("no kept baseline: error %v, want one naming the baseline", err)
 	}
 }

@@ -335,14 +335,28 @@ func Prune(snap *baseline.Snapshot, opts diff.Options) (*baseline.Snapshot, []st
 // 7% for CPU and 10% for locks (min_run_drift). It also ignores the
 // profiler's own frames.
 func DiffOptions() diff.Options {
-	o := diff.Options{Normalization: diff.Rate}
-	o.Params.MinSamples = DefaultMinSamples
-	r, err := rules.Parse([]byte(HarnessRules), "harness rules")
+	o, err := DiffOptionsWithRules("", "")
 	if err != nil {
 		panic("testenv: HarnessRules: " + err.Error()) // a constant: caught by the tests
 	}
-	o.Policy = r.Policy(time.Now())
 	return o
+}
+
+// DiffOptionsWithRules are DiffOptions with the rules file rulesYAML (named
+// name in errors) in place of HarnessRules; "" means HarnessRules. It is
+// how a calibration tries other rules on the same runs.
+func DiffOptionsWithRules(rulesYAML, name string) (diff.Options, error) {
+	if rulesYAML == "" {
+		rulesYAML, name = HarnessRules, "harness rules"
+	}
+	o := diff.Options{Normalization: diff.Rate}
+	o.Params.MinSamples = DefaultMinSamples
+	r, err := rules.Parse([]byte(rulesYAML), name)
+	if err != nil {
+		return o, err
+	}
+	o.Policy = r.Policy(time.Now())
+	return o, nil
 }
 
 // onlyBaselineSeries keeps the current series the baseline has. The harness

@@ -36,8 +36,20 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	keep := fs.String("keep", "", "keep the baseline and every run's snapshot under this directory, for --replay")
 	replay := fs.String("replay", "", "with --from-json: re-gate the runs kept under this directory (--keep) with the current code's gate, without starting anything")
 	curRuns := fs.Int("current-runs", 1, "with --replay: merge this many consecutive kept runs of one condition into each gated current side, as gate --runs does")
+	config := fs.String("config", "", "gate the runs with this rules file (YAML, as profdiff compare --config) instead of the harness's own (testenv.HarnessRules); with --replay, to try other rules on kept runs")
 	if code, done := parse(fs, args, stderr); done {
 		return code
+	}
+	var rulesText string
+	if *config != "" {
+		b, err := os.ReadFile(*config)
+		if err != nil {
+			return fail(stderr, "calibrate", fmt.Errorf("--config: %w", err))
+		}
+		if _, err := testenv.DiffOptionsWithRules(string(b), *config); err != nil {
+			return fail(stderr, "calibrate", fmt.Errorf("--config: %w", err))
+		}
+		rulesText = string(b)
 	}
 	th, err := testenv.ParseThresholds(*thresholds)
 	if err != nil {
@@ -57,15 +69,15 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		c.Summary = c.Summarize()
 		if *replay != "" {
-			rc, err := testenv.Replay(&c, *replay, testenv.CalibrationDiffOptions(), *curRuns)
+			rc, err := testenv.Replay(&c, *replay, rulesText, *curRuns)
 			if err != nil {
 				return fail(stderr, "calibrate", err)
 			}
 			c = *rc
 			if *curRuns > 1 {
-				fmt.Fprintf(stdout, "Replayed the runs kept in %s with the current gate, %d runs merged into each current side: %d gated runs.\n\n", *replay, *curRuns, len(c.Runs))
+				fmt.Fprintf(stdout, "Replayed the runs kept in %s with the current gate%s, %d runs merged into each current side: %d gated runs.\n\n", *replay, rulesNote(*config), *curRuns, len(c.Runs))
 			} else {
-				fmt.Fprintf(stdout, "Replayed %d kept runs from %s with the current gate.\n\n", len(c.Runs), *replay)
+				fmt.Fprintf(stdout, "Replayed %d kept runs from %s with the current gate%s.\n\n", len(c.Runs), *replay, rulesNote(*config))
 			}
 			if *jsonOut != "" {
 				if err := writeCalibrationJSON(*jsonOut, &c); err != nil {
@@ -103,7 +115,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	o := testenv.CalibrateOptions{
 		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots, BaselineRuns: *baseRuns, Baseline: *baseDir, KeepDir: *keep,
-		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout,
+		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout, Rules: rulesText,
 	}
 	if *verbose {
 		o.StackProgress = stderr
@@ -131,6 +143,14 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "\nwrote %s\n", *jsonOut)
 	}
 	return 0
+}
+
+// rulesNote names the rules file a replay used, if not the harness's.
+func rulesNote(config string) string {
+	if config == "" {
+		return ""
+	}
+	return " and the rules in " + config
 }
 
 // writeCalibrationJSON writes c as JSON, atomically: indented, or

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -10,6 +12,10 @@ import (
 // TestBadInput checks that every refusal is one line naming what was wrong,
 // with exit status 2, before anything is started.
 func TestBadInput(t *testing.T) {
+	badRules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(badRules, []byte("defaults:\n  normalization: odds\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args []string
 		want string
@@ -21,6 +27,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"calibrate", "--current-runs", "2"}, "--current-runs=2"},
 		{[]string{"calibrate", "--current-runs", "0", "--replay", "k", "--from-json", "x"}, "--current-runs=0"},
 		{[]string{"calibrate", "--from-json", "/nonexistent/cal.json"}, "/nonexistent/cal.json"},
+		{[]string{"calibrate", "--config", "/nonexistent/rules.yaml"}, "/nonexistent/rules.yaml"},
+		{[]string{"calibrate", "--config", badRules}, `normalization "odds"`},
 		{[]string{"frobnicate"}, "frobnicate"},
 		{[]string{"demo", "--arrivals", "bursty"}, `arrivals "bursty": want poisson or uniform`},
 	}
