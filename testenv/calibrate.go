@@ -542,6 +542,15 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 		r.Verdict = string(res.Verdict)
 		r.analyze(res, hots, p.mag)
 		c.Runs = append(c.Runs, r)
+		if r.LoadFailed() {
+			fmt.Fprintf(progress, "calibrate: run %d/%d %s: the load failed (%d of %d requests) after %.0fs; counted as a failed run\n", i+1, len(plan), r.label(), r.Errors, r.Requests, r.Seconds)
+			failures++
+			if failures >= 3 {
+				c.Stopped = fmt.Sprintf("stopped after %d of %d runs: %d runs failed", len(c.Runs), len(plan), failures)
+				break
+			}
+			continue
+		}
 		fmt.Fprintf(progress, "calibrate: run %d/%d %s: %s (%.0fs, load %s)\n", i+1, len(plan), r.label(), r.progressLine(), r.Seconds, r.LoadAvg)
 	}
 	return finish(), nil
@@ -594,7 +603,7 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 	pending := map[condition][]*CalRun{}
 	var groups [][]*CalRun
 	for _, o := range orig.Runs {
-		if o.Err != "" || o.Snapshot == "" {
+		if o.failed() || o.Snapshot == "" {
 			continue
 		}
 		k := condition{o.Kind, o.Magnitude}
@@ -707,6 +716,20 @@ func loadAvg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// LoadFailed reports whether the run's load failed (more than
+// MaxLoadErrorRate of its requests): the gate then calls the run
+// inconclusive, its profiles describe the failure rather than the build, and
+// a calibration counts it as a failed run, not as a trial. (One A/A run of a
+// calibration here lost 13% of its requests in its last minute and its
+// allocation profiles then "regressed" in three services.)
+func (r *CalRun) LoadFailed() bool {
+	return r.Requests > 0 && float64(r.Errors)/float64(r.Requests) > MaxLoadErrorRate
+}
+
+// failed reports whether the run counts as failed: no verdict, or a failed
+// load.
+func (r *CalRun) failed() bool { return r.Err != "" || r.LoadFailed() }
 
 func (r *CalRun) label() string {
 	if r.Kind == "aa" {

@@ -15,8 +15,9 @@ import (
 // and a run whose hot spot does twice the work, written as Calibrate's
 // KeepDir writes them (synthetic CPU series of the fraud service). The
 // synthetic model keeps each window's sample count, so a hot spot's rate
-// rises less than its work (+37% at 1.5x, under the 7% run drift the
-// harness gate assumes for CPU); twice the work is found plainly.
+// rises less than its work (+37% at 1.5x, which a 4-run baseline under the
+// harness's CPU drift floor does not resolve); twice the work is found
+// plainly.
 func TestReplay(t *testing.T) {
 	fraud, _ := bank.HotspotByInject("fraud.rules")
 	m := gen.NewModel(1, 30)
@@ -28,7 +29,7 @@ func TestReplay(t *testing.T) {
 		s.Put(model.Series(rng, fraud.Service, 12, 3000, 0.02))
 		return s
 	}
-	// A baseline of four runs, as the harness records one.
+	// A baseline of four runs, as the tests' shared one.
 	base, err := baseline.MergeRuns(series(m), series(m), series(m), series(m))
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,8 @@ type CalSummary struct {
 	AARunsFalseAlarm int `json:"aa_runs_with_false_alarm"`
 	// ABRuns counts completed A/B runs per magnitude.
 	ABRuns map[string]int `json:"ab_runs"`
-	// FailedRuns counts runs that produced no verdict (errors).
+	// FailedRuns counts runs that produced no verdict (errors) or whose
+	// load failed (CalRun.LoadFailed); they count nowhere else.
 	FailedRuns int `json:"failed_runs"`
 	// ByType is the false-alarm accounting per profile type.
 	ByType []TypeFalseAlarms `json:"false_alarms_by_type"`
@@ -200,7 +201,7 @@ func (c *Calibration) Summarize() *CalSummary {
 	var secs []float64
 	fa := map[skey]*FalseAlarmRow{}
 	for _, r := range c.Runs {
-		if r.Err != "" {
+		if r.failed() {
 			s.FailedRuns++
 			continue
 		}

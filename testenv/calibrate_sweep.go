@@ -87,7 +87,7 @@ func (c *Calibration) sweepRow(g string, th float64) SweepRow {
 	row := SweepRow{Group: g, Threshold: th}
 	var det detectionTally
 	for _, r := range c.Runs {
-		if r.Err != "" {
+		if r.failed() {
 			continue
 		}
 		runHas, runFalse := false, false
@@ -180,7 +180,7 @@ func (c *Calibration) AtThresholds(th map[string]float64) (aaRuns, aaFalse int, 
 		return out
 	}
 	for _, r := range c.Runs {
-		if r.Err != "" {
+		if r.failed() {
 			continue
 		}
 		if r.Kind == "aa" {

@@ -218,4 +218,20 @@ func TestCalibrationAccounting(t *testing.T) {
 	if !strings.Contains(b.String(), "| fraud.rules | cpu (-) | +50% | 1 | 1/1 (100%)") || !strings.Contains(b.String(), "| fraud.rules | cpu (-) | none (A/A) | 1 | 0/1 (0%)") {
 		t.Errorf("table:\n%s", b.String())
 	}
+
+	// An A/A run whose load failed (2% of its requests) is a failed run,
+	// not a trial, whatever its profiles showed; 1% is still a trial.
+	for _, tt := range []struct {
+		errors       int
+		aa, failed   int
+		aaFalseAlarm int
+	}{{20, 2, 0, 2}, {21, 1, 1, 1}} {
+		bad := &CalRun{Kind: "aa", Requests: 2000, Errors: tt.errors}
+		bad.analyze(&diff.Result{Series: res.Series[4:]}, hots, 0)
+		c := &Calibration{Setup: c.Setup, Runs: []*CalRun{r, aa, bad}}
+		if s := c.Summarize(); s.AARuns != tt.aa || s.FailedRuns != tt.failed || s.AARunsFalseAlarm != tt.aaFalseAlarm {
+			t.Errorf("%d of 2000 requests failed: A/A runs %d, failed %d, A/A with a false alarm %d; want %d, %d, %d",
+				tt.errors, s.AARuns, s.FailedRuns, s.AARunsFalseAlarm, tt.aa, tt.failed, tt.aaFalseAlarm)
+		}
+	}
 }

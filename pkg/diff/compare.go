@@ -7,7 +7,8 @@
 //
 // For every function, and for its self and its cumulative value, each
 // window gives one observation: the value as a share of the window's total
-// (or as a rate per second). The windows of one side are treated as
+// (or as a rate per second, or as a ratio to the rest of the window's total;
+// see Normalization). The windows of one side are treated as
 // independent measurements of the same quantity, and the two sides are
 // compared with a one-sided Welch t-test on the per-window means.
 //
