@@ -587,7 +587,10 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 		hots = append(hots, h)
 	}
 	currentRuns = max(1, currentRuns)
-	c := &Calibration{Started: orig.Started, Finished: orig.Finished, Stopped: orig.Stopped, Setup: orig.Setup, Baseline: orig.Baseline}
+	c := &Calibration{Started: orig.Started, Finished: orig.Finished, Stopped: orig.Stopped, Setup: orig.Setup}
+	// The kept baseline is described as it is: a replay may be given
+	// another one (more runs) than the calibration recorded.
+	c.describeBaseline(base, orig.Baseline.Dropped, orig.Baseline.Seconds)
 	c.Setup.Params = dopts.Params.Merge(diff.DefaultParams())
 	c.Setup.Rules = rulesText
 	c.Setup.Normalization = map[string]string{"*": string(dopts.Normalization)}

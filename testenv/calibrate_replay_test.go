@@ -69,6 +69,9 @@ func TestReplay(t *testing.T) {
 	if c.Setup.Rules != HarnessRules {
 		t.Errorf("replayed setup names rules %q, want the harness rules it applied", c.Setup.Rules)
 	}
+	if c.Baseline.Runs != 4 || c.Baseline.Series != 1 {
+		t.Errorf("replayed baseline: %d runs, %d series; want the kept baseline's 4 and 1", c.Baseline.Runs, c.Baseline.Series)
+	}
 
 	// Other rules on the same runs: a threshold above the injected +100%
 	// misses the hot spot, and the setup records the rules applied.
