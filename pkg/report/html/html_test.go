@@ -64,6 +64,23 @@ func TestWriteContent(t *testing.T) {
 	}
 }
 
+// TestValuesLine: the page says what its values are, for each
+// normalization.
+func TestValuesLine(t *testing.T) {
+	for norm, want := range map[string]string{
+		"share": "share of each profile window",
+		"rate":  "rate per second (fixed load)",
+		"rest":  "ratio to the rest of each profile window",
+		"mixed": "per series: rates, shares or ratios to the rest",
+	} {
+		r := reporttest.Result()
+		r.Normalization = norm
+		if out := string(render(t, r, Options{})); !strings.Contains(out, want) {
+			t.Errorf("%s: page lacks %q", norm, want)
+		}
+	}
+}
+
 // TestSelfContained: the page must load nothing. Any src, href or CSS url()
 // that is not a fragment or data: URL would be a network request (or a
 // broken reference once the file is downloaded from CI).
