@@ -486,7 +486,10 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 		}
 		return plan[i].cond < plan[j].cond
 	})
-	slowest := c.Baseline.Seconds
+	// Until a run has been timed, one of the baseline's runs stands in
+	// (it is the same stack and load); the whole baseline's time would
+	// stop a calibration with an 8-run baseline 8 minutes early.
+	slowest := c.Baseline.Seconds / float64(max(1, c.Baseline.Runs))
 	failures := 0
 	for i, p := range plan {
 		if err := ctx.Err(); err != nil {
