@@ -400,13 +400,13 @@ ignore:
 // that movement but estimate it with one degree of freedom: a lucky pair
 // hides a function that wanders (a lock caller moved -18%, +27%, -4%, -4%
 // over four runs here) and an unlucky one blinds the gate (a CPU hot spot's
-// stated MDE was 82% after one). Four were not enough either: one fraud
-// process of four ran 18% above the others, and against that baseline the
-// CPU hot spot at +50% was named in 0 of 10 runs (stated MDE 108%); the
-// same runs against eight (those four and four more) named it in 9 of 10
-// (MDE 61%), with no A/A run failing (docs/verdict-quality.md). A baseline
-// is recorded once and gates every build after it, so its four extra
-// minutes are paid once.
+// stated MDE was 82% after one). Four were not enough either: a fraud
+// baseline's four processes spread ±13.5% where the runs after them spread
+// ±7%, and against it the CPU hot spot at +50% was named in 0 of 10 runs
+// (stated MDE 108%); the same runs against eight (those four and four
+// more) named it in 9 of 10 (MDE 61%), with no A/A run failing
+// (docs/verdict-quality.md). A baseline is recorded once and gates every
+// build after it, so its four extra minutes are paid once.
 const DefaultBaselineRuns = 8
 
 // RecordBaseline starts a fresh stack runs times, measures each once, and
