@@ -562,10 +562,10 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 // Replay re-gates the runs of a calibration kept with KeepDir (its JSON
 // and the snapshots under keepDir) with the harness's gate under the rules
 // file rulesYAML ("" for HarnessRules), and returns the calibration as that
-// gate would have judged it: same
-// runs, same measurements, new verdicts. Runs without a kept snapshot are
-// left out. Checks that need the live stack (load errors, services down)
-// passed when the runs were made and are not repeated.
+// gate would have judged it: same runs, same measurements, new verdicts.
+// Runs without a kept snapshot, without a verdict or whose load failed
+// (CalRun.LoadFailed, from the recorded request counts) are left out; the
+// checks that need the live stack (services down) are not repeated.
 //
 // With currentRuns above 1, consecutive kept runs of the same kind and
 // magnitude are merged, currentRuns at a time, into one current side
@@ -727,8 +727,8 @@ func loadAvg() string {
 // MaxLoadErrorRate of its requests): the gate then calls the run
 // inconclusive, its profiles describe the failure rather than the build, and
 // a calibration counts it as a failed run, not as a trial. (One A/A run of a
-// calibration here lost 13% of its requests in its last minute and its
-// allocation profiles then "regressed" in three services.)
+// calibration here lost 13% of its requests, and its allocation profiles
+// then "regressed" in three series.)
 func (r *CalRun) LoadFailed() bool {
 	return r.Requests > 0 && float64(r.Errors)/float64(r.Requests) > MaxLoadErrorRate
 }

@@ -263,7 +263,7 @@ func delta(t *testing.T, after, before *profile.Profile) *profile.Profile {
 // TestHotspotsInProfiles proves, for every hot spot, that the Function in the
 // table is the name a real profile reports, that it holds a visible share
 // (≥ 2%) of its profile under normal load, and that injecting a factor makes
-// it grow: its share for CPU and allocation hot spots; for lock hot spots,
+// it grow: its share's odds for CPU and allocation hot spots; for lock hot spots,
 // whose coarse lock is most of the mutex profile either way, its delay per
 // request (and its share must not fall).
 func TestHotspotsInProfiles(t *testing.T) {
