@@ -730,7 +730,8 @@ func loadAvg() string {
 // calibration here lost 13% of its requests, and its allocation profiles
 // then "regressed" in three series.)
 func (r *CalRun) LoadFailed() bool {
-	return r.Requests > 0 && float64(r.Errors)/float64(r.Requests) > MaxLoadErrorRate
+	load := loadgen.Result{Requests: r.Requests, Errors: r.Errors}
+	return load.ErrorRate() > MaxLoadErrorRate // the rule failedLoad applies live
 }
 
 // failed reports whether the run counts as failed: no verdict, or a failed
