@@ -88,6 +88,13 @@ type CalibrateOptions struct {
 	// comparison options in seconds, without starting a stack: the
 	// statistics can be tuned offline against real runs.
 	KeepDir string
+	// GateRuns is how many fresh stacks each A/A or A/B trial is measured
+	// over, merged into one current side as GateRuns does (default 1;
+	// bankstack calibrate's is DefaultGateRuns, the shipped gate's).
+	GateRuns int
+	// GateDuration is the measured load of each of a trial's runs
+	// (default Load.Duration, which the baseline's runs get).
+	GateDuration time.Duration
 }
 
 // DefaultCalibrationHotspots are a CPU, an allocation and a lock hot spot,
@@ -137,8 +144,12 @@ type CalibrationSetup struct {
 	LoadAvgEnd   string `json:"loadavg_end,omitempty"`
 	MaxTime      string `json:"max_time,omitempty"`
 	// CurrentRuns is how many runs each gated current side was merged from
-	// (Replay with currentRuns above 1); 0 or 1: one run each.
+	// (CalibrateOptions.GateRuns, times Replay's currentRuns); 0 or 1: one
+	// run each.
 	CurrentRuns int `json:"current_runs,omitempty"`
+	// GateDuration is the measured load of each current run when it
+	// differs from the baseline's runs (Duration); "" when they are equal.
+	GateDuration string `json:"gate_duration,omitempty"`
 }
 
 // CalBaseline describes the calibration's baseline.
@@ -347,6 +358,11 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	}
 	load := o.Load
 	load.setDefaults(probe.UploadInterval)
+	gateLoad := load
+	if o.GateDuration > 0 {
+		gateLoad.Duration = o.GateDuration
+	}
+	trialRuns := max(1, o.GateRuns)
 	c := &Calibration{Started: start}
 	c.Setup = CalibrationSetup{
 		AA: o.AA, Runs: o.Runs, Magnitudes: o.Magnitudes, MagnitudeRuns: o.MagnitudeRuns, Hotspots: o.Hotspots,
@@ -358,6 +374,12 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	}
 	if o.MaxTime > 0 {
 		c.Setup.MaxTime = o.MaxTime.String()
+	}
+	if trialRuns > 1 {
+		c.Setup.CurrentRuns = trialRuns
+	}
+	if gateLoad.Duration != load.Duration {
+		c.Setup.GateDuration = gateLoad.Duration.String()
 	}
 	c.Setup.Rules = rulesText
 	for id, n := range dopts.TypeNormalization {
@@ -401,7 +423,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 
 	// The baseline.
 	if o.Baseline != "" {
-		return c.runPlan(ctx, o, hots, o.Baseline, load, dopts, runOpts, progress, start, finish)
+		return c.runPlan(ctx, o, hots, o.Baseline, gateLoad, trialRuns, dopts, runOpts, progress, start, finish)
 	}
 	dir := o.BaselineDir
 	if dir == "" {
@@ -437,13 +459,13 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		fmt.Fprintf(progress, "calibrate:   not gated: %s\n", d)
 	}
 
-	return c.runPlan(ctx, o, hots, dir, load, dopts, runOpts, progress, start, finish)
+	return c.runPlan(ctx, o, hots, dir, gateLoad, trialRuns, dopts, runOpts, progress, start, finish)
 }
 
 // runPlan runs the calibration's A/A and A/B runs against the baseline in
-// dir, interleaved.
+// dir, interleaved, each measured over trialRuns fresh stacks with load.
 func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []bank.Hotspot, dir string, load LoadOptions,
-	dopts diff.Options, runOpts func(name, inject string) (Options, error), progress io.Writer, start time.Time,
+	trialRuns int, dopts diff.Options, runOpts func(name, inject string) (Options, error), progress io.Writer, start time.Time,
 	finish func() *Calibration) (*Calibration, error) {
 	snap, err := baseline.Load(dir)
 	if err != nil {
@@ -486,10 +508,11 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 		}
 		return plan[i].cond < plan[j].cond
 	})
-	// Until a run has been timed, one of the baseline's runs stands in
-	// (it is the same stack and load); the whole baseline's time would
-	// stop a calibration with an 8-run baseline 8 minutes early.
-	slowest := c.Baseline.Seconds / float64(max(1, c.Baseline.Runs))
+	// Until a run has been timed, the baseline's runs stand in (the same
+	// stack, and load no shorter than a trial's runs), one for each of a
+	// trial's runs; the whole baseline's time would stop a calibration
+	// with an 8-run baseline 8 minutes early.
+	slowest := c.Baseline.Seconds / float64(max(1, c.Baseline.Runs)) * float64(trialRuns)
 	failures := 0
 	for i, p := range plan {
 		if err := ctx.Err(); err != nil {
@@ -510,13 +533,14 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 		}
 		rs, err := runOpts(fmt.Sprintf("run%d", i+1), r.Inject)
 		var res *diff.Result
-		var m *Measurement
+		var cur *baseline.Snapshot
+		var ms []*Measurement
 		if err == nil {
-			res, m, err = gateOnce(ctx, rs, dir, load, dopts)
+			res, cur, ms, err = gateRuns(ctx, rs, dir, load, dopts, trialRuns)
 		}
 		if err == nil && o.KeepDir != "" {
 			r.Snapshot = fmt.Sprintf("run-%03d", i+1)
-			if werr := baseline.Write(filepath.Join(o.KeepDir, r.Snapshot), m.Snapshot()); werr != nil {
+			if werr := baseline.Write(filepath.Join(o.KeepDir, r.Snapshot), cur); werr != nil {
 				fmt.Fprintf(progress, "calibrate: run %d: keeping its snapshot: %v\n", i+1, werr)
 				r.Snapshot = ""
 			}
@@ -541,7 +565,11 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 			continue
 		}
 		slowest = math.Max(slowest, r.Seconds)
-		r.Requests, r.Achieved, r.Errors = m.Load.Requests, m.Load.Achieved, m.Load.Errors
+		for _, m := range ms {
+			r.Requests += m.Load.Requests
+			r.Errors += m.Load.Errors
+			r.Achieved += m.Load.Achieved / float64(len(ms))
+		}
 		r.Verdict = string(res.Verdict)
 		r.analyze(res, hots, p.mag)
 		c.Runs = append(c.Runs, r)
@@ -600,7 +628,7 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 	for id, n := range dopts.TypeNormalization {
 		c.Setup.Normalization[id] = string(n)
 	}
-	c.Setup.CurrentRuns = currentRuns
+	c.Setup.CurrentRuns = max(1, orig.Setup.CurrentRuns) * currentRuns
 	// Group the kept runs by condition, in order, currentRuns at a time.
 	type condition struct {
 		kind string
@@ -699,15 +727,6 @@ func (o *Options) setDefaultsNoDir() error {
 	cp.WorkDir = o.WorkDir
 	*o = cp
 	return nil
-}
-
-func gateOnce(ctx context.Context, so Options, dir string, load LoadOptions, dopts diff.Options) (*diff.Result, *Measurement, error) {
-	s, err := Start(ctx, so)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer s.Close()
-	return s.Gate(ctx, dir, load, dopts)
 }
 
 // loadAvg returns the first three fields of /proc/loadavg, or "".

@@ -111,6 +111,21 @@ func TestReplay(t *testing.T) {
 		t.Errorf("merged +100%% runs: kind %s, trials %+v; want the hot spot detected", ab.Kind, ab.Trials)
 	}
 
+	// A calibration whose trials were each measured over two runs
+	// (GateRuns) still says so replayed one kept trial at a time, and
+	// multiplies when its trials are merged again.
+	live := *paired
+	live.Setup.CurrentRuns = 2
+	for _, tt := range []struct{ merge, want int }{{1, 2}, {2, 4}} {
+		c, err := Replay(&live, keep, "", tt.merge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Setup.CurrentRuns != tt.want {
+			t.Errorf("replay of 2-run trials, %d merged: current runs %d, want %d", tt.merge, c.Setup.CurrentRuns, tt.want)
+		}
+	}
+
 	// A kept run whose snapshot is gone is an error naming the run.
 	orig.Runs[0].Snapshot = "run-404"
 	if _, err := Replay(orig, keep, "", 1); err == nil || !strings.Contains(err.Error(), "run 1") {

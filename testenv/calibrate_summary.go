@@ -479,8 +479,9 @@ func (c *Calibration) WriteTable(w io.Writer) {
 		su.Backend, su.Rate, cmp.Or(su.Arrivals, string(loadgen.ArrivalsUniform)), su.Duration, su.Warmup, su.Window, su.CPURate, su.AllocRate, su.GoVersion, su.CPUs, su.LoadAvgStart, su.LoadAvgEnd)
 	fmt.Fprintf(w, "Gate: Welch t per function on per-window values, Benjamini-Hochberg over a series' tested functions, alpha %g, threshold %g%%, floor %g%%, min windows %d, min samples %d.\n",
 		su.Params.Alpha, 100*su.Params.Threshold, 100*su.Params.Floor, su.Params.MinWindows, su.Params.MinSamples)
-	if su.CurrentRuns > 1 {
-		fmt.Fprintf(w, "Current side: %d runs merged per gated run (replayed), so each row counts merged runs.\n", su.CurrentRuns)
+	if su.CurrentRuns > 1 || su.GateDuration != "" {
+		fmt.Fprintf(w, "Current side: %d run(s) of %s merged per gated run, so each row counts merged runs; the baseline's runs are %s.\n",
+			max(1, su.CurrentRuns), cmp.Or(su.GateDuration, su.Duration), su.Duration)
 	}
 	if su.Rules != "" {
 		fmt.Fprintf(w, "Harness rules applied: %s.\n", strings.Join(strings.Fields(strings.ReplaceAll(su.Rules, "\n", " ")), " "))

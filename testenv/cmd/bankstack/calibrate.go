@@ -26,7 +26,9 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	runs := fs.Int("runs", 5, "runs per magnitude, each injecting every chosen hot spot at once")
 	mags := fs.String("magnitudes", "1.5,1.25,1.1,1.05", "injection factors, comma-separated (1.5 = +50% work in the hot spot); FACTOR:N runs that one N times instead of --runs")
 	hots := fs.StringSlice("hotspots", testenv.DefaultCalibrationHotspots, "hot spots to inject (injection names, one per service)")
-	baseRuns := fs.Int("baseline-runs", testenv.DefaultBaselineRuns, "runs the baseline is recorded over, as the harness records one")
+	baseRuns := fs.Int("baseline-runs", testenv.DefaultBaselineRuns, "runs the baseline is recorded over, as the harness records one (each for --duration)")
+	gateRuns := fs.Int("gate-runs", testenv.DefaultGateRuns, "fresh stacks each A/A or A/B trial is measured over, merged into one current side, as bankstack gate --runs")
+	gateDur := fs.Duration("gate-duration", testenv.DefaultGateDuration, "measured load of each of a trial's runs, as bankstack gate --duration")
 	jsonOut := fs.String("json", "", "write the full calibration (every run, series and trial, and the summary) as JSON to this file")
 	maxTime := fs.Duration("max-time", 45*time.Minute, "bound on the whole calibration; it stops early and reports what was done")
 	verbose := fs.Bool("verbose", false, "show the stacks' own progress on stderr")
@@ -54,6 +56,12 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	th, err := testenv.ParseThresholds(*thresholds)
 	if err != nil {
 		return fail(stderr, "calibrate", fmt.Errorf("--thresholds: %w", err))
+	}
+	if *gateRuns < 1 {
+		return fail(stderr, "calibrate", fmt.Errorf("--gate-runs=%d: want at least 1", *gateRuns))
+	}
+	if *gateDur <= 0 {
+		return fail(stderr, "calibrate", fmt.Errorf("--gate-duration=%s: want a positive duration", *gateDur))
 	}
 	if *curRuns < 1 || (*curRuns > 1 && *replay == "") {
 		return fail(stderr, "calibrate", fmt.Errorf("--current-runs=%d: want a positive count, and more than 1 only with --replay", *curRuns))
@@ -116,6 +124,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	o := testenv.CalibrateOptions{
 		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots, BaselineRuns: *baseRuns, Baseline: *baseDir, KeepDir: *keep,
 		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout, Rules: rulesText,
+		GateRuns: *gateRuns, GateDuration: *gateDur,
 	}
 	if *verbose {
 		o.StackProgress = stderr
