@@ -414,19 +414,17 @@ ignore:
     reason: the Go runtime's own locks (sysmon, GC, scheduler) name no code of the service to fix
 `
 
-// DefaultGateRuns and DefaultGateDuration are how the harness measures a
-// build against a baseline (bankstack gate, calibrate): one fresh stack
-// for a minute. Two stacks of 30 s each (bankstack gate --runs 2
-// --duration 30s) see as many samples and carry half a process start's
-// drift, which helped CPU, but allocation profiles need the longer run: a
-// fresh process's first allocation window reads low, one window in five
-// of a 30 s run against one in eleven, and the allocation hot spot at +50%
-// was named in 6 of 10 two-run trials against 10 of 10 one-run trials
-// (docs/verdict-quality.md).
-const (
-	DefaultGateRuns     = 1
-	DefaultGateDuration = DefaultDuration
-)
+// DefaultGateRuns is how many fresh stacks the harness measures a build
+// over against a baseline (bankstack gate, calibrate), each for the load's
+// Duration: one, for a minute. Two stacks of 30 s each (bankstack gate
+// --runs 2 --duration 30s) see as many samples and carry half a process
+// start's drift, which helped CPU, but allocation profiles need the longer
+// run: a fresh process's first allocation window reads low, one window in
+// five of a 30 s run against one in eleven, and the allocation hot spot at
+// +50% was named in 6 of 10 two-run trials against 10 of 10 one-run trials
+// (docs/verdict-quality.md). Two runs of 60 s stated lower minimum
+// detectable effects for every hot spot, at twice the load.
+const DefaultGateRuns = 1
 
 // DefaultBaselineRuns is how many independent runs a harness baseline is
 // recorded over (see baseline.MergeRuns); the comparison widens each

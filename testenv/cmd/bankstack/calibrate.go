@@ -28,7 +28,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	hots := fs.StringSlice("hotspots", testenv.DefaultCalibrationHotspots, "hot spots to inject (injection names, one per service)")
 	baseRuns := fs.Int("baseline-runs", testenv.DefaultBaselineRuns, "runs the baseline is recorded over, as the harness records one (each for --duration)")
 	gateRuns := fs.Int("gate-runs", testenv.DefaultGateRuns, "fresh stacks each A/A or A/B trial is measured over, merged into one current side, as bankstack gate --runs")
-	gateDur := fs.Duration("gate-duration", testenv.DefaultGateDuration, "measured load of each of a trial's runs, as bankstack gate --duration")
+	gateDur := fs.Duration("gate-duration", 0, "measured load of each of a trial's runs, as bankstack gate --duration (default --duration, the baseline's runs')")
 	jsonOut := fs.String("json", "", "write the full calibration (every run, series and trial, and the summary) as JSON to this file")
 	maxTime := fs.Duration("max-time", 45*time.Minute, "bound on the whole calibration; it stops early and reports what was done")
 	verbose := fs.Bool("verbose", false, "show the stacks' own progress on stderr")
@@ -60,7 +60,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *gateRuns < 1 {
 		return fail(stderr, "calibrate", fmt.Errorf("--gate-runs=%d: want at least 1", *gateRuns))
 	}
-	if *gateDur <= 0 {
+	if *gateDur < 0 {
 		return fail(stderr, "calibrate", fmt.Errorf("--gate-duration=%s: want a positive duration", *gateDur))
 	}
 	if *curRuns < 1 || (*curRuns > 1 && *replay == "") {

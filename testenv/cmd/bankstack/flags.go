@@ -92,15 +92,9 @@ func (f *arrivalsFlag) Set(s string) error {
 }
 
 func addLoadFlags(fs *pflag.FlagSet) *loadFlags {
-	return addLoadFlagsFor(fs, testenv.DefaultDuration)
-}
-
-// addLoadFlagsFor is addLoadFlags with another default for --duration (a
-// gate's runs are shorter than a baseline's: testenv.DefaultGateDuration).
-func addLoadFlagsFor(fs *pflag.FlagSet, duration time.Duration) *loadFlags {
 	f := &loadFlags{}
 	fs.Float64Var(&f.rate, "rate", testenv.DefaultRate, "total request rate per second over all services (fixed, open loop)")
-	fs.DurationVar(&f.duration, "duration", duration, "measured load per run, after the warm-up")
+	fs.DurationVar(&f.duration, "duration", testenv.DefaultDuration, "measured load per run, after the warm-up")
 	fs.DurationVar(&f.warmup, "warmup", 0, "load before measuring starts (default one upload interval)")
 	fs.IntVar(&f.conc, "concurrency", 0, "requests in flight at most (default the load generator's)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the request mix and of the arrival gaps")

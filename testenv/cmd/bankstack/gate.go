@@ -111,7 +111,7 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("gate", "start the stack, drive load, collect, compare with a baseline and exit 0 (pass), 1 (regression) or 2 (inconclusive or error)",
 		"go run ./testenv/cmd/bankstack gate --baseline testenv/baselines/local --inject fraud.rules=1.5", stdout)
 	sf := addStackFlags(fs)
-	lf := addLoadFlagsFor(fs, testenv.DefaultGateDuration)
+	lf := addLoadFlags(fs)
 	gf := addGateFlags(fs)
 	base := fs.String("baseline", "", "baseline directory (required)")
 	runs := fs.Int("runs", testenv.DefaultGateRuns, "independent runs to measure the build over, each on a fresh stack for --duration (more runs carry less of one process start's drift; runs shorter than 60 s blur allocation profiles; see docs/verdict-quality.md)")

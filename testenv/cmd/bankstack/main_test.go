@@ -26,7 +26,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"baseline"}, "--out is required"},
 		{[]string{"calibrate", "--current-runs", "2"}, "--current-runs=2"},
 		{[]string{"calibrate", "--gate-runs", "0"}, "--gate-runs=0: want at least 1"},
-		{[]string{"calibrate", "--gate-duration", "0s"}, "--gate-duration=0s"},
+		{[]string{"calibrate", "--gate-duration", "-1s"}, "--gate-duration=-1s"},
 		{[]string{"calibrate", "--current-runs", "0", "--replay", "k", "--from-json", "x"}, "--current-runs=0"},
 		{[]string{"calibrate", "--from-json", "/nonexistent/cal.json"}, "/nonexistent/cal.json"},
 		{[]string{"calibrate", "--config", "/nonexistent/rules.yaml"}, "/nonexistent/rules.yaml"},
