@@ -44,7 +44,7 @@ func TestReplay(t *testing.T) {
 		}
 	}
 	orig := &Calibration{
-		Setup: CalibrationSetup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}},
+		Setup: CalibrationSetup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "1m0s"},
 		Runs: []*CalRun{
 			{Index: 1, Kind: "aa", Snapshot: "run-001"},
 			{Index: 2, Kind: "ab", Magnitude: 2, Snapshot: "run-002"},
@@ -102,6 +102,11 @@ func TestReplay(t *testing.T) {
 	}
 	if len(c2.Runs) != 2 || c2.Setup.CurrentRuns != 2 {
 		t.Fatalf("paired replay: %d runs, current runs %d; want 2 merged runs of 2", len(c2.Runs), c2.Setup.CurrentRuns)
+	}
+	var table strings.Builder
+	c2.WriteTable(&table)
+	if want := "Current side: 2 run(s) of 1m0s merged per gated run"; !strings.Contains(table.String(), want) {
+		t.Errorf("paired replay's table does not say %q:\n%s", want, table.String())
 	}
 	aa := c2.Runs[0]
 	if aa.Index != 1 || aa.Requests != 30 || len(aa.Series) == 0 || aa.Series[0].Windows != 24 {

@@ -61,7 +61,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fail(stderr, "calibrate", fmt.Errorf("--gate-runs=%d: want at least 1", *gateRuns))
 	}
 	if *gateDur < 0 {
-		return fail(stderr, "calibrate", fmt.Errorf("--gate-duration=%s: want a positive duration", *gateDur))
+		return fail(stderr, "calibrate", fmt.Errorf("--gate-duration=%s: want a positive duration, or 0 for --duration", *gateDur))
 	}
 	if *curRuns < 1 || (*curRuns > 1 && *replay == "") {
 		return fail(stderr, "calibrate", fmt.Errorf("--current-runs=%d: want a positive count, and more than 1 only with --replay", *curRuns))
