@@ -81,7 +81,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aclements/go-moremath/stats"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/profdiff/profdiff/pkg/baseline"
@@ -121,10 +120,12 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 		Current:       cur.Meta,
 		Normalization: string(norm),
 		Compared:      now.UTC(),
+		IntervalLevel: IntervalLevel,
 	}
 	if opts.Policy != nil {
 		r.Warnings = append(r.Warnings, opts.Policy.Warnings()...)
 	}
+	var states []*seriesState
 	for _, b := range base.Series {
 		c := cur.Lookup(b.Service, b.ProfileType)
 		p, rule := def, ""
@@ -148,9 +149,32 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 			r.Normalization = "mixed"
 		}
 		sc := &seriesCompare{base: b, cur: c, norm: snorm, params: p, rule: rule, policy: opts.Policy, top: top}
-		sr := sc.run()
-		sr.Normalization = string(snorm)
-		r.Series = append(r.Series, sr)
+		st := sc.prepare()
+		st.sr.Normalization = string(snorm)
+		states = append(states, st)
+		r.Series = append(r.Series, st.sr)
+	}
+	// False discoveries are controlled over every test of the run, not per
+	// series: a CI user sees runs, and a run gates about twenty series.
+	var up, down []float64
+	for _, st := range states {
+		for _, t := range st.tests {
+			up, down = append(up, t.pUp), append(down, t.pDown)
+		}
+	}
+	qUp, qDown := benjaminiHochberg(up), benjaminiHochberg(down)
+	i := 0
+	for _, st := range states {
+		for _, t := range st.tests {
+			t.qUp, t.qDown = qUp[i], qDown[i]
+			i++
+		}
+	}
+	r.Tested = len(up)
+	for _, st := range states {
+		if st.tests != nil {
+			st.sc.finish(st, len(up))
+		}
 	}
 	for _, c := range cur.Series {
 		if base.Lookup(c.Service, c.ProfileType) != nil {
@@ -259,15 +283,32 @@ type side struct {
 	runIdx map[int32]int
 	runN   []int
 	runSum [][2][]float64
+	// runTot and runTotSq sum each run's window totals (as rates under
+	// Rate normalization): the process's level, for the drift.
+	runTot, runTotSq []float64
 }
 
-func (sc *seriesCompare) run() *SeriesResult {
+// seriesState is a series between its tests and its verdict: the
+// false-discovery control needs every series' p-values first.
+type seriesState struct {
+	sc    *seriesCompare
+	sr    *SeriesResult
+	tests []*fnTest
+	funcs []*baseline.Function
+	cmap  []int32
+}
+
+// prepare checks the series can be judged and tests every function at or
+// above the floor; a series that cannot be judged comes back with its
+// verdict set and no tests.
+func (sc *seriesCompare) prepare() *seriesState {
 	b, c := sc.base, sc.cur
 	sr := newSeriesResult(b, c)
-	inconclusive := func(format string, args ...any) *SeriesResult {
+	st := &seriesState{sc: sc, sr: sr}
+	inconclusive := func(format string, args ...any) *seriesState {
 		sr.Verdict = Inconclusive
 		sr.Reason = fmt.Sprintf(format, args...)
-		return sr
+		return st
 	}
 	name := b.Service + " " + profiletype.MustAlias(b.ProfileType)
 	if c == nil || len(c.Windows) == 0 {
@@ -304,6 +345,7 @@ func (sc *seriesCompare) run() *SeriesResult {
 	bmap := mapTable(b.Functions)
 	cmap := mapTable(c.Functions)
 	nf := len(funcs)
+	st.funcs, st.cmap = funcs, cmap
 
 	bs, err := sc.accumulate(b, bmap, nf)
 	if err != "" {
@@ -330,8 +372,18 @@ func (sc *seriesCompare) run() *SeriesResult {
 		}
 	}
 
+	drift := seriesDrift(bs, cs, sc.norm, p.MinRunDrift)
+	if drift.runs > 2 || drift.floored {
+		sr.RunNoise = &RunNoise{RunDrift: math.Sqrt(drift.tau2), RunDriftFloored: drift.floored, Runs: drift.runs}
+		if drift.fitted >= 0 {
+			f := drift.fitted
+			sr.RunNoise.Measured = &f
+			sr.RunNoise.DF = drift.df
+		}
+	}
+
 	// Test every function at or above its floor on either side.
-	var tests []*fnTest
+	tests := []*fnTest{}
 	anyFuncRules := sc.policy != nil
 	for g := 0; g < nf; g++ {
 		for m := 0; m < 2; m++ {
@@ -358,29 +410,44 @@ func (sc *seriesCompare) run() *SeriesResult {
 			}
 			t := &fnTest{g: int32(g), m: m, fp: fp, rule: rule, sb: shb, sc: shc, present: bs.sum[m][g] > 0}
 			t.mb, t.mc = bs.mean(m, g), cs.mean(m, g)
-			t.vb, t.fb = bs.varMean(m, g, sc.norm, t.mb, cs)
-			t.vc, t.fc = cs.varMean(m, g, sc.norm, t.mc, bs)
-			t.vRun = bs.runMeansVariance(m, g)
 			tests = append(tests, t)
 		}
 	}
-	sr.RunNoise = testAll(tests, bs, cs, p.MinRunDrift)
+	ws := make([]windowStats, len(tests))
+	var ratios []float64
+	for i, t := range tests {
+		ws[i] = sc.windowStats(t, bs, cs)
+		if r := runRatio(ws[i], bs, drift, 1); t.m == 0 && r > 0 {
+			ratios = append(ratios, r)
+		}
+	}
+	phi := windowFactor(ratios, len(bs.runN))
+	if phi < 1 && sr.RunNoise == nil {
+		sr.RunNoise = &RunNoise{Runs: drift.runs}
+	}
+	if sr.RunNoise != nil {
+		sr.RunNoise.WindowFactor = phi
+	}
+	for i, t := range tests {
+		sc.testFunction(t, ws[i], bs, cs, drift, phi)
+		if t.ownRuns && sr.RunNoise != nil {
+			sr.RunNoise.OwnRuns++
+		}
+	}
 	sr.Tested = len(tests)
-	up := make([]float64, len(tests))
-	down := make([]float64, len(tests))
-	for i, t := range tests {
-		up[i], down[i] = t.pUp, t.pDown
-	}
-	qUp, qDown := benjaminiHochberg(up), benjaminiHochberg(down)
-	for i, t := range tests {
-		t.qUp, t.qDown = qUp[i], qDown[i]
-	}
+	st.tests = tests
+	return st
+}
 
-	m := len(tests)
+// finish turns a series' tests, with their q-values over the run's m tests,
+// into findings and a verdict.
+func (sc *seriesCompare) finish(st *seriesState, m int) {
+	sr, funcs := st.sr, st.funcs
+	b := sc.base
 	var hottest *fnTest
 	var unchanged []Finding
 	var causes []cause
-	for _, t := range tests {
+	for _, t := range st.tests {
 		fn := funcs[t.g]
 		f := Finding{
 			Function: fn.Name,
@@ -402,15 +469,20 @@ func (sc *seriesCompare) run() *SeriesResult {
 		case t.mc > 0:
 			f.Change = math.Inf(1)
 		}
-		if t.mb > 0 && t.se > 0 {
-			// A two-sided (1-2α) interval: its lower end is above zero
-			// exactly when the unadjusted one-sided p-value is below α.
-			tq := sc.tQuantile(1-t.fp.Alpha, t.df)
-			f.ChangeLow = (d - tq*t.se) / t.mb
-			f.ChangeHigh = (d + tq*t.se) / t.mb
-			f.MinDetectable = math.Max(t.fp.Threshold, (sc.tQuantile(1-t.fp.Alpha/float64(m), t.df)+sc.tQuantile(power, t.df))*t.se/t.mb)
-		} else {
+		switch {
+		case t.mb > 0 && t.mc > 0 && t.seLog > 0:
+			tq := sc.tQuantile(0.5+IntervalLevel/2, t.df)
+			f.ChangeLow = math.Expm1(t.logRatio - tq*t.seLog)
+			f.ChangeHigh = math.Expm1(t.logRatio + tq*t.seLog)
+		case t.mb > 0 && t.mc == 0:
+			// Gone: the ratio is 0 and its interval cannot be drawn on the
+			// log scale; -100% is all the data can say.
+			f.ChangeLow, f.ChangeHigh = -1, -1
+		default:
 			f.ChangeLow, f.ChangeHigh = f.Change, f.Change
+		}
+		if t.mb > 0 {
+			f.MinDetectable = sc.minDetectable(t.relSE0, t.df, t.fp.Alpha/float64(max(m, 1)), t.fp.Threshold)
 		}
 		if d >= 0 {
 			f.P, f.Q = t.pUp, t.qUp
@@ -447,7 +519,8 @@ func (sc *seriesCompare) run() *SeriesResult {
 		}
 		sr.Findings = append(sr.Findings, f)
 	}
-	sc.explain(sr.Findings, causes, cmap)
+	sc.explain(sr.Findings, causes, st.cmap)
+	sc.compositional(sr)
 	sr.Verdict = Pass
 	for _, f := range sr.Findings {
 		if f.Kind == KindRegression || f.Kind == KindNewHotPath {
@@ -471,133 +544,27 @@ func (sc *seriesCompare) run() *SeriesResult {
 		sr.Findings = append(sr.Findings, unchanged...)
 	}
 	sortFindings(sr.Findings)
-	return sr
 }
 
 // fnTest is the test of one function's self or cumulative value in a
 // series.
 type fnTest struct {
-	g       int32
-	m       int
-	fp      Params
-	rule    string
-	mb, mc  float64 // means, in the normalization's unit
-	sb, sc  float64 // mean shares
-	se, df  float64
-	vb, vc  float64 // window-based variances of the means
-	fb, fc  float64 // their sampling floors
-	vRun    float64 // variance of the baseline's run means; -1 when not known
-	pUp     float64
-	pDown   float64
-	qUp     float64
-	qDown   float64
-	present bool // has a value in some baseline window
-}
-
-// testAll sets every test's standard error, degrees of freedom and
-// one-sided p-values: from a fit of run noise pooled over the series'
-// functions when the baseline has enough runs to estimate how runs differ
-// from windows (see dispersion.go), else from each function's own runs,
-// with a run drift of at least minDrift either way. It returns the fit, or
-// nil.
-func testAll(tests []*fnTest, bs, cs *side, minDrift float64) *RunNoise {
-	runs := len(bs.runN)
-	curRuns := float64(max(1, len(cs.runN)))
-	var rd runDispersion
-	pooled := false
-	obs := func(t *fnTest) runObs {
-		return runObs{v: t.vRun, e: t.vb * float64(runs), m2: t.mb * t.mb}
-	}
-	if runs >= 3 {
-		all := make([]runObs, len(tests))
-		for i, t := range tests {
-			all[i] = obs(t)
-		}
-		rd, pooled = estimateDispersion(all, float64(runs-1))
-	}
-	var noise *RunNoise
-	floor2 := minDrift * minDrift
-	if pooled {
-		noise = &RunNoise{WindowFactor: rd.phi, RunDrift: math.Sqrt(rd.tau2), PriorDF: rd.d0, Functions: rd.pooled, Outliers: rd.outliers}
-		if rd.tau2 < floor2 {
-			// Four runs that happen to agree say little about the next
-			// one: the floor, measured over many runs, speaks instead.
-			rd.tau2 = floor2
-			noise.RunDriftFloored = true
-		}
-	}
-	windowDF := float64(bs.n + cs.n - 2)
-	// The fit describes the baseline's runs; it speaks for the current run
-	// only where that run looks like them. A function whose current windows
-	// scatter far more about their mean than its baseline windows did (a
-	// one-off burst: one sampled allocation of 4,096 objects in one window
-	// of eleven) is judged by its own windows, unscaled.
-	var burstF float64
-	if d1, d2 := cs.n-len(cs.runN), bs.n-runs; pooled && d1 > 0 && d2 > 0 {
-		burstF = distuv.F{D1: float64(d1), D2: float64(d2)}.Quantile(outlierLevel)
-	}
-	steady := func(t *fnTest) bool {
-		if t.mb <= 0 || t.mc <= 0 || burstF == 0 {
-			return false
-		}
-		cvc := t.vc * float64(cs.n) / (t.mc * t.mc)
-		cvb := t.vb * float64(bs.n) / (t.mb * t.mb)
-		return cvc <= burstF*cvb
-	}
-	for _, t := range tests {
-		if v, df, ok := rd.moderate(obs(t)); pooled && ok && steady(t) {
-			// v is the variance of one baseline run's mean, and the
-			// baseline averages K runs. The current side's J runs get the
-			// same model applied to their own windows and mean, scaled by
-			// how far this function's moderated variance sits from the
-			// fit: under no change that is the baseline's variance again,
-			// and under a change it grows with the current level (a burst
-			// in the current run widens the test, as it should). Never
-			// below what sampling alone implies.
-			k := v / rd.prior(obs(t))
-			vcur := k * (rd.phi*t.vc + rd.tau2*t.mc*t.mc/curRuns)
-			t.se = math.Sqrt(math.Max(v/float64(runs)+vcur, t.fb+t.fc))
-			t.df = math.Min(df, windowDF)
-		} else {
-			// A baseline recorded over several runs shows how much a
-			// function moves between runs. The current side is usually one
-			// run, so its mean carries one such move in full (J runs: a
-			// J-th of it); the baseline's mean averages K of them.
-			// The run term is estimated from K runs, so it has only K-1
-			// degrees of freedom: the test's degrees of freedom follow it
-			// (Satterthwaite) when it dominates, so that a function whose
-			// value wanders between runs is judged with the wide t
-			// distribution its few runs call for, while one that stays put
-			// keeps the windows' many degrees of freedom.
-			// With fewer than two runs only the floor speaks for it.
-			rv := floor2 * t.mb * t.mb
-			if runs >= 2 && t.vRun > 0 {
-				rv = max(rv, t.vRun-float64(runs)*t.vb)
-			}
-			var vr float64
-			if rv > 0 {
-				vr = rv/float64(runs) + rv/curRuns
-			}
-			t.se = math.Sqrt(t.vb + t.vc + vr)
-			t.df = satterthwaiteDF(t.vb, t.vc, vr, bs.n, cs.n, runs)
-		}
-		d := t.mc - t.mb
-		if t.se > 0 {
-			td := stats.TDist{V: t.df}
-			x := d / t.se
-			t.pUp = 1 - td.CDF(x)
-			t.pDown = td.CDF(x)
-		} else {
-			// Both sides constant: the difference is exact.
-			t.pUp, t.pDown = 1, 1
-			if d > 0 {
-				t.pUp = 0
-			} else if d < 0 {
-				t.pDown = 0
-			}
-		}
-	}
-	return noise
+	g               int32
+	m               int
+	fp              Params
+	rule            string
+	mb, mc          float64 // means, in the normalization's unit
+	sb, sc          float64 // mean shares
+	vb, vc          float64 // variances of the two means, as tested
+	df              float64
+	relSE0          float64 // standard error of the difference under "no change", relative to the pooled level
+	logRatio, seLog float64 // log(mc/mb) and its standard error, for the interval
+	ownRuns         bool    // judged by its own runs: they scatter beyond the series' drift
+	pUp             float64
+	pDown           float64
+	qUp             float64
+	qDown           float64
+	present         bool // has a value in some baseline window
 }
 
 // cause is a failing or ignored finding that may explain a caller's
@@ -760,8 +727,15 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 			s.runIdx[w.Run] = ri
 			s.runN = append(s.runN, 0)
 			s.runSum = append(s.runSum, [2][]float64{make([]float64, nf), make([]float64, nf)})
+			s.runTot, s.runTotSq = append(s.runTot, 0), append(s.runTotSq, 0)
 		}
 		s.runN[ri]++
+		level := float64(w.Total)
+		if rate {
+			level /= secs
+		}
+		s.runTot[ri] += level
+		s.runTotSq[ri] += level * level
 		s.samples += w.Samples
 		if w.Samples > 0 {
 			s.invN += 1 / float64(w.Samples)
@@ -833,137 +807,6 @@ func (s *side) shareMean(m, g int) float64 {
 		return s.shareSum[m][g] / float64(s.n)
 	}
 	return s.sum[m][g] / float64(s.n)
-}
-
-// varMean is the variance of the side's mean as its windows predict it:
-// the windows' sample variance divided by n, floored at what sampling alone
-// implies, and that floor. For a side of several runs the variance is taken
-// within runs (about each run's own mean): how far runs differ from each
-// other is the run term's business, and counting it here too would count it
-// twice. other is the opposite side, whose mean enters the floor's pooled
-// estimate.
-func (s *side) varMean(m, g int, norm Normalization, mean float64, other *side) (v, floor float64) {
-	n := float64(s.n)
-	ss, df := s.sumsq[m][g]-n*mean*mean, n-1
-	if len(s.runN) > 1 && s.n > len(s.runN) {
-		ss, df = s.sumsq[m][g], float64(s.n-len(s.runN))
-		for i, rn := range s.runN {
-			if rn > 0 {
-				ss -= s.runSum[i][m][g] * s.runSum[i][m][g] / float64(rn)
-			}
-		}
-	}
-	v = ss / df
-	if v < 0 || math.IsNaN(v) {
-		v = 0
-	}
-	v /= n
-	// Pooled mean under "no change", so an absent side is not certain.
-	pooled := (s.sum[m][g] + other.sum[m][g]) / (n + float64(other.n))
-	p := math.Max(mean, pooled)
-	// Under Rest the floor is the share's, carried to the ratio v/(1-v)
-	// by its derivative: var(p/(1-p)) ≈ var(p)/(1-p)⁴.
-	oddsScale := 1.0
-	if norm == Rest {
-		p = math.Max(s.shareMean(m, g), (s.shareSum[m][g]+other.shareSum[m][g])/(n+float64(other.n)))
-		q := 1 - math.Min(p, 1-1/float64(maxRestOdds))
-		oddsScale = 1 / (q * q * q * q)
-	}
-	switch norm {
-	case Rate:
-		floor = p * s.rateK / (n * n)
-	default:
-		if p > 1 {
-			p = 1
-		}
-		floor = p * (1 - p) * s.invN / (n * n) * oddsScale
-	}
-	if floor == 0 && s.denom > 0 {
-		// The profile does not count its samples, but its values come in
-		// samples of some weight q: a mean of p over n windows of average
-		// divisor D is about p·n·D/q samples, and its Poisson variance is
-		// p·q/(n·D). Without it a function seen once or twice a window (one
-		// sampled 64 KiB allocation) could look precise. q is taken as the
-		// smallest positive value the function showed in any window of
-		// either side (at least one sample), but no more than the smallest
-		// any function showed (about one sample of the profile's rate): a
-		// function present in every window in bulk does not pass its
-		// smallest window off as one sample.
-		q := minPos(s.quantum[m][g], other.quantum[m][g])
-		q = math.Min(q, minPos(s.minPositive, other.minPositive))
-		floor = p * q / s.denom * oddsScale
-	}
-	return math.Max(v, floor), floor
-}
-
-// minPos is the smaller of two values, ignoring zeros (none seen).
-func minPos(a, b float64) float64 {
-	switch {
-	case a == 0:
-		return b
-	case b == 0:
-		return a
-	}
-	return math.Min(a, b)
-}
-
-// runMeansVariance is the variance of the function's per-run means: how
-// much its value moves from one run to the next, window noise included. It
-// is -1 for a side measured in fewer than two runs, which cannot show
-// run-to-run variation at all.
-func (s *side) runMeansVariance(m, g int) float64 {
-	var means []float64
-	for i, n := range s.runN {
-		if n > 0 {
-			means = append(means, s.runSum[i][m][g]/float64(n))
-		}
-	}
-	if len(means) < 2 {
-		return -1
-	}
-	var mu float64
-	for _, x := range means {
-		mu += x
-	}
-	mu /= float64(len(means))
-	var v float64
-	for _, x := range means {
-		v += (x - mu) * (x - mu)
-	}
-	return v / float64(len(means)-1)
-}
-
-// welchDF is the Welch–Satterthwaite degrees of freedom for variances of the
-// means va and vb from na and nb observations.
-func welchDF(va, vb float64, na, nb int) float64 {
-	num := (va + vb) * (va + vb)
-	den := va*va/float64(na-1) + vb*vb/float64(nb-1)
-	if den == 0 {
-		return float64(na + nb - 2)
-	}
-	df := num / den
-	// Never claim fewer than the smaller side's degrees of freedom' worth or
-	// more than the pooled test's.
-	lo := float64(min(na, nb) - 1)
-	hi := float64(na + nb - 2)
-	return math.Min(math.Max(df, lo), hi)
-}
-
-// satterthwaiteDF is the Welch–Satterthwaite degrees of freedom of a
-// difference whose variance has three parts: the baseline's and the current
-// run's window variances of their means (va, vb from na and nb windows)
-// and the between-run term vr, estimated from runs independent runs. With
-// no run term it is welchDF.
-func satterthwaiteDF(va, vb, vr float64, na, nb, runs int) float64 {
-	if vr <= 0 || runs < 2 {
-		return welchDF(va, vb, na, nb)
-	}
-	sum := va + vb + vr
-	den := va*va/float64(na-1) + vb*vb/float64(nb-1) + vr*vr/float64(runs-1)
-	df := sum * sum / den
-	lo := float64(runs - 1)
-	hi := float64(na + nb - 2)
-	return math.Min(math.Max(df, lo), hi)
 }
 
 // tQuantile is the p-quantile (p > 0.5) of Student's t with df degrees of

@@ -94,9 +94,9 @@ type Params struct {
 const (
 	DefaultThreshold  = 0.10
 	DefaultFloor      = 0.01
-	DefaultAlpha      = 0.01
+	DefaultAlpha      = 0.05
 	DefaultMinWindows = 4
-	DefaultMinSamples = 1000
+	DefaultMinSamples = 300
 )
 
 // DefaultParams returns the default parameters.

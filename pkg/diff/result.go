@@ -69,6 +69,12 @@ type Result struct {
 	Normalization string          `json:"normalization"` // "share", "rest", "rate", or "mixed" (see each series)
 	Series        []*SeriesResult `json:"series"`        // worst first
 	Summary       Summary         `json:"summary"`
+	// Tested is how many tests (functions' self and cumulative values, over
+	// every series) the false-discovery control covered: it is run-wide.
+	Tested int `json:"tested"`
+	// IntervalLevel is the two-sided confidence level of every finding's
+	// ChangeLow..ChangeHigh interval.
+	IntervalLevel float64 `json:"interval_level"`
 	// Warnings are things a user should act on that do not change the
 	// verdict, e.g. an expired ignore rule.
 	Warnings []string  `json:"warnings,omitempty"`
@@ -115,10 +121,8 @@ type SeriesResult struct {
 	// windows' noise and the sample count: a pass says how much it could have
 	// missed. 0 when not computed.
 	MinDetectable float64 `json:"min_detectable_change,omitempty"`
-	// RunNoise, when the baseline was recorded over three runs or more, is
-	// how the series' functions move between runs compared with what their
-	// windows predict, pooled over the functions; nil when each function was
-	// judged by its own runs.
+	// RunNoise is the run-to-run drift the series' tests assumed; nil when
+	// none was (one run a side and no floor).
 	RunNoise *RunNoise `json:"run_noise,omitempty"`
 	// Findings holds regressions, new hot paths, improvements, ignored
 	// regressions and the top unchanged functions, worst first.
@@ -130,30 +134,33 @@ type SeriesResult struct {
 	Cur  *baseline.Series `json:"-"`
 }
 
-// RunNoise is how a series' functions move between the baseline's runs,
-// fitted to all of them (see Compare): a run's mean of a function varies by
-// WindowFactor times what its windows predict, plus a drift of RunDrift (a
-// relative standard deviation) of its whole level.
+// RunNoise is the drift of a series' level from one run (process start)
+// to the next that its tests assumed: one term for the whole series (see
+// the model in stats.go).
 type RunNoise struct {
-	// WindowFactor below 1 means the windows scatter more than whole runs
-	// do (allocation profiles, published per GC cycle); above 1, that runs
-	// scatter more than their windows, in proportion to them.
-	WindowFactor float64 `json:"window_factor"`
-	// RunDrift is how much every function's level moves from one run to
-	// the next beyond its windows, as a fraction (0.1 = ±10%): a process's
-	// CPU cost per request moving from one start to the next.
+	// RunDrift is the relative standard deviation of a run's level the
+	// tests used (0.05 = ±5%): measured from the runs' totals under rate
+	// normalization, or the floor (Params.MinRunDrift).
 	RunDrift float64 `json:"run_drift"`
-	// RunDriftFloored says the tests assumed Params.MinRunDrift instead,
-	// because the fit came out below it.
+	// RunDriftFloored says RunDrift is the floor, because the measurement
+	// came out below it or nothing could be measured.
 	RunDriftFloored bool `json:"run_drift_floored,omitempty"`
-	// PriorDF is the degrees of freedom the fit lends each function: the
-	// more the functions disagree with the fit beyond chance, the fewer
-	// (at most 20).
-	PriorDF float64 `json:"prior_df"`
-	// Functions is how many tests the fit used; Outliers, how many moved so
-	// much more than it allows that they were judged by their own runs.
-	Functions int `json:"functions"`
-	Outliers  int `json:"outliers,omitempty"`
+	// Measured is the drift the runs showed, when they could show one
+	// (rate normalization, two runs or more on a side), and DF its degrees
+	// of freedom.
+	Measured *float64 `json:"run_drift_measured,omitempty"`
+	DF       float64  `json:"run_drift_df,omitempty"`
+	// Runs counts the runs on both sides.
+	Runs int `json:"runs"`
+	// WindowFactor (at most 1) scales the windows' variance where whole
+	// runs scatter less than the windows predict: allocation windows, which
+	// Go publishes a GC cycle at a time. 1 when not measured (fewer than
+	// three baseline runs).
+	WindowFactor float64 `json:"window_factor,omitempty"`
+	// OwnRuns counts the tests whose baseline runs scattered beyond what
+	// the drift and their windows allow (a χ² check at 1%): they were
+	// judged by their own runs alone.
+	OwnRuns int `json:"own_runs,omitempty"`
 }
 
 // Finding is the comparison of one function in one series.
@@ -173,13 +180,14 @@ type Finding struct {
 	// Change is the relative change (Current-Baseline)/Baseline; +Inf is
 	// written as null in JSON for a new hot path.
 	Change float64 `json:"change"`
-	// ChangeLow and ChangeHigh bound Change with the test's confidence.
+	// ChangeLow and ChangeHigh bound Change at Result.IntervalLevel: a
+	// Wald interval on the log ratio, so never below -1 (-100%).
 	ChangeLow  float64 `json:"change_low"`
 	ChangeHigh float64 `json:"change_high"`
 	P          float64 `json:"p"` // one-sided p-value of the test
-	Q          float64 `json:"q"` // false-discovery-adjusted p-value over the series' tested functions
+	Q          float64 `json:"q"` // false-discovery-adjusted p-value over every test of the run
 	// MinDetectable is the smallest relative increase of this function the
-	// run could have detected.
+	// run would have detected with 80% power, threshold included.
 	MinDetectable float64 `json:"min_detectable_change,omitempty"`
 	// Rule names the rule whose threshold/floor/alpha applied, or the ignore
 	// rule and its reason for KindIgnored.
@@ -189,6 +197,9 @@ type Finding struct {
 	// increase: a caller's cumulative value grows when a callee slows, and
 	// the callee is the one to look at. Empty when no callee explains it.
 	ExplainedBy string `json:"explained_by,omitempty"`
+	// Note says why a finding is not what its numbers alone suggest, e.g.
+	// that a share fell only because another function grew.
+	Note string `json:"note,omitempty"`
 }
 
 // Folded reports whether f is a finding that reports show under its cause

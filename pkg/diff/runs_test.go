@@ -63,27 +63,23 @@ func TestRunToRunVariation(t *testing.T) {
 	}
 }
 
-func TestSatterthwaiteDF(t *testing.T) {
+func TestSatterthwaite(t *testing.T) {
 	tests := []struct {
-		name       string
-		va, vb, vr float64
-		runs       int
-		lo, hi     float64
+		name   string
+		v, df  []float64
+		lo, hi float64
 	}{
-		{"no run term: Welch", 1, 1, 0, 1, 20, 20},
-		{"one run: Welch", 1, 1, 5, 1, 20, 20},
-		{"run term dominates: the runs' degrees of freedom", 0.01, 0.01, 100, 4, 3, 3.01},
-		{"run term negligible: the windows'", 1, 1, 1e-6, 4, 19.9, 20},
-		{"in between", 1, 1, 2, 4, 3, 20},
+		{"one estimated term: its own df", []float64{1, 0}, []float64{20, 3}, 20, 20},
+		{"a known term adds no error", []float64{1, 1}, []float64{20, infDF}, 20, 80.01},
+		{"estimated run term dominates: the runs' df", []float64{0.01, 100}, []float64{20, 3}, 3, 3.01},
+		{"run term negligible: the windows'", []float64{1, 1e-6}, []float64{20, 3}, 19.9, 20.01},
+		{"in between", []float64{1, 2}, []float64{20, 3}, 3.01, 19.9},
+		{"nothing estimated: known exactly", []float64{1, 1}, []float64{infDF, infDF}, infDF - 1, infDF},
 	}
 	for _, tt := range tests {
-		got := satterthwaiteDF(tt.va, tt.vb, tt.vr, 11, 11, tt.runs)
+		got := satterthwaite(tt.v, tt.df)
 		if got < tt.lo || got > tt.hi {
 			t.Errorf("%s: df %.3f, want in [%g, %g]", tt.name, got, tt.lo, tt.hi)
 		}
-	}
-	// In between is strictly between.
-	if df := satterthwaiteDF(1, 1, 2, 11, 11, 4); df <= 3.01 || df >= 19.9 {
-		t.Errorf("in between: df %.3f", df)
 	}
 }

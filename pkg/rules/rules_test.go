@@ -58,13 +58,13 @@ overrides:
 		want            diff.Params
 		rule            string
 	}{
-		{"other", cpu, "main.main", diff.Params{Threshold: 0.15, Floor: 0.01, Alpha: 0.01}, ""},
-		{"bank-order-service", cpu, "main.main", diff.Params{Threshold: 0.20, Floor: 0.01, Alpha: 0.01}, "overrides[0]"},
-		{"bank-order-service", allocSpace, "main.main", diff.Params{Threshold: 0.15, Floor: 0.01, Alpha: 0.01}, ""},
+		{"other", cpu, "main.main", diff.Params{Threshold: 0.15, Floor: 0.01, Alpha: diff.DefaultAlpha}, ""},
+		{"bank-order-service", cpu, "main.main", diff.Params{Threshold: 0.20, Floor: 0.01, Alpha: diff.DefaultAlpha}, "overrides[0]"},
+		{"bank-order-service", allocSpace, "main.main", diff.Params{Threshold: 0.15, Floor: 0.01, Alpha: diff.DefaultAlpha}, ""},
 		{"bank-fraud-service", cpu, "github.com/x/fraud.(*Engine).Score", diff.Params{Threshold: 0.40, Floor: 0.02, Alpha: 0.001}, "fraud"},
 		{"bank-fraud-service", cpu, "github.com/x/fraud.Score", diff.Params{Threshold: 0.20, Floor: 0.01, Alpha: 0.001}, "later series-wide"},
-		{"x", allocSpace, "net/http.(*conn).serve", diff.Params{Threshold: 0.15, Floor: 0.05, Alpha: 0.01}, "regexp"},
-		{"x", allocSpace, "xnet/http.(*conn).serve", diff.Params{Threshold: 0.15, Floor: 0.01, Alpha: 0.01}, ""},
+		{"x", allocSpace, "net/http.(*conn).serve", diff.Params{Threshold: 0.15, Floor: 0.05, Alpha: diff.DefaultAlpha}, "regexp"},
+		{"x", allocSpace, "xnet/http.(*conn).serve", diff.Params{Threshold: 0.15, Floor: 0.01, Alpha: diff.DefaultAlpha}, ""},
 	}
 	for _, tt := range tests {
 		sp, srule := p.SeriesParams(tt.service, tt.pt, def)

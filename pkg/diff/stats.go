@@ -1,0 +1,429 @@
+package diff
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/aclements/go-moremath/stats"
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// This file holds the test of one function. Its model, in full:
+//
+// A side (baseline or current) is K runs (process starts) of n_k windows
+// each. Window i of run k gives the function's value x_ik, normalized (a
+// share, a ratio to the rest, or a rate). Then
+//
+//	x_ik = μ · (1 + δ_k) + e_ik
+//
+// where μ is the function's level for the build, δ_k the drift of run k's
+// process (one term per series, shared by all its functions: on a shared
+// machine a process's CPU cost per unit of work moves from start to start,
+// and every function with it), and e_ik the window's noise: sampling and
+// load, independent between windows, with a variance σ² that is at least
+// what the profile's sampling alone implies.
+//
+// Under "no change" both sides have the same μ and σ², so σ² is estimated
+// once, from both sides' windows about their own runs' means (pooled, with
+// (n_b-K)+(n_c-J) degrees of freedom), and the sampling floor is evaluated
+// at the pooled level: a side that by chance missed a bursty function's rare
+// heavy samples does not look precise, and one that caught them does not
+// look noisy. This is a score test: the variance comes from the null
+// hypothesis, not from each side's own estimate.
+//
+// The drift's variance τ² is the relative variance of a run's level. Under
+// rate normalization it is measured on the series' total (the process's
+// whole cost per second, the most precise view of its level), from the
+// scatter of the runs' totals beyond what their windows explain, with
+// (K-1)+(J-1) degrees of freedom. Shares and ratios to the rest do not
+// carry a common drift (it cancels in the division), so there τ² comes only
+// from Params.MinRunDrift. A floor (MinRunDrift) keeps a baseline whose few
+// runs agreed by luck from making the next run's drift look like a change
+// everywhere; above it, the measured drift is moderated towards the floor
+// (see driftPriorDF). The variance of the difference of means is then
+//
+//	Var(m_c - m_b) = σ²(1/n_b + 1/n_c) + τ²μ²(1/K + 1/J)
+//
+// and its degrees of freedom follow Welch–Satterthwaite over the two terms.
+//
+// The model is checked per function: if a function's K baseline run means
+// scatter more than the model allows (a χ² test at 1%), the common drift
+// does not describe it (a lock caller whose contention comes and goes), and
+// it is judged by its own runs alone: the variance of its run means, with
+// K-1 degrees of freedom. With one baseline run nothing can be checked and
+// the model stands.
+//
+// Changes and intervals are on the log ratio log(m_c/m_b), as benchstat
+// reports ratios, so no interval reaches below -100%.
+
+// IntervalLevel is the confidence level of every finding's interval
+// (ChangeLow, ChangeHigh): two-sided.
+const IntervalLevel = 0.95
+
+// excessLevel is the significance level of the per-function check that its
+// baseline runs scatter more than the series' drift and its windows allow.
+const excessLevel = 0.01
+
+// infDF stands for "known exactly" in Satterthwaite's formula: a sampling
+// floor or an assumed drift carries no estimation error.
+const infDF = 1e6
+
+// driftTerm is a series' run-to-run drift of its level.
+type driftTerm struct {
+	tau2    float64 // relative variance of one run's level, as used
+	fitted  float64 // as measured from the runs (relative sd); -1 if not measured
+	df      float64 // degrees of freedom of tau2 (infDF when assumed)
+	floored bool    // tau2 is the floor, not the measurement
+	runs    int     // runs on both sides
+}
+
+// seriesDrift measures the drift of a series' level from both sides' runs
+// (see the model above), floored at minDrift.
+func seriesDrift(bs, cs *side, norm Normalization, minDrift float64) driftTerm {
+	d := driftTerm{fitted: -1, df: infDF, runs: len(bs.runN) + len(cs.runN)}
+	if norm == Rate {
+		var ss, noise float64
+		var df, nRuns int
+		for _, s := range []*side{bs, cs} {
+			var logs []float64
+			for i, n := range s.runN {
+				mean := s.runTot[i] / float64(max(n, 1))
+				if n < 2 || mean <= 0 {
+					continue
+				}
+				v := (s.runTotSq[i] - float64(n)*mean*mean) / float64(n-1)
+				logs = append(logs, math.Log(mean))
+				noise += math.Max(v, 0) / float64(n) / (mean * mean)
+			}
+			if len(logs) < 2 {
+				continue
+			}
+			mu := stats.Mean(logs)
+			for _, l := range logs {
+				ss += (l - mu) * (l - mu)
+			}
+			df += len(logs) - 1
+			nRuns += len(logs)
+		}
+		if df > 0 {
+			// ss/df estimates Var(log level): τ² plus the windows' part,
+			// the mean over runs of Var(run mean)/mean².
+			d.tau2 = math.Max(0, ss/float64(df)-noise/float64(nRuns))
+			d.fitted = math.Sqrt(d.tau2)
+			d.df = float64(df)
+		}
+	}
+	f2 := minDrift * minDrift
+	switch {
+	case d.tau2 <= f2:
+		d.tau2, d.df, d.floored = f2, infDF, minDrift > 0
+	case f2 > 0:
+		// The floor was measured over many runs of the machine: it counts
+		// as driftPriorDF runs' worth of evidence beside the baseline's
+		// own, as limma moderates a variance towards its prior.
+		d.tau2 = (driftPriorDF*f2 + d.df*d.tau2) / (driftPriorDF + d.df)
+		d.df += driftPriorDF
+	}
+	return d
+}
+
+// driftPriorDF is the weight, in degrees of freedom, of Params.MinRunDrift
+// when a baseline's runs drift more than it: the floors were measured over
+// dozens of runs (docs/verdict-quality.md), a baseline has a handful. A
+// drift measured from 8 runs alone has 7 degrees of freedom, and a t
+// quantile with 7 degrees of freedom at the run's corrected level (about
+// 1e-4) is twice the normal one: the gate would state a minimum detectable
+// change twice as large as the drift warrants.
+const driftPriorDF = 20
+
+// windowStats are a function's window-level quantities, before the
+// series-wide window factor is known.
+type windowStats struct {
+	mu0    float64 // pooled mean of both sides
+	s2     float64 // pooled within-run variance of one window
+	dfw    float64 // its degrees of freedom
+	fb, fc float64 // sampling floors of the two means, at mu0
+	vr     float64 // variance of the baseline's run means; -1 without two runs
+}
+
+func (sc *seriesCompare) windowStats(t *fnTest, bs, cs *side) windowStats {
+	m, g := t.m, int(t.g)
+	nb, nc := float64(bs.n), float64(cs.n)
+	w := windowStats{mu0: (bs.sum[m][g] + cs.sum[m][g]) / (nb + nc)}
+	ssb, dfb := bs.withinSS(m, g)
+	ssc, dfc := cs.withinSS(m, g)
+	w.dfw = float64(dfb + dfc)
+	if w.dfw > 0 {
+		w.s2 = math.Max(0, (ssb+ssc)/w.dfw)
+	}
+	w.fb = bs.floor(m, g, sc.norm, cs)
+	w.fc = cs.floor(m, g, sc.norm, bs)
+	w.vr = bs.runMeansVariance(m, g)
+	return w
+}
+
+// runRatio is how far the baseline's run means scatter relative to what
+// the model predicts for one run's mean with window factor phi: near 1 when
+// the model holds, a scaled χ²_{K-1}/(K-1) draw. It is -1 without two runs.
+func runRatio(w windowStats, bs *side, drift driftTerm, phi float64) float64 {
+	if w.vr < 0 || len(bs.runN) < 2 {
+		return -1
+	}
+	nb := float64(bs.n)
+	k := float64(len(bs.runN))
+	// One run's mean: a window's noise (at least the sampling floor,
+	// fb·n_b per window) over the run's n_b/K windows, plus the drift.
+	expect := math.Max(phi*w.s2, w.fb*nb)*k/nb + drift.tau2*w.mu0*w.mu0
+	if expect <= 0 {
+		return -1
+	}
+	return w.vr / expect
+}
+
+// windowFactor is the series' factor φ ≤ 1 on its windows' variance:
+// allocation windows are lumpy (Go publishes a GC cycle's allocations at
+// once, so neighbouring windows share a cycle's worth between them) and
+// scatter more than whole runs do. Measured as the median over the tested
+// functions of their runs' scatter against the windows' prediction, over
+// the median of χ²_{K-1}/(K-1) (what the median would be if the windows
+// predicted right), with a baseline of three runs or more and at least
+// eight functions; 1 otherwise. Never above 1: a function whose runs
+// scatter more than predicted is judged by its own runs instead.
+func windowFactor(ratios []float64, runs int) float64 {
+	if runs < 3 || len(ratios) < 8 {
+		return 1
+	}
+	sort.Float64s(ratios)
+	med := ratios[len(ratios)/2]
+	if len(ratios)%2 == 0 {
+		med = (ratios[len(ratios)/2-1] + med) / 2
+	}
+	d := float64(runs - 1)
+	chiMed := distuv.ChiSquared{K: d}.Quantile(0.5) / d
+	return math.Min(1, med/chiMed)
+}
+
+// testFunction computes t's standard errors, degrees of freedom, p-values,
+// log ratio and interval (see the model above), given its window
+// statistics and the series' drift and window factor.
+func (sc *seriesCompare) testFunction(t *fnTest, w windowStats, bs, cs *side, drift driftTerm, phi float64) {
+	nb, nc := float64(bs.n), float64(cs.n)
+	K, J := float64(max(1, len(bs.runN))), float64(max(1, len(cs.runN)))
+	mu0 := w.mu0
+	vb, vc := phi*w.s2/nb, phi*w.s2/nc
+	windowDF := w.dfw
+	if vb+vc < w.fb+w.fc || w.dfw == 0 {
+		// Sampling alone implies more noise than the windows show: the
+		// floor is known, not estimated.
+		vb, vc, windowDF = math.Max(vb, w.fb), math.Max(vc, w.fc), infDF
+	}
+	vDrift := drift.tau2 * mu0 * mu0 * (1/K + 1/J)
+	driftDF := drift.df
+
+	// The model's check: do this function's baseline runs scatter more
+	// than its windows and the drift allow? Then its own runs speak.
+	if r := runRatio(w, bs, drift, phi); r > 0 {
+		k := float64(len(bs.runN))
+		if 1-(distuv.ChiSquared{K: k - 1}).CDF((k-1)*r) < excessLevel {
+			t.ownRuns = true
+			// vr is the variance of one run's mean, windows included.
+			vb, vc = w.vr/K, w.vr/J
+			vDrift, windowDF, driftDF = 0, k-1, infDF
+		}
+	}
+	t.vb, t.vc = vb, vc
+
+	se0 := math.Sqrt(vb + vc + vDrift)
+	t.df = satterthwaite([]float64{vb + vc, vDrift}, []float64{windowDF, driftDF})
+	d := t.mc - t.mb
+	if se0 > 0 {
+		td := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: t.df}
+		// Each tail from its own side of the CDF, so a far tail keeps its
+		// digits instead of rounding to 0.
+		x := d / se0
+		t.pUp = td.CDF(-x)
+		t.pDown = td.CDF(x)
+	} else {
+		// Both sides constant: the difference is exact.
+		t.pUp, t.pDown = 1, 1
+		if d > 0 {
+			t.pUp = 0
+		} else if d < 0 {
+			t.pDown = 0
+		}
+	}
+	// The relative standard error under "no change": what the MDE uses.
+	if mu0 > 0 {
+		t.relSE0 = se0 / mu0
+	}
+	// The interval: Wald on the log ratio, each side's variance relative
+	// to its own mean.
+	if t.mb > 0 && t.mc > 0 {
+		t.logRatio = math.Log(t.mc / t.mb)
+		t.seLog = math.Sqrt(vb/(t.mb*t.mb) + vc/(t.mc*t.mc) + vDrift/(mu0*mu0))
+	}
+}
+
+// satterthwaite is the Welch–Satterthwaite degrees of freedom of a sum of
+// variance terms v, each estimated with df[i] degrees of freedom (infDF when
+// known). At least 1.
+func satterthwaite(v, df []float64) float64 {
+	var sum, den float64
+	for i := range v {
+		sum += v[i]
+		if v[i] > 0 && df[i] > 0 {
+			den += v[i] * v[i] / df[i]
+		}
+	}
+	if den == 0 {
+		return infDF
+	}
+	return math.Max(1, math.Min(sum*sum/den, infDF))
+}
+
+// withinSS is the sum of squares of the side's windows about their own
+// run's mean, and its degrees of freedom (windows less runs).
+func (s *side) withinSS(m, g int) (float64, int) {
+	ss := s.sumsq[m][g]
+	for i, rn := range s.runN {
+		if rn > 0 {
+			ss -= s.runSum[i][m][g] * s.runSum[i][m][g] / float64(rn)
+		}
+	}
+	return math.Max(ss, 0), s.n - len(s.runN)
+}
+
+// floor is the variance of the side's mean that the profile's sampling
+// alone implies, at the level both sides share under "no change" (so a side
+// where the function is absent is not certain of its zero).
+func (s *side) floor(m, g int, norm Normalization, other *side) float64 {
+	n := float64(s.n)
+	tot := n + float64(other.n)
+	oddsScale := 1.0
+	var p float64 // pooled share
+	if s.shareSum[m] != nil {
+		p = (s.shareSum[m][g] + other.shareSum[m][g]) / tot
+	} else {
+		p = (s.sum[m][g] + other.sum[m][g]) / tot
+	}
+	p = math.Min(p, 1)
+	if norm == Rest {
+		// var(p/(1-p)) ≈ var(p)/(1-p)⁴.
+		q := 1 - math.Min(p, 1-1/float64(maxRestOdds))
+		oddsScale = 1 / (q * q * q * q)
+	}
+	var floor float64
+	switch norm {
+	case Rate:
+		mu := (s.sum[m][g] + other.sum[m][g]) / tot
+		floor = mu * s.rateK / (n * n)
+	default:
+		floor = p * (1 - p) * s.invN / (n * n) * oddsScale
+	}
+	if floor == 0 && s.denom > 0 {
+		// The profile does not say how many sampling events it holds,
+		// but its values come in events of some weight q: a mean of p over
+		// n windows of average divisor D is about p·n·D/q events, and its
+		// Poisson variance is p·q/(n·D). q is taken as the smallest
+		// positive value the function showed in any window of either side
+		// (at least one event), but no more than the smallest any function
+		// showed: a function present in every window in bulk does not pass
+		// its smallest window off as one event.
+		mu := (s.sum[m][g] + other.sum[m][g]) / tot
+		q := minPos(s.quantum[m][g], other.quantum[m][g])
+		q = math.Min(q, minPos(s.minPositive, other.minPositive))
+		floor = mu * q / s.denom * oddsScale
+	}
+	return floor
+}
+
+// minPos is the smaller of two values, ignoring zeros (none seen).
+func minPos(a, b float64) float64 {
+	switch {
+	case a == 0:
+		return b
+	case b == 0:
+		return a
+	}
+	return math.Min(a, b)
+}
+
+// runMeansVariance is the variance of the function's per-run means: how
+// much its value moves from one run to the next, window noise included. It
+// is -1 for a side measured in fewer than two runs, which cannot show
+// run-to-run variation at all.
+func (s *side) runMeansVariance(m, g int) float64 {
+	var means []float64
+	for i, n := range s.runN {
+		if n > 0 {
+			means = append(means, s.runSum[i][m][g]/float64(n))
+		}
+	}
+	if len(means) < 2 {
+		return -1
+	}
+	return stats.Variance(means)
+}
+
+// minDetectable is the smallest relative increase the test finds with
+// probability power, given its relative standard error under "no change",
+// its degrees of freedom, the critical one-sided level (α over the number of
+// tests: Benjamini–Hochberg must reject a lone regression at α/m) and the
+// threshold the point estimate must also reach. On the log scale a change
+// of L is found when the estimate clears both the threshold and the
+// critical value; it does so with probability power when
+// L = max(log(1+T), c·se) + z·se.
+func (sc *seriesCompare) minDetectable(relSE, df, level, threshold float64) float64 {
+	if relSE <= 0 {
+		return threshold
+	}
+	c := sc.tQuantile(1-level, df)
+	z := sc.tQuantile(power, df)
+	return math.Expm1(math.Max(math.Log1p(threshold), c*relSE) + z*relSE)
+}
+
+// compositional demotes improvements that are only the other side of a
+// growth elsewhere. Shares (and ratios to the rest) sum to a whole: when a
+// function's cost grows, every other function's share falls though its
+// cost did not move. Such a fall is no improvement. Each improvement is
+// weighed again against the part of the profile that did not grow (the
+// window less the failing functions' own values, on both sides); if it no
+// longer falls by the threshold, it becomes unchanged, with a note naming
+// the growth.
+func (sc *seriesCompare) compositional(sr *SeriesResult) {
+	if sc.norm == Rate {
+		return
+	}
+	share := func(v float64) float64 {
+		if sc.norm == Rest {
+			return v / (1 + v)
+		}
+		return v
+	}
+	var grewB, grewC float64
+	grew := ""
+	for _, f := range sr.Findings {
+		if f.Measure == Self && (f.Kind == KindRegression || f.Kind == KindNewHotPath || f.Kind == KindIgnored) {
+			grewB += share(f.Baseline)
+			grewC += share(f.Current)
+			if grew == "" {
+				grew = f.Function
+			}
+		}
+	}
+	if grew == "" || grewC <= grewB || grewB >= 1 || grewC >= 1 {
+		return
+	}
+	for i := range sr.Findings {
+		f := &sr.Findings[i]
+		if f.Kind != KindImprovement || f.Baseline <= 0 {
+			continue
+		}
+		adj := (share(f.Current) / (1 - grewC)) / (share(f.Baseline) / (1 - grewB))
+		if 1-adj < sc.params.Threshold {
+			f.Kind = KindUnchanged
+			f.Note = fmt.Sprintf("its share fell because %s grew; against the rest of the profile it moved %+.1f%%", grew, 100*(adj-1))
+		}
+	}
+}
