@@ -17,6 +17,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/gate"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/services/bank"
 	"github.com/profdiff/profdiff/services/loadgen"
@@ -345,7 +346,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		ctx, cancel = context.WithDeadline(ctx, start.Add(o.MaxTime))
 		defer cancel()
 	}
-	dopts, rulesText, err := calibrationDiffOptions(o.Rules)
+	gopts, dopts, rulesText, err := calibrationOptions(o.Rules)
 	if err != nil {
 		return nil, err
 	}
@@ -423,7 +424,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 
 	// The baseline.
 	if o.Baseline != "" {
-		return c.runPlan(ctx, o, hots, o.Baseline, gateLoad, trialRuns, dopts, runOpts, progress, start, finish)
+		return c.runPlan(ctx, o, hots, o.Baseline, gateLoad, trialRuns, gopts, dopts, runOpts, progress, start, finish)
 	}
 	dir := o.BaselineDir
 	if dir == "" {
@@ -459,13 +460,13 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		fmt.Fprintf(progress, "calibrate:   not gated: %s\n", d)
 	}
 
-	return c.runPlan(ctx, o, hots, dir, gateLoad, trialRuns, dopts, runOpts, progress, start, finish)
+	return c.runPlan(ctx, o, hots, dir, gateLoad, trialRuns, gopts, dopts, runOpts, progress, start, finish)
 }
 
 // runPlan runs the calibration's A/A and A/B runs against the baseline in
 // dir, interleaved, each measured over trialRuns fresh stacks with load.
 func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []bank.Hotspot, dir string, load LoadOptions,
-	trialRuns int, dopts diff.Options, runOpts func(name, inject string) (Options, error), progress io.Writer, start time.Time,
+	trialRuns int, gopts gate.Options, dopts diff.Options, runOpts func(name, inject string) (Options, error), progress io.Writer, start time.Time,
 	finish func() *Calibration) (*Calibration, error) {
 	snap, err := baseline.Load(dir)
 	if err != nil {
@@ -536,7 +537,7 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 		var cur *baseline.Snapshot
 		var ms []*Measurement
 		if err == nil {
-			res, cur, ms, err = gateRuns(ctx, rs, dir, load, dopts, trialRuns)
+			res, cur, ms, err = gateRuns(ctx, rs, dir, load, gopts, trialRuns)
 		}
 		if err == nil && o.KeepDir != "" {
 			r.Snapshot = fmt.Sprintf("run-%03d", i+1)
@@ -601,7 +602,7 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 // runs would see them (bankstack gate --runs); a group left short at the
 // end is dropped. Each merged group is one run of the replayed calibration.
 func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Calibration, error) {
-	dopts, rulesText, err := calibrationDiffOptions(rulesYAML)
+	gopts, dopts, rulesText, err := calibrationOptions(rulesYAML)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
@@ -662,7 +663,7 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 				return nil, fmt.Errorf("replay: runs from %d: %w", g[0].Index, err)
 			}
 		}
-		res, err := diff.Compare(base, onlyBaselineSeries(cur, base), dopts)
+		res, err := gate.Compare(base, onlyBaselineSeries(cur, base), gopts)
 		if err != nil {
 			return nil, fmt.Errorf("replay: run %d: %w", g[0].Index, err)
 		}
@@ -697,24 +698,33 @@ func (c *Calibration) describeBaseline(kept *baseline.Snapshot, dropped []string
 	}
 }
 
-// CalibrationDiffOptions are DiffOptions with every tested function listed,
+// CalibrationOptions are GateOptions with every tested function listed,
 // so the hot spot's change and stated minimum detectable effect are known
 // also when it is not reported. Listing changes no verdict.
-func CalibrationDiffOptions() diff.Options {
-	o := DiffOptions()
-	o.TopUnchanged = math.MaxInt32
+func CalibrationOptions() gate.Options {
+	o, _, _, err := calibrationOptions("")
+	if err != nil {
+		panic("testenv: HarnessRules: " + err.Error())
+	}
 	return o
 }
 
-// calibrationDiffOptions are CalibrationDiffOptions with the rules file
-// rulesYAML ("" for HarnessRules), and the rules text they apply.
-func calibrationDiffOptions(rulesYAML string) (diff.Options, string, error) {
-	o, err := DiffOptionsWithRules(rulesYAML, "calibration rules")
+// calibrationOptions are CalibrationOptions with the rules file rulesYAML
+// ("" for HarnessRules), the comparison options they amount to for two
+// sides measured under the harness's fixed load (what a calibration records
+// and analyses with), and the rules text they apply.
+func calibrationOptions(rulesYAML string) (gate.Options, diff.Options, string, error) {
+	o, err := GateOptionsWithRules(rulesYAML, "calibration rules")
 	if err != nil {
-		return o, "", err
+		return o, diff.Options{}, "", err
 	}
 	o.TopUnchanged = math.MaxInt32
-	return o, cmp.Or(rulesYAML, HarnessRules), nil
+	fixed := &baseline.Snapshot{Meta: baseline.Meta{Labels: map[string]string{gate.LoadRateLabel: fmt.Sprint(DefaultRate)}}}
+	dopts, err := gate.DiffOptions(fixed, fixed, o)
+	if err != nil {
+		return o, dopts, "", err
+	}
+	return o, dopts, cmp.Or(rulesYAML, HarnessRules), nil
 }
 
 // setDefaultsNoDir fills in the defaults without creating a work directory.
@@ -750,7 +760,7 @@ func loadAvg() string {
 // then "regressed" in three series.)
 func (r *CalRun) LoadFailed() bool {
 	load := loadgen.Result{Requests: r.Requests, Errors: r.Errors}
-	return load.ErrorRate() > MaxLoadErrorRate // the rule failedLoad applies live
+	return load.ErrorRate() > MaxLoadErrorRate // the rule the gate applies live (gate.Load.Problem)
 }
 
 // failed reports whether the run counts as failed: no verdict, or a failed
@@ -848,7 +858,11 @@ func group(alias string) string {
 
 // analyze fills in the run's series and hot spot trials from its result.
 func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) {
-	r.analyzeWith(res, hots, factor, CalibrationDiffOptions())
+	_, dopts, _, err := calibrationOptions("")
+	if err != nil {
+		panic("testenv: HarnessRules: " + err.Error())
+	}
+	r.analyzeWith(res, hots, factor, dopts)
 }
 
 // analyzeWith is analyze for a result compared with dopts.

@@ -12,7 +12,7 @@ import (
 
 // client returns a Pyroscope client for the stack's Pyroscope.
 func (s *Stack) client() (*pyroscope.Client, error) {
-	return pyroscope.New(s.PyroscopeURL(), pyroscope.WithAuthFromEnv())
+	return pyroscope.New(s.PyroscopeURL(), pyroscope.WithAuthFromEnv(), pyroscope.WithAllocSampleRate(s.opts.AllocRate))
 }
 
 // selector narrows queries to this stack's env label, so a shared Pyroscope

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/gate"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/pkg/pyroscope"
 	"github.com/profdiff/profdiff/pkg/rules"
@@ -81,7 +81,9 @@ func (s *Stack) DriveLoad(ctx context.Context, o LoadOptions) (*loadgen.Result, 
 
 // Measurement is one load run and the profiles collected over it.
 type Measurement struct {
-	Load        *loadgen.Result
+	Load *loadgen.Result
+	// Rate is the request rate the load asked for.
+	Rate        float64
 	From, Until time.Time
 	Collected   *pyroscope.Result
 }
@@ -112,17 +114,17 @@ func (s *Stack) Measure(ctx context.Context, o LoadOptions, types []profiletype.
 	if err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
-	col.Snapshot.Meta.Labels["load_rate"] = fmt.Sprint(o.Rate)
+	col.Snapshot.Meta.Labels[gate.LoadRateLabel] = fmt.Sprint(o.Rate)
 	for _, m := range col.Missing {
 		fmt.Fprintf(s.progress, "no data: %s %s (%s)\n", m.Service, profiletype.MustAlias(m.ProfileType), m.Reason)
 	}
-	return &Measurement{Load: res, From: from, Until: until, Collected: col}, nil
+	return &Measurement{Load: res, Rate: o.Rate, From: from, Until: until, Collected: col}, nil
 }
 
 // Gate measures the stack and compares the result with the baseline in
 // baselineDir, returning the comparison. The caller turns its verdict into
 // an exit status with Result.Verdict.ExitCode.
-func (s *Stack) Gate(ctx context.Context, baselineDir string, o LoadOptions, dopts diff.Options) (*diff.Result, *Measurement, error) {
+func (s *Stack) Gate(ctx context.Context, baselineDir string, o LoadOptions, gopts gate.Options) (*diff.Result, *Measurement, error) {
 	base, err := baseline.Load(baselineDir)
 	if err != nil {
 		return nil, nil, err
@@ -131,29 +133,42 @@ func (s *Stack) Gate(ctx context.Context, baselineDir string, o LoadOptions, dop
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := judge(base, m.Snapshot(), []*Measurement{m}, s.downServices(ctx), dopts)
+	r, err := judge(base, m.Snapshot(), []*Measurement{m}, s.downServices(ctx), gopts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return r, m, nil
 }
 
-// judge compares the current snapshot with the baseline and makes the
-// verdict inconclusive when a load run failed or services were down after
-// a run: such runs measure the failure, not the build.
-func judge(base, cur *baseline.Snapshot, ms []*Measurement, down []string, dopts diff.Options) (*diff.Result, error) {
-	r, err := diff.Compare(base, onlyBaselineSeries(cur, base), dopts)
+// judge gates the current snapshot against the baseline (pkg/gate, with
+// each run's load, so a load that fell short or failed makes the verdict
+// inconclusive) and makes the verdict inconclusive when services were down
+// after a run: such runs measure the failure, not the build.
+func judge(base, cur *baseline.Snapshot, ms []*Measurement, down []string, gopts gate.Options) (*diff.Result, error) {
+	for _, m := range ms {
+		gopts.Loads = append(gopts.Loads, m.gateLoad())
+	}
+	r, err := gate.Compare(base, onlyBaselineSeries(cur, base), gopts)
 	if err != nil {
 		return nil, err
-	}
-	for _, m := range ms {
-		failedLoad(r, m)
 	}
 	if len(down) > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("services not answering /health after the run: %s; the run does not measure the build, so the verdict is inconclusive", strings.Join(down, ", ")))
 		r.Verdict = diff.Inconclusive
 	}
 	return r, nil
+}
+
+// gateLoad describes the measurement's load run for the gate.
+func (m *Measurement) gateLoad() gate.Load {
+	if m.Load == nil {
+		return gate.Load{}
+	}
+	l := gate.Load{Rate: m.Rate, Achieved: m.Load.Achieved, Requests: m.Load.Requests, Errors: m.Load.Errors, ErrorsByService: map[string]int{}}
+	for _, e := range m.Load.Endpoints {
+		l.ErrorsByService[e.Service] += e.Errors
+	}
+	return l
 }
 
 // measureRuns starts a fresh stack runs times, measures each once (the
@@ -205,14 +220,14 @@ func measureRuns(ctx context.Context, opts Options, load LoadOptions, types []pr
 // docs/verdict-quality.md), and one run carries that move in full whatever
 // its length. The mean of J runs carries a J-th of its variance. runs < 2
 // is one run, as Stack.Gate.
-func GateRuns(ctx context.Context, opts Options, baselineDir string, o LoadOptions, dopts diff.Options, runs int) (*diff.Result, error) {
-	res, _, _, err := gateRuns(ctx, opts, baselineDir, o, dopts, runs)
+func GateRuns(ctx context.Context, opts Options, baselineDir string, o LoadOptions, gopts gate.Options, runs int) (*diff.Result, error) {
+	res, _, _, err := gateRuns(ctx, opts, baselineDir, o, gopts, runs)
 	return res, err
 }
 
 // gateRuns is GateRuns, also returning the current side it judged and the
 // runs' measurements (a calibration keeps them).
-func gateRuns(ctx context.Context, so Options, dir string, load LoadOptions, dopts diff.Options, runs int) (*diff.Result, *baseline.Snapshot, []*Measurement, error) {
+func gateRuns(ctx context.Context, so Options, dir string, load LoadOptions, gopts gate.Options, runs int) (*diff.Result, *baseline.Snapshot, []*Measurement, error) {
 	if runs > 1 {
 		base, err := baseline.Load(dir)
 		if err != nil {
@@ -222,7 +237,7 @@ func gateRuns(ctx context.Context, so Options, dir string, load LoadOptions, dop
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		res, err := judge(base, cur, ms, down, dopts)
+		res, err := judge(base, cur, ms, down, gopts)
 		return res, cur, ms, err
 	}
 	s, err := Start(ctx, so)
@@ -230,7 +245,7 @@ func gateRuns(ctx context.Context, so Options, dir string, load LoadOptions, dop
 		return nil, nil, nil, err
 	}
 	defer s.Close()
-	res, m, err := s.Gate(ctx, dir, load, dopts)
+	res, m, err := s.Gate(ctx, dir, load, gopts)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -251,41 +266,8 @@ func (s *Stack) downServices(ctx context.Context) []string {
 }
 
 // MaxLoadErrorRate is the share of failed requests above which a load run
-// does not measure the build: a service that is down or failing changes
-// every profile that depends on it.
-const MaxLoadErrorRate = 0.01
-
-// failedLoad makes a result inconclusive when its load run failed: profiles
-// of a run in which requests failed (a crashed or killed service, a broken
-// deployment) describe the failure, not the build, so neither a pass nor a
-// regression may be read from them. The warning names the failing services.
-func failedLoad(r *diff.Result, m *Measurement) {
-	if m.Load == nil || m.Load.ErrorRate() <= MaxLoadErrorRate {
-		return
-	}
-	errs := map[string]int{}
-	for _, e := range m.Load.Endpoints {
-		errs[e.Service] += e.Errors
-	}
-	var parts []string
-	for _, name := range sortedNames(errs) {
-		if errs[name] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", name, errs[name]))
-		}
-	}
-	r.Warnings = append(r.Warnings, fmt.Sprintf("the load run failed: %.1f%% of %d requests failed (%s); its profiles measure the failure, not the build, so the verdict is inconclusive",
-		100*m.Load.ErrorRate(), m.Load.Requests, strings.Join(parts, ", ")))
-	r.Verdict = diff.Inconclusive
-}
-
-func sortedNames(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+// does not measure the build (gate.MaxLoadErrorRate).
+const MaxLoadErrorRate = gate.MaxLoadErrorRate
 
 // seriesTypes lists the profile types a baseline holds, so the current side
 // collects the same ones.
@@ -304,78 +286,33 @@ func seriesTypes(snap *baseline.Snapshot) []profiletype.ID {
 	return out
 }
 
-// Prune drops from a freshly measured snapshot the series that no later run
-// could be gated against — too few windows or samples even when compared
-// with themselves (a service with almost no lock contention, say) — and
-// returns the reasons. Recording them would make every gate inconclusive
-// for a reason the baseline alone causes; leaving them out, and saying so,
-// keeps the gate honest about what it covers.
-//
-// A series is kept only with half again the samples the gate needs, so a
-// later run with a little less CPU does not fall just short of the minimum.
-func Prune(snap *baseline.Snapshot, opts diff.Options) (*baseline.Snapshot, []string, error) {
-	// A baseline merged from K runs holds K runs' samples; a later run has
-	// one run's.
-	p := opts.Params.Merge(diff.DefaultParams())
-	opts.Params.MinSamples = p.MinSamples * 3 / 2 * int64(runsIn(snap))
-	self, err := diff.Compare(snap, snap, opts)
+// GateOptions are the gate the harness judges with: the one gate
+// (pkg/gate) and its defaults, with the bank stack's own rules
+// (HarnessRules) on top. Values are compared as rates per second, as the
+// gate does for two sides measured under the same fixed load: the harness's
+// load is open loop at one rate, and it labels its snapshots with it.
+func GateOptions() gate.Options {
+	o, err := GateOptionsWithRules("", "")
 	if err != nil {
-		return nil, nil, err
-	}
-	out := &baseline.Snapshot{Meta: snap.Meta}
-	var dropped []string
-	for _, sr := range self.Series {
-		se := snap.Lookup(sr.Service, sr.ProfileType)
-		if se == nil {
-			continue
-		}
-		if sr.Verdict == diff.Inconclusive {
-			dropped = append(dropped, fmt.Sprintf("%s %s: %s", sr.Service, profiletype.MustAlias(sr.ProfileType), sr.Reason))
-			continue
-		}
-		out.Put(se)
-	}
-	return out, dropped, nil
-}
-
-// DiffOptions are the comparison options the harness gates with. Values
-// are compared as rates per second, not shares: the harness's load is fixed
-// (open loop, the same rate on both sides), which is what makes rates
-// comparable, and shares saturate for a dominant function — a function at
-// half of its service's CPU that does 50% more work moves its share by only
-// +20%, while its CPU per second moves +50% (measured here: matchFraudRules
-// went from 0.093 to 0.138 cores at fraud.rules=1.5, its share only from
-// 51% to 58%). Lock delay of a lock's callers also varies between runs of
-// the same build far more than between the windows of one run (up to +73%
-// over 20 A/A runs here), so the harness's policy (HarnessRules) gates lock
-// and block profiles only on changes of +50% or more: with four-run
-// baselines no A/A run crossed it, while the lock hot spot at +50% work
-// measures +62% to +89% (docs/verdict-quality.md). A baseline's runs can
-// also agree by luck, so the policy assumes a run-to-run drift of at least
-// 5% for CPU and 10% for locks (min_run_drift). It also ignores the
-// profiler's own frames.
-func DiffOptions() diff.Options {
-	o, err := DiffOptionsWithRules("", "")
-	if err != nil {
-		panic("testenv: HarnessRules: " + err.Error()) // a constant: caught by the tests
+		panic("testenv: HarnessRules: " + err.Error()) // generated from bank.Hotspots: caught by the tests
 	}
 	return o
 }
 
-// DiffOptionsWithRules are DiffOptions with the rules file rulesYAML (named
-// name in errors) in place of HarnessRules; "" means HarnessRules. It is
-// how a calibration tries other rules on the same runs.
-func DiffOptionsWithRules(rulesYAML, name string) (diff.Options, error) {
+// GateOptionsWithRules are GateOptions with the rules file rulesYAML (named
+// name in errors) in place of HarnessRules; "" means HarnessRules. It is how
+// a calibration tries other rules on the same runs.
+func GateOptionsWithRules(rulesYAML, name string) (gate.Options, error) {
 	if rulesYAML == "" {
 		rulesYAML, name = HarnessRules, "harness rules"
 	}
-	o := diff.Options{Normalization: diff.Rate}
+	var o gate.Options
 	o.Params.MinSamples = DefaultMinSamples
 	r, err := rules.Parse([]byte(rulesYAML), name)
 	if err != nil {
 		return o, err
 	}
-	o.Policy = r.Policy(time.Now())
+	o.Rules = r
 	return o, nil
 }
 
@@ -393,26 +330,34 @@ func onlyBaselineSeries(cur, base *baseline.Snapshot) *baseline.Snapshot {
 	return out
 }
 
-// HarnessRules is the rules file (pkg/rules format) the harness gates with
-// when the user gives none.
-const HarnessRules = `version: 1
-overrides:
-  - name: lock delay is gated from +50%, assuming ±10% drift between runs (docs/verdict-quality.md; a lock caller moved up to +73% between runs of one build)
-    type: [lock, block]
-    threshold: 50%
-    min_run_drift: 10%
-  - name: a process's CPU per request moves by about ±5-10% between runs of one build here; a baseline's runs can look steadier by luck (docs/verdict-quality.md)
-    type: [cpu]
-    min_run_drift: 5%
-ignore:
-  - function_regexp: 'runtime/pprof\..*|github\.com/grafana/pyroscope-go[./].*'
-    reason: the profiler's own work, not the service's
-  - function: '<unknown>'
-    reason: runtime lock frames without symbols name no code to fix
-  - type: [lock, block]
-    function_regexp: 'runtime\..*'
-    reason: the Go runtime's own locks (sysmon, GC, scheduler) name no code of the service to fix
-`
+// HarnessRules is the rules file (pkg/rules format) the harness gates with,
+// over the gate's defaults (gate.DefaultRules), when the user gives none.
+// It holds what is particular to the bank stack: the lock and block series
+// of services that hold no lock on purpose are not gated. Their lock
+// profiles are net/http's and the runtime's own locks at one or two
+// contentions a second, which double or halve from one run of the same
+// build to the next (measured here), so no honest threshold gates them;
+// the services with a lock hot spot (bank.Hotspots) are gated on theirs.
+var HarnessRules = harnessRules()
+
+func harnessRules() string {
+	lock := map[string]bool{}
+	for _, h := range bank.Hotspots {
+		if strings.HasPrefix(h.Profile, "mutex") || strings.HasPrefix(h.Profile, "block") {
+			lock[h.Service] = true
+		}
+	}
+	var b strings.Builder
+	b.WriteString("version: 1\nignore:\n")
+	for _, si := range bank.Services {
+		svc := si.Name
+		if lock[svc] {
+			continue
+		}
+		fmt.Fprintf(&b, "  - service: %s\n    type: [lock, block]\n    reason: no lock hot spot; its few incidental contentions vary too much between runs to gate\n", svc)
+	}
+	return b.String()
+}
 
 // DefaultGateRuns is how many fresh stacks the harness measures a build
 // over against a baseline (bankstack gate, calibrate), each for the load's
@@ -453,47 +398,8 @@ func RecordBaseline(ctx context.Context, opts Options, load LoadOptions, runs in
 		return nil, nil, err
 	}
 	merged.Meta.Labels["baseline_runs"] = fmt.Sprint(runs)
-	kept, dropped, err := Prune(merged, DiffOptions())
-	if err != nil {
-		return nil, nil, err
-	}
-	kept, lockDropped := lockOnlyWithLockHotspots(kept)
-	return kept, append(dropped, lockDropped...), nil
-}
-
-// lockOnlyWithLockHotspots leaves out the lock and block series of services
-// that hold no lock on purpose. Their lock profiles are net/http's and the
-// runtime's own locks at one or two contentions a second, which double or
-// halve from one run of the same build to the next (measured here), so no
-// honest threshold gates them; the services with a lock hot spot
-// (bank.Hotspots) are gated on their lock profiles.
-func lockOnlyWithLockHotspots(snap *baseline.Snapshot) (*baseline.Snapshot, []string) {
-	lockServices := map[string]bool{}
-	for _, h := range bank.Hotspots {
-		if strings.HasPrefix(h.Profile, "mutex") || strings.HasPrefix(h.Profile, "block") {
-			lockServices[h.Service] = true
-		}
-	}
-	out := &baseline.Snapshot{Meta: snap.Meta}
-	var dropped []string
-	for _, se := range snap.Series {
-		id, err := profiletype.ParseID(se.ProfileType)
-		if err == nil && (id.Kind() == profiletype.KindLock || id.Kind() == profiletype.KindBlock) && !lockServices[se.Service] {
-			dropped = append(dropped, fmt.Sprintf("%s %s: no lock hot spot; its few incidental contentions vary too much between runs to gate", se.Service, id.Alias()))
-			continue
-		}
-		out.Put(se)
-	}
-	return out, dropped
+	return gate.Prune(merged, GateOptions())
 }
 
 // runsIn counts the independent runs a snapshot's windows come from.
-func runsIn(snap *baseline.Snapshot) int {
-	runs := map[int32]bool{}
-	for _, se := range snap.Series {
-		for _, w := range se.Windows {
-			runs[w.Run] = true
-		}
-	}
-	return max(1, len(runs))
-}
+func runsIn(snap *baseline.Snapshot) int { return gate.Runs(snap) }

@@ -5,14 +5,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/services/loadgen"
 )
 
-func TestDiffOptionsPolicy(t *testing.T) {
-	o := DiffOptions()
+// harnessDiffOptions are the comparison options the harness's gate
+// applies to two sides measured under its fixed load.
+func harnessDiffOptions(t *testing.T) diff.Options {
+	t.Helper()
+	_, o, _, err := calibrationOptions("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestGateOptionsPolicy(t *testing.T) {
+	o := harnessDiffOptions(t)
 	if o.Policy == nil {
 		t.Fatal("no harness policy")
 	}
@@ -30,31 +40,15 @@ func TestDiffOptionsPolicy(t *testing.T) {
 	}
 }
 
-func TestFailedLoadIsInconclusive(t *testing.T) {
-	tests := []struct {
-		name        string
-		errors      int
-		in, want    diff.Verdict
-		wantWarning string
-	}{
-		{"clean load keeps a pass", 0, diff.Pass, diff.Pass, ""},
-		{"a few errors keep a regression", 5, diff.Regression, diff.Regression, ""},
-		{"failed load turns a regression inconclusive", 300, diff.Regression, diff.Inconclusive, "bank-loan-service 300"},
-		{"failed load turns a pass inconclusive", 300, diff.Pass, diff.Inconclusive, "the load run failed"},
+func TestMeasurementGateLoad(t *testing.T) {
+	m := &Measurement{Rate: 500, Load: &loadgen.Result{Requests: 10000, Errors: 300, Achieved: 410, Elapsed: time.Minute,
+		Endpoints: []loadgen.EndpointStats{{Service: "bank-loan-service", Requests: 1000, Errors: 300}}}}
+	l := m.gateLoad()
+	if l.Rate != 500 || l.Achieved != 410 || l.Errors != 300 || l.ErrorsByService["bank-loan-service"] != 300 {
+		t.Fatalf("gate load %+v does not describe the run", l)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := &diff.Result{Verdict: tt.in}
-			m := &Measurement{Load: &loadgen.Result{Requests: 10000, Errors: tt.errors, Elapsed: time.Minute,
-				Endpoints: []loadgen.EndpointStats{{Service: "bank-loan-service", Requests: 1000, Errors: tt.errors}}}}
-			failedLoad(r, m)
-			if r.Verdict != tt.want {
-				t.Errorf("verdict %s, want %s", r.Verdict, tt.want)
-			}
-			if tt.wantWarning != "" && (len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], tt.wantWarning)) {
-				t.Errorf("warnings %q, want one containing %q", r.Warnings, tt.wantWarning)
-			}
-		})
+	if why := l.Problem(); !strings.Contains(why, "bank-loan-service 300") {
+		t.Errorf("problem %q, want the failing service named", why)
 	}
 }
 
@@ -79,7 +73,7 @@ func TestAlign(t *testing.T) {
 }
 
 func TestHarnessRulesIgnoreProfilerFrames(t *testing.T) {
-	o := DiffOptions()
+	o := harnessDiffOptions(t)
 	alloc, _ := profiletype.Parse("alloc_space")
 	for fn, want := range map[string]bool{
 		"runtime/pprof.(*profileBuilder).build":                            true,
@@ -97,30 +91,34 @@ func TestHarnessRulesIgnoreProfilerFrames(t *testing.T) {
 	}
 }
 
-func TestLockOnlyWithLockHotspots(t *testing.T) {
-	snap := &baseline.Snapshot{}
-	for _, svc := range []string{"bank-order-service", "bank-fraud-service"} {
-		for _, alias := range []string{"cpu", "mutex_delay", "mutex_count"} {
-			ids, _ := profiletype.Parse(alias)
-			snap.Put(baseline.NewSeries(svc, ids[0]))
+// TestHarnessRulesLeaveOutIncidentalLocks: the lock series of services
+// without a lock hot spot are not gated (HarnessRules), and a baseline
+// leaves them out with the reason (gate.Prune).
+func TestHarnessRulesLeaveOutIncidentalLocks(t *testing.T) {
+	r := GateOptions().Rules
+	for _, tt := range []struct {
+		service, alias string
+		left           bool
+	}{
+		{"bank-fraud-service", "mutex_delay", true},
+		{"bank-fraud-service", "block_count", true},
+		{"bank-fraud-service", "cpu", false},
+		{"bank-order-service", "mutex_delay", false},
+		{"bank-order-service", "mutex_count", false},
+	} {
+		ids, _ := profiletype.Parse(tt.alias)
+		why, got := r.SeriesIgnored(tt.service, ids[0].String(), time.Now())
+		if got != tt.left {
+			t.Errorf("%s %s left out: %v, want %v", tt.service, tt.alias, got, tt.left)
 		}
-	}
-	kept, dropped := lockOnlyWithLockHotspots(snap)
-	var got []string
-	for _, se := range kept.Series {
-		got = append(got, se.Service+" "+profiletype.MustAlias(se.ProfileType))
-	}
-	want := "bank-fraud-service cpu,bank-order-service mutex_count,bank-order-service mutex_delay,bank-order-service cpu"
-	if strings.Join(got, ",") != want {
-		t.Errorf("kept %v, want %s", got, want)
-	}
-	if len(dropped) != 2 || !strings.Contains(dropped[0], "bank-fraud-service") {
-		t.Errorf("dropped %v, want the fraud service's two lock series", dropped)
+		if got && !strings.Contains(why, "no lock hot spot") {
+			t.Errorf("%s %s: reason %q", tt.service, tt.alias, why)
+		}
 	}
 }
 
 func TestHarnessRulesIgnoreRuntimeLocks(t *testing.T) {
-	o := DiffOptions()
+	o := harnessDiffOptions(t)
 	lock, _ := profiletype.Parse("mutex_count")
 	cpu, _ := profiletype.Parse("cpu")
 	if _, ok := o.Policy.Ignore("bank-account-service", lock[0].String(), "runtime.entersyscallWakeSysmon"); !ok {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/gate"
+	"github.com/profdiff/profdiff/pkg/rules"
 )
 
 func init() {
@@ -14,7 +16,7 @@ func init() {
 }
 
 const baselineUsage = `
-Usage: profdiff baseline accept --from SNAPSHOT_DIR [--from SNAPSHOT_DIR ...] --to BASELINE_DIR
+Usage: profdiff baseline accept --from SNAPSHOT_DIR [--from SNAPSHOT_DIR ...] --to BASELINE_DIR [--config FILE]
 
 Loads and validates the snapshot in SNAPSHOT_DIR and writes it to
 BASELINE_DIR as the new baseline, atomically: until the final rename the old
@@ -23,10 +25,14 @@ BASELINE_DIR to git.
 
 Several --from snapshots, each collected from an independent run of the
 same build (a fresh deploy or process start), make one baseline whose
-windows are numbered by run. A function's value moves between runs by more
-or less than its windows within a run show; with three runs or more,
-compare fits that per series and tests sharply from it (see
-docs/verdict-quality.md). One snapshot cannot show it at all.
+windows are numbered by run. A process's level drifts from one start to
+the next, which the windows of one run cannot show; from two runs on,
+compare measures that drift per series (see docs/verdict-quality.md). One
+snapshot cannot show it at all.
+
+Series the gate could never judge are left out, each named with the
+reason: those the rules (--config, over the gate's defaults) ignore as a
+whole, and those too thin to gate even against themselves.
 
 Example:
   profdiff baseline accept --from out/snapshot --to .profdiff/baseline
@@ -45,6 +51,7 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flagSet("baseline accept", baselineUsage, stdout)
 	from, to := acceptFlags(fs)
+	config := fs.String("config", "", "rules file (YAML) whose whole-series ignores leave series out, as compare --config")
 	if code, done := parse(fs, args[1:], stderr); done {
 		return code
 	}
@@ -76,6 +83,25 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 		}
 		snap.Meta.Labels["baseline_runs"] = fmt.Sprint(len(runs))
 	}
+	var gopts gate.Options
+	if *config != "" {
+		r, err := rules.Load(*config)
+		if err != nil {
+			return fail(stderr, "baseline accept", err)
+		}
+		gopts.Rules = r
+	}
+	kept, dropped, err := gate.Prune(snap, gopts)
+	if err != nil {
+		return fail(stderr, "baseline accept", err)
+	}
+	if len(kept.Series) == 0 {
+		return fail(stderr, "baseline accept", fmt.Errorf("no series of %s can be gated (%s); record longer or under more load", strings.Join(*from, ", "), strings.Join(dropped, "; ")))
+	}
+	for _, d := range dropped {
+		fmt.Fprintf(stdout, "not gated: %s\n", d)
+	}
+	snap = kept
 	if err := baseline.Write(*to, snap); err != nil {
 		return fail(stderr, "baseline accept", err)
 	}

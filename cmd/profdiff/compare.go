@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/gate"
 	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/pkg/rules"
 )
@@ -51,10 +51,10 @@ Example:
 	formats := fs.StringArray("format", nil, "output format (repeatable; default text)")
 	outputs := fs.StringArray("output", nil, "file for the format in the same position (repeatable; default stdout)")
 	inconclusive := fs.String("inconclusive", "fail", "what an inconclusive result exits with: fail (2) or pass (0)")
-	normalize := fs.String("normalize", "share", "share of each window's total, rest (ratio to the rest of the window's total: immune to a process's level drifting between runs), or rate per second (needs a fixed load rate)")
+	normalize := fs.String("normalize", "auto", "auto (rate per second when both snapshots record the same fixed load rate, else share), share of each window's total, rest (ratio to the rest of the window's total), or rate per second (needs a fixed load rate)")
 	threshold := fs.String("threshold", "", "smallest relative increase that fails, e.g. 10% (overrides the rules file's default)")
 	floor := fs.String("floor", "", "smallest share of the profile that can fail, e.g. 1%")
-	alpha := fs.Float64("alpha", 0, "false-discovery rate per series (default 0.01)")
+	alpha := fs.Float64("alpha", 0, "false-discovery rate over every function the run tests: the A/A false-alarm rate per run (default 0.05)")
 	pf := addPyroscopeFlags(fs, true)
 	if code, done := parse(fs, args, stderr); done {
 		return code
@@ -69,9 +69,13 @@ Example:
 	if *inconclusive != "pass" && *inconclusive != "fail" {
 		return fail(stderr, cmd, fmt.Errorf("--inconclusive=%q: want pass or fail", *inconclusive))
 	}
-	norm, err := diff.ParseNormalization(*normalize)
-	if err != nil {
-		return fail(stderr, cmd, fmt.Errorf("--normalize: %w", err))
+	var norm diff.Normalization
+	if *normalize != "auto" {
+		n, err := diff.ParseNormalization(*normalize)
+		if err != nil {
+			return fail(stderr, cmd, fmt.Errorf("--normalize: %w (or auto)", err))
+		}
+		norm = n
 	}
 	if len(*formats) == 0 {
 		*formats = []string{"text"}
@@ -84,7 +88,7 @@ Example:
 			return fail(stderr, cmd, fmt.Errorf("unknown format %q (known: %s)", f, strings.Join(report.Formats(), ", ")))
 		}
 	}
-	opts := diff.Options{Normalization: norm}
+	opts := gate.Options{Normalization: norm}
 	for _, x := range []struct {
 		flag string
 		val  string
@@ -116,12 +120,9 @@ Example:
 		if err != nil {
 			return fail(stderr, cmd, err)
 		}
-		// Flags beat the file's defaults: the file is the team's policy,
-		// a flag is this run's deliberate choice.
-		r.Defaults = opts.Params.Merge(r.Defaults)
-		opts.Policy = r.Policy(time.Now())
+		opts.Rules = r
 	}
-	res, err := diff.Compare(base, cur, opts)
+	res, err := gate.Compare(base, cur, opts)
 	if err != nil {
 		return fail(stderr, cmd, err)
 	}

@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +33,14 @@ type WindowOptions struct {
 	// Period overrides the profile's sampling period, for sources known to
 	// report it wrongly (Pyroscope reports 1s for merged 100 Hz CPU profiles).
 	Period int64
+	// Companion is the same window's profile of the companion sample type
+	// (profiletype.ID.Companion: alloc_space for alloc_objects, a lock's
+	// contention count for its delay, and back), for profiles that hold
+	// one sample type only, as Pyroscope's merged profiles do. It tells
+	// how many sampling events each stack's value stands for; without it
+	// (and without both types in the profile itself) the window's sample
+	// count of an allocation or delay profile is unknown.
+	Companion *profile.Profile
 }
 
 // AddProfile reduces one pprof profile to a Window and appends it to the
@@ -75,6 +84,10 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 		se.Period = w.Period
 	}
 
+	events := newEventCounter(se, p, idx, w.Period, opts.Companion)
+	var sumV2PerEvent float64 // Σ v²/events: the denominator of the effective sample count
+	eventsKnown := events != nil
+
 	index := se.functionIndex()
 	stacks := se.stackIndex()
 	// Intern each profile function once; normalizing names is the costly part.
@@ -95,6 +108,13 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 			continue
 		}
 		w.Total += v
+		if eventsKnown {
+			if e := events.count(s, v); e > 0 {
+				sumV2PerEvent += float64(v) * float64(v) / e
+			} else {
+				eventsKnown = false
+			}
+		}
 		// Leaf first: Location[0] is the innermost frame, and within a
 		// location Line[0] is the innermost inlined function.
 		frames = frames[:0]
@@ -148,24 +168,18 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	}
 	w.Self = toValues(self)
 	w.Cum = toValues(cum)
-	w.Samples = estimateSamples(se, w)
+	w.Samples = 0
+	if eventsKnown && sumV2PerEvent > 0 {
+		// The effective number of sampling events (Kish): for values of
+		// equal weight it is the count of events; for an allocation
+		// profile, whose sampled events stand for very different numbers of
+		// objects, it is what makes a share as uncertain as it really is.
+		t := float64(w.Total)
+		w.Samples = max(1, int64(math.Round(t*t/sumV2PerEvent)))
+	}
 	se.Windows = append(se.Windows, w)
 	sort.SliceStable(se.Windows, func(i, j int) bool { return se.Windows[i].Start.Before(se.Windows[j].Start) })
 	return nil
-}
-
-// estimateSamples guesses how many sampling events make up a window's total.
-// For CPU time it is time divided by the sampling period; for counts it is
-// the count itself. Anything else is unknown (0), and the comparison then
-// relies on window-to-window variation alone.
-func estimateSamples(se *Series, w Window) int64 {
-	switch {
-	case w.Period > 0 && se.SampleType.Unit == "nanoseconds" && se.PeriodType.Unit == "nanoseconds":
-		return w.Total / w.Period
-	case se.SampleType.Unit == "count":
-		return w.Total
-	}
-	return 0
 }
 
 func addressName(loc *profile.Location) string {

@@ -185,3 +185,26 @@ func MustAlias(s string) string {
 	}
 	return id.Alias()
 }
+
+// Companion returns the profile type that counts the same sampling events
+// in the other unit — alloc_space for alloc_objects and back, a lock's
+// contention count for its delay and back — and whether there is one. A
+// merged profile from Pyroscope holds one sample type only, and how many
+// events make up a value (the sampling weight) needs both: a sampled 16-byte
+// allocation stands for about R/16 objects, a sampled 1 MiB one for one.
+func (id ID) Companion() (ID, bool) {
+	c := id
+	switch {
+	case id.Name == "memory" && strings.HasSuffix(id.SampleType, "_objects"):
+		c.SampleType, c.SampleUnit = strings.TrimSuffix(id.SampleType, "_objects")+"_space", "bytes"
+	case id.Name == "memory" && strings.HasSuffix(id.SampleType, "_space"):
+		c.SampleType, c.SampleUnit = strings.TrimSuffix(id.SampleType, "_space")+"_objects", "count"
+	case (id.Name == "mutex" || id.Name == "block") && id.SampleType == "delay":
+		c.SampleType, c.SampleUnit = "contentions", "count"
+	case (id.Name == "mutex" || id.Name == "block") && id.SampleType == "contentions":
+		c.SampleType, c.SampleUnit = "delay", "nanoseconds"
+	default:
+		return ID{}, false
+	}
+	return c, true
+}

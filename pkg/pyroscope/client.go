@@ -65,6 +65,7 @@ type config struct {
 	backoff       time.Duration
 	maxBackoff    time.Duration
 	cpuSampleRate int64
+	allocRate     int64
 	logger        *slog.Logger
 	envErr        error
 }
@@ -167,6 +168,21 @@ func WithCPUSampleRate(hz int) Option {
 	return func(c *config) {
 		if hz > 0 {
 			c.cpuSampleRate = int64(hz)
+		}
+	}
+}
+
+// WithAllocSampleRate sets the allocation sampling rate of the profiled
+// services in bytes (Go's runtime.MemProfileRate, pyroscope-go's
+// ProfileAllocations rate; Go's default is 512 KiB). A merged heap profile
+// states a period that need not be the services' rate, and the rate decides
+// how many sampled allocations a value stands for: at 64 KiB one sampled
+// 16-byte allocation reads as 4,096 objects, at 512 KiB as 32,768. 0 keeps
+// the merged profile's period.
+func WithAllocSampleRate(bytes int) Option {
+	return func(c *config) {
+		if bytes > 0 {
+			c.allocRate = int64(bytes)
 		}
 	}
 }

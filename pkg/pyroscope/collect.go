@@ -284,7 +284,7 @@ func (c *Client) Collect(ctx context.Context, q Query) (*Result, error) {
 	sort.Strings(services)
 	services = slices.Compact(services)
 
-	// The companion sample-count type, fetched only to recover CPU periods.
+	// The companion sample-count type, fetched to recover CPU periods.
 	cpuID := ""
 	for _, id := range fetch {
 		if id.Name == "process_cpu" && id.SampleType == "cpu" {
@@ -297,6 +297,15 @@ func (c *Client) Collect(ctx context.Context, q Query) (*Result, error) {
 	}
 	if cpuID != "" && have[cpuSamplesType] && !slices.Contains(fetchIDs, cpuSamplesType) {
 		fetchIDs = append(fetchIDs, cpuSamplesType)
+	}
+	// Companion types count the same sampling events in the other unit
+	// (alloc_space for alloc_objects, a lock's count for its delay): a
+	// merged profile holds one sample type, and the window's number of
+	// events, which bounds how precise a share is, needs both.
+	for _, id := range fetch {
+		if c, ok := id.Companion(); ok && have[c.String()] && !slices.Contains(fetchIDs, c.String()) {
+			fetchIDs = append(fetchIDs, c.String())
+		}
 	}
 
 	// profiles[s][t][w] is the merged profile of service s, type t, window w.
@@ -359,6 +368,14 @@ func (c *Client) Collect(ctx context.Context, q Query) (*Result, error) {
 					continue
 				}
 				opts := baseline.WindowOptions{Start: wins[w].start.UTC(), End: wins[w].end.UTC()}
+				if id.Name == "memory" && c.cfg.allocRate > 0 {
+					opts.Period = c.cfg.allocRate
+				}
+				if c, ok := id.Companion(); ok {
+					if ci := slices.Index(fetchIDs, c.String()); ci >= 0 {
+						opts.Companion = profiles[s][ci][w]
+					}
+				}
 				if id.String() == cpuID {
 					var samples *profile.Profile
 					if samplesIdx >= 0 {

@@ -87,3 +87,39 @@ func (p *policy) Warnings() []string { return p.warnings }
 func overlay(base, set diff.Params) diff.Params {
 	return set.Merge(base)
 }
+
+// SeriesIgnored reports whether an ignore entry without a function pattern
+// covers the whole series, and its name and reason: such a series is not
+// gated at all, and a baseline need not record it.
+func (r *Rules) SeriesIgnored(service, profileType string, now time.Time) (string, bool) {
+	today := now.UTC()
+	for _, ig := range r.Ignores {
+		if ig.Match.Function != nil || !ig.Match.series(service, profileType) {
+			continue
+		}
+		if !ig.Expires.IsZero() && !today.Before(ig.Expires.AddDate(0, 0, 1)) {
+			continue
+		}
+		return ig.Name + ": " + ig.Reason, true
+	}
+	return "", false
+}
+
+// Layer returns the rules of r with over's on top, as if over's entries
+// were written after r's: over's defaults replace r's field by field, its
+// overrides apply after r's (so they win), and both files' ignores apply.
+// Messages name over's source. Either may be nil.
+func Layer(r, over *Rules) *Rules {
+	switch {
+	case r == nil:
+		return over
+	case over == nil:
+		return r
+	}
+	return &Rules{
+		Source:    over.Source,
+		Defaults:  over.Defaults.Merge(r.Defaults),
+		Overrides: append(append([]Override(nil), r.Overrides...), over.Overrides...),
+		Ignores:   append(append([]Ignore(nil), r.Ignores...), over.Ignores...),
+	}
+}

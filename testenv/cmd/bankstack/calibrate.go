@@ -48,7 +48,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return fail(stderr, "calibrate", fmt.Errorf("--config: %w", err))
 		}
-		if _, err := testenv.DiffOptionsWithRules(string(b), *config); err != nil {
+		if _, err := testenv.GateOptionsWithRules(string(b), *config); err != nil {
 			return fail(stderr, "calibrate", fmt.Errorf("--config: %w", err))
 		}
 		rulesText = string(b)

@@ -60,7 +60,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return nil, err
 		}
 		defer s.Close()
-		res, _, err := s.Gate(ctx, dir, lf.options(), testenv.DiffOptions())
+		res, _, err := s.Gate(ctx, dir, lf.options(), testenv.GateOptions())
 		if err != nil {
 			return nil, err
 		}

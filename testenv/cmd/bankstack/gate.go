@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/profdiff/profdiff/pkg/baseline"
-	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/gate"
 	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/pkg/report/all"
 	"github.com/profdiff/profdiff/pkg/rules"
@@ -83,14 +82,14 @@ func formatList() string {
 	return s
 }
 
-func (g *gateFlags) diffOptions() (diff.Options, error) {
-	o := testenv.DiffOptions()
+func (g *gateFlags) gateOptions() (gate.Options, error) {
+	o := testenv.GateOptions()
 	if g.config != "" {
 		r, err := rules.Load(g.config)
 		if err != nil {
 			return o, err
 		}
-		o.Policy = r.Policy(time.Now())
+		o.Rules = rules.Layer(o.Rules, r)
 	}
 	if g.inconclusive != "fail" && g.inconclusive != "pass" {
 		return o, fmt.Errorf("--inconclusive=%s: want fail or pass", g.inconclusive)
@@ -125,14 +124,14 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *runs < 1 {
 		return fail(stderr, "gate", fmt.Errorf("--runs=%d: want at least 1", *runs))
 	}
-	dopts, err := gf.diffOptions()
+	gopts, err := gf.gateOptions()
 	if err != nil {
 		return fail(stderr, "gate", err)
 	}
 	if _, err := baseline.Load(*base); err != nil {
 		return fail(stderr, "gate", err)
 	}
-	res, err := testenv.GateRuns(ctx, sf.options(stderr), *base, lf.options(), dopts, *runs)
+	res, err := testenv.GateRuns(ctx, sf.options(stderr), *base, lf.options(), gopts, *runs)
 	if err != nil {
 		return fail(stderr, "gate", err)
 	}

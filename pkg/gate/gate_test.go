@@ -1,0 +1,152 @@
+package gate
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/rules"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// cpuSeries is a CPU series of windows whose function main.hot holds hot
+// of every 1000 samples, the rest main.rest.
+func cpuSeries(service string, windows int, hot int64) *baseline.Series {
+	ids, _ := profiletype.Parse("cpu")
+	se := baseline.NewSeries(service, ids[0])
+	se.Period = 10_000_000
+	se.Functions = []baseline.Function{{Name: "main.hot"}, {Name: "main.rest"}}
+	for i := range windows {
+		h := (hot + int64(i%3-1)) * se.Period
+		r := (1000 - hot) * se.Period
+		se.Windows = append(se.Windows, baseline.Window{
+			Start: t0.Add(time.Duration(i) * 10 * time.Second), End: t0.Add(time.Duration(i+1) * 10 * time.Second),
+			Total: h + r, Samples: 1000, Period: se.Period,
+			Self: baseline.Values{{F: 0, V: h}, {F: 1, V: r}},
+			Cum:  baseline.Values{{F: 0, V: h}, {F: 1, V: r}},
+		})
+	}
+	return se
+}
+
+func snapshot(rate string, series ...*baseline.Series) *baseline.Snapshot {
+	s := &baseline.Snapshot{Meta: baseline.Meta{Labels: map[string]string{}}}
+	if rate != "" {
+		s.Meta.Labels[LoadRateLabel] = rate
+	}
+	for _, se := range series {
+		s.Put(se)
+	}
+	return s
+}
+
+func TestDefaultRules(t *testing.T) {
+	if _, err := rules.Parse([]byte(DefaultRules), "default"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNormalization(t *testing.T) {
+	tests := []struct {
+		base, cur string
+		want      diff.Normalization
+	}{
+		{"500", "500", diff.Rate},
+		{"500", "400", diff.Share},
+		{"", "500", diff.Share},
+		{"", "", diff.Share},
+	}
+	for _, tt := range tests {
+		if got := Normalization(snapshot(tt.base), snapshot(tt.cur)); got != tt.want {
+			t.Errorf("load rates %q, %q: %s, want %s", tt.base, tt.cur, got, tt.want)
+		}
+	}
+}
+
+func TestLoadProblem(t *testing.T) {
+	tests := []struct {
+		name string
+		load Load
+		want string // "" for none
+	}{
+		{"clean", Load{Rate: 500, Achieved: 499, Requests: 30000}, ""},
+		{"a few errors", Load{Rate: 500, Achieved: 499, Requests: 30000, Errors: 100}, ""},
+		{"failed", Load{Rate: 500, Achieved: 499, Requests: 10000, Errors: 300, ErrorsByService: map[string]int{"bank-loan-service": 300}}, "bank-loan-service 300"},
+		{"short", Load{Rate: 500, Achieved: 413, Requests: 24780}, "413 req/s delivered of 500"},
+		{"rate not the caller's", Load{Achieved: 100, Requests: 1000}, ""},
+	}
+	for _, tt := range tests {
+		got := tt.load.Problem()
+		if (got == "") != (tt.want == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: problem %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestShortLoadIsInconclusive: a regression measured under a load that
+// fell short is not a regression of the build, nor is a pass a pass.
+func TestShortLoadIsInconclusive(t *testing.T) {
+	base := snapshot("500", cpuSeries("svc", 8, 100))
+	for _, hot := range []int64{100, 200} {
+		cur := snapshot("500", cpuSeries("svc", 8, hot))
+		ok, err := Compare(base, cur, Options{Now: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		short, err := Compare(base, cur, Options{Now: t0, Loads: []Load{{Rate: 500, Achieved: 413, Requests: 24780}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok.Verdict == diff.Inconclusive || short.Verdict != diff.Inconclusive {
+			t.Errorf("hot %d: verdicts %s with a full load, %s with a short one; want a verdict, then inconclusive", hot, ok.Verdict, short.Verdict)
+		}
+		if len(short.Warnings) == 0 || !strings.Contains(short.Warnings[len(short.Warnings)-1], "fell short") {
+			t.Errorf("warnings %q, want the shortfall named", short.Warnings)
+		}
+	}
+}
+
+// TestPrune: a baseline leaves out the series the rules ignore as a whole
+// and those too thin to gate, each with its reason, and keeps the rest.
+func TestPrune(t *testing.T) {
+	r, err := rules.Parse([]byte("version: 1\nignore:\n  - service: quiet\n    reason: nothing to gate here\n"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := snapshot("500", cpuSeries("busy", 8, 100), cpuSeries("quiet", 8, 100), cpuSeries("thin", 2, 100))
+	kept, dropped, err := Prune(snap, Options{Rules: r, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept.Series) != 1 || kept.Series[0].Service != "busy" {
+		t.Errorf("kept %d series, want only busy's", len(kept.Series))
+	}
+	got := strings.Join(dropped, "\n")
+	for _, want := range []string{"quiet cpu: ignore[0]: nothing to gate here", "thin cpu: the baseline has 2 usable windows"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dropped %q, want a line with %q", dropped, want)
+		}
+	}
+}
+
+// TestFlagsBeatRules: a run's parameters (command-line flags) win over a
+// rules file's defaults, which win over the gate's.
+func TestFlagsBeatRules(t *testing.T) {
+	r, err := rules.Parse([]byte("version: 1\ndefaults:\n  threshold: 30%\n  floor: 2%\n"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := snapshot("", cpuSeries("svc", 8, 100))
+	o, err := DiffOptions(s, s, Options{Rules: r, Params: diff.Params{Threshold: 0.5}, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := o.Policy.SeriesParams("svc", s.Series[0].ProfileType, o.Params.Merge(diff.DefaultParams()))
+	if p.Threshold != 0.5 || p.Floor != 0.02 {
+		t.Errorf("threshold %g, floor %g; want the flag's 0.5 and the file's 0.02", p.Threshold, p.Floor)
+	}
+}
