@@ -286,6 +286,8 @@ type side struct {
 	// runTot and runTotSq sum each run's window totals (as rates under
 	// Rate normalization): the process's level, for the drift.
 	runTot, runTotSq []float64
+	// seen counts, per function, the usable windows it has a value in.
+	seen [2][]int32
 }
 
 // seriesState is a series between its tests and its verdict: the
@@ -702,6 +704,7 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 		s.sum[m] = make([]float64, nf)
 		s.sumsq[m] = make([]float64, nf)
 		s.quantum[m] = make([]float64, nf)
+		s.seen[m] = make([]int32, nf)
 		if rate || rest {
 			s.shareSum[m] = make([]float64, nf)
 		}
@@ -758,6 +761,9 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 					continue // Validate forbids this; be safe anyway
 				}
 				g := gmap[v.F]
+				if v.V > 0 {
+					s.seen[m][g]++
+				}
 				if q := float64(v.V); q > 0 {
 					if s.quantum[m][g] == 0 || q < s.quantum[m][g] {
 						s.quantum[m][g] = q

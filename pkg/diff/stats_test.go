@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -220,5 +221,69 @@ func TestMinRunDrift(t *testing.T) {
 	}
 	if found < seeds*9/10 {
 		t.Errorf("with the floor +100%% found in %d of %d; want at least 90%%", found, seeds)
+	}
+}
+
+// TestMultiRunBaselineFalseAlarms: an 8-run baseline whose windows scatter
+// beyond sampling (5% over-dispersion) and whose runs drift together by 4%,
+// against one current run of the same model. With alpha 1% and one series
+// a run, at most 1% of 1,000 series may fail: the drift's few degrees of
+// freedom are carried into the test rather than the windows' many
+// (Welch–Satterthwaite), and the window variance is pooled under "no
+// change" rather than taken from the current run's eleven windows alone.
+func TestMultiRunBaselineFalseAlarms(t *testing.T) {
+	seeds := 1000
+	if testing.Short() {
+		seeds = 300
+	}
+	sh := shape{alias: "cpu", service: "bank-fraud-service", level: 4e8, commonSD: 0.04, noise: 0.05}
+	opts := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, Alpha: 0.01}}
+	bad := 0
+	for seed := range uint64(seeds) {
+		rng := rand.New(rand.NewPCG(seed, 23))
+		base := synthSeries(rng, 8, 11, 30, sh, 1)
+		cur := synthSeries(rng, 1, 11, 30, sh, 1)
+		if r := mustCompare(t, snap(base), snap(cur), opts); r.Verdict == Regression {
+			bad++
+		}
+	}
+	t.Logf("false regressions: %d of %d series (alpha 1%%)", bad, seeds)
+	if limit := 0.01*float64(seeds) + 2*math.Sqrt(0.0099*float64(seeds)); float64(bad) > limit {
+		t.Errorf("%d of %d A/A series failed; want at most %.0f (1%% and chance)", bad, seeds, limit)
+	}
+}
+
+// TestStatedMinDetectable: a change of the size a pass says it could have
+// detected is found about as often as the power it promises (80%), and half
+// of it rarely. The MDE is read from an A/A comparison of the same setup.
+func TestStatedMinDetectable(t *testing.T) {
+	sh := shape{alias: "cpu", service: "bank-fraud-service", level: 4e8, commonSD: 0.03, noise: 0.05}
+	opts := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, MinRunDrift: 0.03}}
+	const seeds = 300
+	var mdes []float64
+	for seed := range uint64(60) {
+		rng := rand.New(rand.NewPCG(seed, 31))
+		r := mustCompare(t, snap(synthSeries(rng, 8, 11, 30, sh, 1)), snap(synthSeries(rng, 1, 11, 30, sh, 1)), opts)
+		mdes = append(mdes, r.Series[0].MinDetectable)
+	}
+	mde := sorted(mdes)[len(mdes)/2]
+	found := func(factor float64) int {
+		n := 0
+		for seed := range uint64(seeds) {
+			rng := rand.New(rand.NewPCG(seed, 37))
+			r := mustCompare(t, snap(synthSeries(rng, 8, 11, 30, sh, 1)), snap(synthSeries(rng, 1, 11, 30, sh, factor)), opts)
+			if named(r.Series[0], "main.f00") {
+				n++
+			}
+		}
+		return n
+	}
+	at, half := found(1+mde), found(1+mde/2)
+	t.Logf("stated MDE %.1f%%: +%.1f%% found %d/%d, +%.1f%% found %d/%d", 100*mde, 100*mde, at, seeds, 50*mde, half, seeds)
+	if p := float64(at) / seeds; p < 0.65 || p > 0.95 {
+		t.Errorf("at the stated MDE the change was found %.0f%% of the time; want about 80%%", 100*p)
+	}
+	if p := float64(half) / seeds; p > 0.3 {
+		t.Errorf("at half the stated MDE it was found %.0f%% of the time; the MDE overstates the noise", 100*p)
 	}
 }
