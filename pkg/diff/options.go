@@ -79,7 +79,8 @@ type Params struct {
 	// draws of that drift and can make it look small by luck; a floor
 	// measured over many runs of the machine keeps such a baseline from
 	// failing the next run on every function at once. It applies to a whole
-	// series.
+	// series, and only to rates: a process's level is common to all its
+	// functions and cancels in a share or a ratio to the rest.
 	MinRunDrift float64
 	// Normalization, when set, is the series' normalization, over
 	// Options.Normalization and Options.TypeNormalization: a rules file

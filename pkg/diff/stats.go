@@ -37,8 +37,9 @@ import (
 // whole cost per second, the most precise view of its level), from the
 // scatter of the runs' totals beyond what their windows explain, with
 // (K-1)+(J-1) degrees of freedom. Shares and ratios to the rest do not
-// carry a common drift (it cancels in the division), so there τ² comes only
-// from Params.MinRunDrift. A floor (MinRunDrift) keeps a baseline whose few
+// carry a common drift (it cancels in the division), so there τ² is 0; a
+// function whose share wanders between runs on its own is caught by the
+// per-function check below. A floor (MinRunDrift) keeps a baseline whose few
 // runs agreed by luck from making the next run's drift look like a change
 // everywhere; above it, the measured drift is moderated towards the floor
 // (see driftPriorDF). The variance of the difference of means is then
@@ -82,6 +83,10 @@ type driftTerm struct {
 // (see the model above), floored at minDrift.
 func seriesDrift(bs, cs *side, norm Normalization, minDrift float64) driftTerm {
 	d := driftTerm{fitted: -1, df: infDF, runs: len(bs.runN) + len(cs.runN)}
+	if norm != Rate {
+		// The level cancels in the division: no drift to assume.
+		minDrift = 0
+	}
 	if norm == Rate {
 		var ss, noise float64
 		var df, nRuns int
