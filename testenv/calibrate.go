@@ -250,6 +250,9 @@ type CalSeries struct {
 	PUp           int          `json:"p_up_below_alpha"`
 	MinDetectable float64      `json:"min_detectable_change,omitempty"`
 	Regressions   []CalFinding `json:"regressions,omitempty"`
+	// Improvements lists the functions the gate reported as improved; on
+	// an A/A run every one is false.
+	Improvements []CalFinding `json:"improvements,omitempty"`
 	// Credible lists every increase the gate finds credible (q <= alpha,
 	// present in the baseline, not ignored by a rule) whatever its size,
 	// and every new hot path: the findings that would be regressions at
@@ -894,6 +897,9 @@ func (r *CalRun) analyzeWith(res *diff.Result, hots []bank.Hotspot, factor float
 			related = relatives(h.Function, sr.Base, sr.Cur)
 		}
 		for _, f := range sr.Findings {
+			if f.Kind == diff.KindImprovement {
+				cs.Improvements = append(cs.Improvements, CalFinding{Function: f.Function, Measure: string(f.Measure), Change: f.Change, Q: f.Q, Class: ClassWrong})
+			}
 			if f.Change > 0 && f.P < alpha {
 				cs.PUp++
 			}

@@ -48,6 +48,9 @@ type CalSummary struct {
 	// regression in any series.
 	AARuns           int `json:"aa_runs"`
 	AARunsFalseAlarm int `json:"aa_runs_with_false_alarm"`
+	// AARunsFalseImprovement counts the A/A runs with any improvement
+	// reported in any series.
+	AARunsFalseImprovement int `json:"aa_runs_with_false_improvement"`
 	// ABRuns counts completed A/B runs per magnitude.
 	ABRuns map[string]int `json:"ab_runs"`
 	// FailedRuns counts runs that produced no verdict (errors) or whose
@@ -281,6 +284,12 @@ func (c *Calibration) Summarize() *CalSummary {
 			if runFalse {
 				s.AARunsFalseAlarm++
 			}
+			for _, cs := range r.Series {
+				if len(cs.Improvements) > 0 {
+					s.AARunsFalseImprovement++
+					break
+				}
+			}
 			seen := map[string]bool{}
 			for _, cs := range r.Series {
 				if seen[cs.Alias] {
@@ -496,7 +505,7 @@ func (c *Calibration) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "Stopped early: %s.\n", c.Stopped)
 	}
 
-	fmt.Fprintf(w, "\nFalse alarms (A/A runs: %s with any regression)\n\n", frac(s.AARunsFalseAlarm, s.AARuns))
+	fmt.Fprintf(w, "\nFalse alarms (A/A runs: %s with any regression, %s with any improvement)\n\n", frac(s.AARunsFalseAlarm, s.AARuns), frac(s.AARunsFalseImprovement, s.AARuns))
 	fmt.Fprintln(w, "| profile type | A/A runs with a false regression | A/A series | bystander series (A/B runs) | target series: wrong function | target series: any other function (strict) | side series regressed | A/A tests with raw p < alpha, up |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, t := range s.ByType {
