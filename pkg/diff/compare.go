@@ -190,6 +190,7 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 			}
 		}
 	}
+	attachCauses(r, def, opts.Policy)
 	return r, nil
 }
 

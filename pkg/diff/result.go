@@ -8,7 +8,7 @@ import (
 
 // ResultSchemaVersion is the version of the JSON form of Result (see
 // docs/json-schema.md). Fields are only added within a major version.
-const ResultSchemaVersion = "1.0"
+const ResultSchemaVersion = "1.1"
 
 // Verdict is the outcome of a comparison, of one series or of the whole run.
 // Its exit status follows diff(1): 0 pass, 1 regression, 2 inconclusive.
@@ -69,6 +69,9 @@ type Result struct {
 	Normalization string          `json:"normalization"` // "share", "rest", "rate", or "mixed" (see each series)
 	Series        []*SeriesResult `json:"series"`        // worst first
 	Summary       Summary         `json:"summary"`
+	// Causes group the series' listed findings by what a developer has to
+	// look at (see Cause), failing first, the headline first among them.
+	Causes []*Cause `json:"causes"`
 	// Warnings are things a user should act on that do not change the
 	// verdict, e.g. an expired ignore rule.
 	Warnings []string  `json:"warnings,omitempty"`
@@ -83,6 +86,9 @@ type Summary struct {
 	Improvements int `json:"improvements"`
 	Inconclusive int `json:"inconclusive"`
 	Ignored      int `json:"ignored"`
+	// Causes counts Result.Causes: what reports count, where the counts
+	// above count findings.
+	Causes CauseCounts `json:"causes"`
 }
 
 // SeriesResult is the outcome for one (service, profile type).
@@ -115,6 +121,10 @@ type SeriesResult struct {
 	// windows' noise and the sample count: a pass says how much it could have
 	// missed. 0 when not computed.
 	MinDetectable float64 `json:"min_detectable_change,omitempty"`
+	// Alpha is the series' false-discovery rate (a rule may set another for
+	// one function); findings' intervals are two-sided at 1 − 2·Alpha. 0
+	// when not known (a result built by hand).
+	Alpha float64 `json:"alpha,omitempty"`
 	// RunNoise, when the baseline was recorded over three runs or more, is
 	// how the series' functions move between runs compared with what their
 	// windows predict, pooled over the functions; nil when each function was
