@@ -191,6 +191,12 @@ func FindCauses(r *Result) []*Cause {
 		if ra, rb := causeRank(a), causeRank(b); ra != rb {
 			return ra < rb
 		}
+		if a.External != b.External {
+			// The program's own code first: a change in the runtime or
+			// the standard library that no caller explains is less
+			// actionable than one in code the team owns.
+			return b.External
+		}
 		if a.Added != b.Added {
 			return a.Added > b.Added
 		}
@@ -213,6 +219,9 @@ func causeKey(service, function string, up bool) string {
 
 // causeRank orders failing causes first, then ignored ones, then
 // improvements.
+//
+// Within a rank, causes in the program come before those in the runtime,
+// the standard library or unknown frames, then the larger Added first.
 func causeRank(c *Cause) int {
 	switch {
 	case c.Failing:

@@ -29,10 +29,12 @@ func CountsPhrase(n diff.CauseCounts) string {
 		plural(n.Improvements, "improvement", "improvements"))
 }
 
-// Name is how a report names a function: the short name (import path
-// dropped) unless full is set.
+// Name is how a report names a function: unless full is set, a module
+// path is dropped to its last element ("bank.(*rules).Match"), while the
+// standard library's short paths stay whole ("regexp/syntax.Parse"), since
+// they say which package it is.
 func Name(fn string, full bool) string {
-	if full {
+	if full || diff.External(fn) {
 		return fn
 	}
 	return ShortName(fn)
@@ -57,17 +59,10 @@ func displayName(fn, raw string) string {
 }
 
 // CauseVerdict words what a cause means for the run: "regression", "new hot
-// path", "ignored: RULE" or "improvement".
+// path", "ignored" or "improvement".
 func CauseVerdict(c *diff.Cause) string {
 	switch {
 	case c.Kind == diff.KindIgnored:
-		for _, cs := range c.Series {
-			for _, f := range cs.Findings {
-				if f.Kind == diff.KindIgnored && f.Rule != "" {
-					return "ignored: " + f.Rule
-				}
-			}
-		}
 		return "ignored"
 	case c.Kind == diff.KindNewHotPath:
 		return "new hot path"
@@ -75,6 +70,18 @@ func CauseVerdict(c *diff.Cause) string {
 		return "regression"
 	}
 	return string(c.Kind)
+}
+
+// IgnoredBy is the rule that ignores a cause, or "".
+func IgnoredBy(c *diff.Cause) string {
+	for _, cs := range c.Series {
+		for _, f := range cs.Findings {
+			if f.Kind == diff.KindIgnored && f.Rule != "" {
+				return f.Rule
+			}
+		}
+	}
+	return ""
 }
 
 // ChangeWithInterval is a finding's change and its interval:
@@ -261,6 +268,9 @@ func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 func CauseSentence(r *diff.Result, c *diff.Cause) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s in %s: %s", CauseVerdict(c), c.Service, displayName(c.Function, c.RawName))
+	if rule := IgnoredBy(c); rule != "" && !c.Failing {
+		fmt.Fprintf(&b, " (rule: %s)", rule)
+	}
 	for i, cs := range c.Series {
 		s := r.SeriesOf(c, cs)
 		if s == nil {

@@ -99,7 +99,7 @@ func mdCause(bw *bufio.Writer, r *diff.Result, c *diff.Cause, n int, opts Markdo
 	for _, cs := range c.Series {
 		types = append(types, cs.Alias)
 	}
-	fmt.Fprintf(bw, "### %d. %s `%s` in %s (%s): %s\n\n", n, icon, mdCode(ShortName(displayName(c.Function, c.RawName))), mdEscape(c.Service),
+	fmt.Fprintf(bw, "### %d. %s `%s` in %s (%s): %s\n\n", n, icon, mdCode(Name(displayName(c.Function, c.RawName), false)), mdEscape(c.Service),
 		strings.Join(types, ", "), mdEscape(CauseVerdict(c)))
 	where := "`" + mdCode(displayName(c.Function, c.RawName)) + "`"
 	if c.File != "" {
@@ -108,6 +108,9 @@ func mdCause(bw *bufio.Writer, r *diff.Result, c *diff.Cause, n int, opts Markdo
 			file = fmt.Sprintf("%s:%d", file, c.Line)
 		}
 		where += " at `" + mdCode(file) + "`"
+	}
+	if rule := IgnoredBy(c); rule != "" && !c.Failing {
+		where += " · ignored by " + mdEscape(rule)
 	}
 	fmt.Fprintf(bw, "%s\n\n", where)
 	fmt.Fprintln(bw, "| type | measure | baseline → current | change [lo, hi] | evidence |")

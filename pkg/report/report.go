@@ -220,7 +220,7 @@ func Headline(r *diff.Result) string {
 	}
 	if c := HeadlineCause(r); c != nil {
 		cs := c.Series[0]
-		fmt.Fprintf(&b, "; headline: %s %s %s %s", c.Service, cs.Alias, ShortName(c.Function), Change(cs.Finding.Change))
+		fmt.Fprintf(&b, "; headline: %s %s %s %s", c.Service, cs.Alias, Name(c.Function, false), Change(cs.Finding.Change))
 	}
 	return b.String()
 }

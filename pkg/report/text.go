@@ -17,8 +17,9 @@ const DefaultWidth = 160
 // TextOptions tune the text report. The zero value is the default.
 type TextOptions struct {
 	// Width is the most columns a line may take; 0 means DefaultWidth.
-	// Function names are shortened (import path dropped, middle elided) to
-	// fit; notes wrap.
+	// Function names are shortened (import path dropped, middle elided) and
+	// long verdicts cut to fit, and notes wrap; the numeric columns are never
+	// cut, so a table of long names may stay wider than a narrow Width.
 	Width int
 	// FullNames writes function names in full and never cuts a line; the
 	// JSON form always has them.
@@ -57,10 +58,14 @@ func TextWith(opts TextOptions) RenderFunc {
 				norm := SeriesNormalization(r, s)
 				service, verdict := c.Service, CauseVerdict(c)
 				if i > 0 {
-					service, verdict = "", "〃"
+					service, verdict = "", `"`
+				}
+				note := Folded(cs, 3, opts.FullNames)
+				if rule := IgnoredBy(c); rule != "" && i == 0 && !c.Failing {
+					note = strings.TrimPrefix(note+"; rule: "+rule, "; ")
 				}
 				t.add([]string{service, cs.Alias, CauseName(c, cs, opts.FullNames), Value(f.Baseline, norm, s.Unit), Value(f.Current, norm, s.Unit),
-					ChangeWithInterval(f), Stats(f, s), verdict}, Folded(cs, 3, opts.FullNames))
+					ChangeWithInterval(f), Stats(f, s), verdict}, note)
 			}
 		}
 		for _, s := range r.Series {
@@ -139,7 +144,7 @@ func (t *table) fit(width int, full bool) {
 	}
 	if over := total() - width; over > 0 {
 		ws := t.widths()
-		limit := max(len("VERDICT"), ws[verdictCol]-over)
+		limit := max(len("new hot path"), ws[verdictCol]-over)
 		for _, row := range t.rows {
 			row[verdictCol] = cut(row[verdictCol], limit)
 		}

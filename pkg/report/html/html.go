@@ -193,7 +193,7 @@ func buildPage(r *diff.Result, opts Options) *page {
 	for _, c := range causes {
 		for _, cs := range c.Series {
 			for _, f := range cs.Findings {
-				causeOf[c.Service+"\x00"+cs.ProfileType+"\x00"+f.Function+"\x00"+string(f.Measure)] = report.ShortName(c.Function)
+				causeOf[c.Service+"\x00"+cs.ProfileType+"\x00"+f.Function+"\x00"+string(f.Measure)] = report.Name(c.Function, false)
 			}
 		}
 	}
@@ -279,7 +279,7 @@ func buildPage(r *diff.Result, opts Options) *page {
 			f := cs.Finding
 			cr := causeRow{
 				N: i + 1, First: j == 0, Span: len(c.Series),
-				Service: c.Service, Function: c.Function, Short: report.ShortName(c.Function), Type: cs.Alias,
+				Service: c.Service, Function: c.Function, Short: report.Name(c.Function, false), Type: cs.Alias,
 				Verdict: report.CauseVerdict(c), KindClass: string(c.Kind), Measure: string(f.Measure),
 				FromTo: report.FromTo(r, s, f), Change: report.ChangeWithInterval(f), Stats: report.Stats(f, s),
 				Folded: report.Folded(cs, 3, false), GraphID: graphOf[s],
@@ -287,7 +287,7 @@ func buildPage(r *diff.Result, opts Options) *page {
 			if file, line, at := sarif.InRepo(loc, c); file != "" {
 				cr.Location = fileLine(loc, file, line)
 				if at != c.Function {
-					cr.Location += " (caller " + report.ShortName(at) + ")"
+					cr.Location += " (caller " + report.Name(at, false) + ")"
 				}
 			}
 			p.Causes = append(p.Causes, cr)
