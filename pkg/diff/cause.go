@@ -440,6 +440,12 @@ func seriesCauses(s *SeriesResult) []group {
 				continue
 			}
 			total, under := view.growthUnder(f.Function, f.Measure == Cumulative)
+			if total == 0 && f.Measure == Self {
+				// The stacks show no change of its own value (they
+				// are merged, the windows are not): fall back to where
+				// its callees' changes lie.
+				total, under = view.growthUnder(f.Function, true)
+			}
 			if total == 0 {
 				continue
 			}
