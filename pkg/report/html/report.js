@@ -154,9 +154,10 @@
       }
       if (w * width < MIN_PX) continue;
       var el = document.createElement("div");
-      var c = colour(n, n.n >= 0 && this.credible[n.n]);
+      var credible = n.n >= 0 && this.credible[n.n];
+      var c = colour(n, credible);
       var name = this.name(n);
-      el.className = "fr" + (c.dark ? " dark" : "") + (c.gone ? " gone" : "") +
+      el.className = "fr" + (c.dark ? " dark" : "") + (c.gone ? " gone" : "") + (credible || n.n < 0 ? "" : " quiet") +
         (this.hot[n.n] ? " hot" : "") + (anc[n.i] && n !== z ? " anc" : "") +
         (q && name.toLowerCase().indexOf(q) >= 0 ? " match" : "");
       el.style.left = (left * 100) + "%";
@@ -250,6 +251,8 @@
       }
     });
     window.profdiff = { graphs: graphs };
+    var first = document.querySelector(".graph");
+    if (first) document.documentElement.setAttribute("data-graph-top", String(Math.round(first.getBoundingClientRect().top + window.scrollY)));
     var byID = {};
     graphs.forEach(function (f) { byID[f.g.id] = f; });
     Array.prototype.forEach.call(document.querySelectorAll("tr.cause[data-graph]"), function (tr) {
