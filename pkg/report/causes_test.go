@@ -26,8 +26,9 @@ func compareScenario(t *testing.T, sc func() (*baseline.Snapshot, *baseline.Snap
 	return r
 }
 
-// TestTextWidth: the text report fits 160 columns by default, with names
-// shortened; --full-names (FullNames) gives them whole.
+// TestTextWidth: the text report fits 160 columns by default, names
+// shortened where they would not fit; --full-names (FullNames) gives them
+// whole.
 func TestTextWidth(t *testing.T) {
 	for _, r := range []*diff.Result{fixture(), compareScenario(t, reporttest.EightCallees, diff.Options{}), compareScenario(t, reporttest.CPUAndAlloc, diff.Options{})} {
 		var buf bytes.Buffer
@@ -42,10 +43,10 @@ func TestTextWidth(t *testing.T) {
 	}
 	r := compareScenario(t, reporttest.EightCallees, diff.Options{})
 	var short, full bytes.Buffer
-	if err := Text(&short, r); err != nil {
+	if err := TextWith(TextOptions{Width: 120})(&short, r); err != nil {
 		t.Fatal(err)
 	}
-	if err := TextWith(TextOptions{FullNames: true})(&full, r); err != nil {
+	if err := TextWith(TextOptions{Width: 120, FullNames: true})(&full, r); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(short.String(), reporttest.Match) || !strings.Contains(full.String(), reporttest.Match) {

@@ -49,6 +49,21 @@ func Register(name, description string, f RenderFunc) {
 	formats[name] = format{render: f, desc: description}
 }
 
+// Configure replaces the renderer of a registered format, keeping its
+// description: a program sets the options it knows (a repository, a flag
+// for full names, an artifact URL) on the formats registered with their
+// defaults. It fails for a name that is not registered.
+func Configure(name string, f RenderFunc) error {
+	mu.Lock()
+	defer mu.Unlock()
+	old, ok := formats[name]
+	if !ok || f == nil {
+		return fmt.Errorf("report: cannot configure format %q: not registered", name)
+	}
+	formats[name] = format{render: f, desc: old.desc}
+	return nil
+}
+
 // Formats returns the registered format names, sorted.
 func Formats() []string {
 	mu.RLock()

@@ -17,7 +17,8 @@ const DefaultWidth = 160
 // TextOptions tune the text report. The zero value is the default.
 type TextOptions struct {
 	// Width is the most columns a line may take; 0 means DefaultWidth.
-	// Function names are shortened (import path dropped, middle elided) and
+	// Function names are written in full when the table fits, else
+	// shortened (module path dropped, then the middle elided), and
 	// long verdicts cut to fit, and notes wrap; the numeric columns are never
 	// cut, so a table of long names may stay wider than a narrow Width.
 	Width int
@@ -64,7 +65,7 @@ func TextWith(opts TextOptions) RenderFunc {
 				if rule := IgnoredBy(c); rule != "" && i == 0 && !c.Failing {
 					note = strings.TrimPrefix(note+"; rule: "+rule, "; ")
 				}
-				t.add([]string{service, cs.Alias, CauseName(c, cs, opts.FullNames), Value(f.Baseline, norm, s.Unit), Value(f.Current, norm, s.Unit),
+				t.add([]string{service, cs.Alias, CauseName(c, cs, true), Value(f.Baseline, norm, s.Unit), Value(f.Current, norm, s.Unit),
 					ChangeWithInterval(f), Stats(f, s), verdict}, note)
 			}
 		}
@@ -121,8 +122,9 @@ func (t *table) widths() []int {
 	return ws
 }
 
-// fit shortens the function column, then the verdict column, until a row
-// fits width.
+// fit makes the rows fit width: function names in full when they fit, else
+// without their module path (see Name), then elided in the middle, then the
+// verdict column cut.
 func (t *table) fit(width int, full bool) {
 	if full {
 		return
@@ -134,6 +136,17 @@ func (t *table) fit(width int, full bool) {
 			n += w + 2
 		}
 		return n - 2
+	}
+	if total() > width {
+		for _, row := range t.rows {
+			name, suffix := row[fnCol], ""
+			if n, ok := strings.CutSuffix(name, " (cum)"); ok {
+				name, suffix = n, " (cum)"
+			}
+			if name != "-" {
+				row[fnCol] = Name(name, false) + suffix
+			}
+		}
 	}
 	if over := total() - width; over > 0 {
 		ws := t.widths()
