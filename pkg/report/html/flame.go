@@ -44,8 +44,8 @@ type flame struct {
 	Type    string   `json:"type"`
 	Names   []string `json:"names"`
 	Files   []string `json:"files"`
-	// Hot are the name indices of the series' causes, which the graph
-	// outlines; Credible those of every function with a listed finding,
+	// Hot are the name indices of the series' failing and ignored causes,
+	// which the graph outlines; Credible those of every function with a listed finding,
 	// the only frames the graph colours.
 	Hot       []int32 `json:"hot"`
 	Credible  []int32 `json:"credible"`

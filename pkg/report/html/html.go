@@ -102,7 +102,8 @@ type page struct {
 	Summary  diff.Summary
 	Warnings []string
 	Rows     []*seriesRow
-	Causes   []causeRow
+	Causes   []causeRow // failing and ignored causes
+	Improved []causeRow // improvements
 	Counts   string
 	TopGraph *graphSection
 	Graphs   []*graphSection
@@ -198,6 +199,7 @@ func buildPage(r *diff.Result, opts Options) *page {
 		}
 	}
 	graphOf := map[*diff.SeriesResult]string{}
+	inGraph := map[*diff.SeriesResult]map[string]bool{}
 	for i, s := range r.Series {
 		row := &seriesRow{
 			Service:    s.Service,
@@ -225,7 +227,9 @@ func buildPage(r *diff.Result, opts Options) *page {
 					continue
 				}
 				n = addCount(n, c)
-				hot = append(hot, c.Function)
+				if c.Failing || c.Kind == diff.KindIgnored {
+					hot = append(hot, c.Function)
+				}
 				for _, f := range cs.Findings {
 					credible = append(credible, f.Function)
 				}
@@ -238,6 +242,10 @@ func buildPage(r *diff.Result, opts Options) *page {
 		if (s.Verdict == diff.Regression || opts.AllSeries) && (s.Base != nil || s.Cur != nil) {
 			id := fmt.Sprintf("flame-%d", i+1)
 			names, files, root, frames, pruned := buildFlame(s.Base, s.Cur, loc, minShare)
+			inGraph[s] = map[string]bool{}
+			for _, n := range names {
+				inGraph[s][n] = true
+			}
 			fl := &flame{
 				ID: id, Service: s.Service, Type: sarif.TypeName(s),
 				Names: names, Files: files, Root: root, Frames: frames, Pruned: pruned,
@@ -282,7 +290,10 @@ func buildPage(r *diff.Result, opts Options) *page {
 				Service: c.Service, Function: c.Function, Short: report.Name(c.Function, false), Type: cs.Alias,
 				Verdict: report.CauseVerdict(c), KindClass: string(c.Kind), Measure: string(f.Measure),
 				FromTo: report.FromTo(r, s, f), Change: report.ChangeWithInterval(f), Stats: report.Stats(f, s),
-				Folded: report.Folded(cs, 3, false), GraphID: graphOf[s],
+				Folded: report.Folded(cs, 3, false),
+			}
+			if inGraph[s][c.Function] {
+				cr.GraphID = graphOf[s]
 			}
 			if file, line, at := sarif.InRepo(loc, c); file != "" {
 				cr.Location = fileLine(loc, file, line)
@@ -290,7 +301,11 @@ func buildPage(r *diff.Result, opts Options) *page {
 					cr.Location += " (caller " + report.Name(at, false) + ")"
 				}
 			}
-			p.Causes = append(p.Causes, cr)
+			if c.Failing || c.Kind == diff.KindIgnored {
+				p.Causes = append(p.Causes, cr)
+			} else {
+				p.Improved = append(p.Improved, cr)
+			}
 		}
 	}
 	return p

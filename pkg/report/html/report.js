@@ -37,7 +37,12 @@
     return { bg: "hsl(" + hue + "," + sat + "%," + light + "%)", dark: light < 64 };
   }
 
+  // shortName drops a module path ("github.com/x/app.F" → "app.F") but
+  // keeps the standard library's, which says which package it is
+  // ("regexp/syntax.Parse"), as the other formats do.
   function shortName(fn) {
+    var slash = fn.indexOf("/");
+    if (slash < 0 || fn.slice(0, slash).indexOf(".") < 0) return fn;
     var cut = fn.length;
     var i = fn.search(/[(\[]/);
     if (i >= 0) cut = i;
