@@ -138,15 +138,44 @@ func Folded(cs diff.CauseSeries, show int, full bool) string {
 	return strings.Join(parts, "; ")
 }
 
-// Location is a cause's file:line as the profile recorded it, or "".
-func Location(c *diff.Cause) string {
-	if c.File == "" {
+// InRepo places a cause inside the repository: its function's file and
+// line when they map into it (see Locator), else those of the nearest caller
+// on its heaviest call path whose file does; "" when nothing on the path is
+// in the repository. at is the function whose file and line they are.
+func InRepo(loc Locator, c *diff.Cause) (file string, line int64, at string) {
+	if rel, ok := loc.Rel(c.File); ok {
+		return rel, c.Line, c.Function
+	}
+	for _, f := range c.Stack {
+		if rel, ok := loc.Rel(f.File); ok {
+			return rel, f.Line, f.Function
+		}
+	}
+	return "", 0, ""
+}
+
+// Location words where a cause is in the repository: "services/bank/fraud.go:80",
+// or for a cause outside it "services/bank/fraud.go:45 (in its caller
+// bank.scoreTransfer)"; "" when nothing on its path is in the repository.
+//
+// Without a repository to map to (a zero Locator), it is the file as the
+// profile recorded it.
+func Location(loc Locator, c *diff.Cause) string {
+	file, line, at := InRepo(loc, c)
+	if loc == (Locator{}) {
+		file, line, at = c.File, c.Line, c.Function
+	}
+	if file == "" {
 		return ""
 	}
-	if c.Line > 0 {
-		return fmt.Sprintf("%s:%d", c.File, c.Line)
+	s := file
+	if line > 0 {
+		s = fmt.Sprintf("%s:%d", file, line)
 	}
-	return c.File
+	if at != c.Function {
+		s += " (in its caller " + Name(at, false) + ")"
+	}
+	return s
 }
 
 // TestFootnote states the test behind p, q and n, as benchstat does under

@@ -102,12 +102,8 @@ func mdCause(bw *bufio.Writer, r *diff.Result, c *diff.Cause, n int, opts Markdo
 	fmt.Fprintf(bw, "### %d. %s `%s` in %s (%s): %s\n\n", n, icon, mdCode(Name(displayName(c.Function, c.RawName), false)), mdEscape(c.Service),
 		strings.Join(types, ", "), mdEscape(CauseVerdict(c)))
 	where := "`" + mdCode(displayName(c.Function, c.RawName)) + "`"
-	if c.File != "" {
-		file, _ := opts.Locator.Rel(c.File)
-		if c.Line > 0 {
-			file = fmt.Sprintf("%s:%d", file, c.Line)
-		}
-		where += " at `" + mdCode(file) + "`"
+	if at := Location(opts.Locator, c); at != "" {
+		where += " at `" + mdCode(at) + "`"
 	}
 	if rule := IgnoredBy(c); rule != "" && !c.Failing {
 		where += " · ignored by " + mdEscape(rule)

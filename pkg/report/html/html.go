@@ -295,12 +295,7 @@ func buildPage(r *diff.Result, opts Options) *page {
 			if inGraph[s][c.Function] {
 				cr.GraphID = graphOf[s]
 			}
-			if file, line, at := sarif.InRepo(loc, c); file != "" {
-				cr.Location = fileLine(loc, file, line)
-				if at != c.Function {
-					cr.Location += " (caller " + report.Name(at, false) + ")"
-				}
-			}
+			cr.Location = report.Location(loc, c)
 			if c.Failing || c.Kind == diff.KindIgnored {
 				p.Causes = append(p.Causes, cr)
 			} else {

@@ -252,18 +252,9 @@ func Place(loc Locator, c *diff.Cause) (l *gosarif.Location, at string) {
 }
 
 // InRepo returns the repository-relative file and line where a cause is
-// placed (see Place), and the function they belong to; "" when nothing on
-// its path is in the repository.
+// placed (see Place and report.InRepo), and the function they belong to.
 func InRepo(loc Locator, c *diff.Cause) (file string, line int64, at string) {
-	if rel, ok := loc.Rel(c.File); ok {
-		return rel, c.Line, c.Function
-	}
-	for _, f := range c.Stack {
-		if rel, ok := loc.Rel(f.File); ok {
-			return rel, f.Line, f.Function
-		}
-	}
-	return "", 0, ""
+	return report.InRepo(loc, c)
 }
 
 // uriPath escapes a slash-separated path for use in a URI reference: spaces,
