@@ -1,10 +1,13 @@
 package diff_test
 
 import (
+	"cmp"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/internal/reporttest"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
@@ -213,4 +216,43 @@ func TestCauseIDStable(t *testing.T) {
 	if failing(a.Causes)[0].ID != failing(r.Causes)[0].ID {
 		t.Error("the cause's ID changed with the data")
 	}
+}
+
+// BenchmarkFindCauses groups the findings of a large series (5,000
+// functions, 8 windows of 100,000 samples a side) in which forty functions
+// regressed: the cost causes add to a big service's gate.
+func BenchmarkFindCauses(b *testing.B) {
+	m := gen.NewModel(7, 5000)
+	order := make([]int, len(m.Self))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(m.Share(b), m.Share(a)) })
+	c := m
+	for _, i := range order[:40] {
+		c = c.Scale(i, 1.6)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	base := &baseline.Snapshot{}
+	base.Put(m.Series(rng, "svc", 8, 100000, 0.02))
+	cur := &baseline.Snapshot{}
+	cur.Put(c.Series(rng, "svc", 8, 100000, 0.02))
+	r, err := diff.Compare(base, cur, diff.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	listed := 0
+	for _, f := range r.Series[0].Findings {
+		if f.Kind != diff.KindUnchanged {
+			listed++
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		diff.FindCauses(r)
+	}
+	b.ReportMetric(float64(listed), "findings")
+	b.ReportMetric(float64(len(r.Causes)), "causes")
+	b.ReportMetric(float64(len(r.Series[0].Cur.Stacks)), "stacks")
 }
