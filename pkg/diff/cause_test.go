@@ -101,6 +101,13 @@ func TestCausesAA(t *testing.T) {
 	if r.Verdict != diff.Pass || len(r.Causes) != 0 {
 		t.Fatalf("A/A: verdict %s, %d causes (%v)", r.Verdict, len(r.Causes), r.Causes)
 	}
+	for _, s := range r.Series {
+		for _, f := range s.Findings {
+			if f.Kind != diff.KindUnchanged {
+				t.Errorf("A/A: %s %s %s is a finding (%s)", s.Alias, f.Function, f.Measure, f.Kind)
+			}
+		}
+	}
 	if r.Causes == nil {
 		t.Error("Causes is nil; JSON would say null instead of []")
 	}
