@@ -79,7 +79,11 @@ func TextWith(opts TextOptions) RenderFunc {
 			case s.NoBaseline:
 				t.add([]string{s.Service, s.Alias, "-", "", "", "", "", "not compared"}, s.Reason)
 			default:
-				t.add([]string{s.Service, s.Alias, "-", "", "", NoChange(s), "", fmt.Sprintf("pass (%d tested)", s.Tested)}, "")
+				verdict := fmt.Sprintf("pass (%d tested)", s.Tested)
+				if s.MinDetectable > 0 {
+					verdict = fmt.Sprintf("pass (%d tested, min detectable %s)", s.Tested, Change(s.MinDetectable))
+				}
+				t.add([]string{s.Service, s.Alias, "-", "", "", "~", N(s), verdict}, "")
 			}
 		}
 		t.fit(width, opts.FullNames)
@@ -123,19 +127,26 @@ func (t *table) widths() []int {
 }
 
 // fit makes the rows fit width: function names in full when they fit, else
-// without their module path (see Name), then elided in the middle, then the
-// verdict column cut.
+// without their module path (see Name), then elided in the middle; a
+// verdict too long for its row moves its parenthesis to the row's note.
 func (t *table) fit(width int, full bool) {
 	if full {
 		return
 	}
 	const fnCol, verdictCol, minFn = 2, 7, 24
+	// A verdict's parenthesis can move to the note (below), so only its
+	// first words count towards the width the other columns must fit.
 	total := func() int {
 		n := 0
-		for _, w := range t.widths() {
+		for _, w := range t.widths()[:verdictCol] {
 			n += w + 2
 		}
-		return n - 2
+		v := len("VERDICT")
+		for _, row := range t.rows {
+			head, _, _ := strings.Cut(row[verdictCol], " (")
+			v = max(v, utf8.RuneCountInString(head))
+		}
+		return n + v
 	}
 	if total() > width {
 		for _, row := range t.rows {
@@ -155,12 +166,25 @@ func (t *table) fit(width int, full bool) {
 			row[fnCol] = elide(row[fnCol], limit)
 		}
 	}
-	if over := total() - width; over > 0 {
-		ws := t.widths()
-		limit := max(len("new hot path"), ws[verdictCol]-over)
-		for _, row := range t.rows {
-			row[verdictCol] = cut(row[verdictCol], limit)
+	// The verdict is the last column: only its own row gets longer. A
+	// verdict that does not fit keeps its first words on the row and moves
+	// its parenthesis to the note below.
+	ws := t.widths()
+	rest := 0
+	for _, w := range ws[:verdictCol] {
+		rest += w + 2
+	}
+	for i, row := range t.rows {
+		v := row[verdictCol]
+		if rest+utf8.RuneCountInString(v) <= width {
+			continue
 		}
+		if head, tail, ok := strings.Cut(v, " ("); ok {
+			row[verdictCol] = head
+			t.notes[i] = strings.TrimSuffix(strings.TrimSuffix(tail, ")")+"; "+t.notes[i], "; ")
+			v = head
+		}
+		row[verdictCol] = cut(v, max(len("new hot path"), width-rest))
 	}
 }
 
