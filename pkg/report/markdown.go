@@ -130,6 +130,9 @@ func mdCause(bw *bufio.Writer, r *diff.Result, c *diff.Cause, n int, opts Markdo
 	if len(folded) > 0 {
 		fmt.Fprintln(bw)
 	}
+	if !c.Failing {
+		return // already accepted by a rule: nothing to do
+	}
 	fmt.Fprintf(bw, "<details><summary>Accept or ignore it</summary>\n\n")
 	fmt.Fprintf(bw, "If the cost is intended, make this run the baseline and commit it:\n\n```sh\n%s\n```\n\n", AcceptCommand(opts.SnapshotDir, opts.BaselineDir))
 	fmt.Fprintf(bw, "Or accept it for now in the rules file (`--config`), with a real reason:\n\n```yaml\n%s```\n\n</details>\n\n", IgnoreStub(r, c))
