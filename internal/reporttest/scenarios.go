@@ -146,7 +146,7 @@ func fraudCPU(root string) map[string]float64 {
 		m + ";regexp/syntax.Parse;regexp/syntax.(*parser).collapse":                2,
 		m + ";regexp/syntax.Parse;regexp/syntax.(*parser).push":                    2,
 		m + ";regexp/syntax.Compile":                                               2,
-		m + ";runtime.memmove": 3,
+		m + ";runtime.memmove":                                                     3,
 		fraudHandler + ";encoding/json.Marshal":                                    15,
 		fraudHandler + ";encoding/json.Marshal;runtime.mallocgc":                   5,
 		fraudHandler + ";" + bank + ".detectCycles":                                12,
