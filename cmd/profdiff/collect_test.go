@@ -103,7 +103,7 @@ func TestCollectAndCompareFromPyroscope(t *testing.T) {
 		inStderr string
 	}{
 		{"dir baseline, current collected: v2 regressed", []string{"--baseline", base, "--from", f.at(time.Minute), "--until", f.at(2 * time.Minute),
-			"--selector", `{version="v2"}`}, 1, fraudFn, "no data for bank-loan-service cpu"},
+			"--selector", `{version="v2"}`}, 1, fraudShort, "no data for bank-loan-service cpu"},
 		{"dir baseline, current collected: v1 again, loan missing", []string{"--baseline", base, "--from", f.at(time.Minute), "--until", f.at(2 * time.Minute),
 			"--selector", `version="v1"`}, 2, "bank-loan-service", "no data for bank-loan-service cpu"},
 		{"dir baseline, only the fraud service", []string{"--baseline", base, "--service", "bank-fraud-service", "--from", f.at(time.Minute), "--until", f.at(2 * time.Minute),
@@ -111,7 +111,7 @@ func TestCollectAndCompareFromPyroscope(t *testing.T) {
 		{"before/after a deploy", []string{"--baseline-from", f.at(0), "--baseline-until", f.at(time.Minute),
 			"--from", f.at(time.Minute), "--until", f.at(2 * time.Minute), "--selector", `{version="v1"}`, "--service", "bank-fraud-service", "--type", "cpu"}, 0, "PASS", ""},
 		{"one version against another", []string{"--baseline-from", f.at(time.Minute), "--baseline-selector", `{version="v1"}`,
-			"--from", f.at(time.Minute), "--until", f.at(2 * time.Minute), "--selector", `{version="v2"}`, "--type", "cpu"}, 1, fraudFn, ""},
+			"--from", f.at(time.Minute), "--until", f.at(2 * time.Minute), "--selector", `{version="v2"}`, "--type", "cpu"}, 1, fraudShort, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -112,6 +112,7 @@ func flagSet(name, usageText string, stdout io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("profdiff "+name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported by parse, in one line
 	fs.SortFlags = false
+	addFormatFlags(name, fs)
 	fs.Usage = func() {
 		fmt.Fprint(stdout, strings.TrimLeft(usageText, "\n"))
 		fmt.Fprintln(stdout, "\nFlags:")

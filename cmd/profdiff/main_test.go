@@ -93,6 +93,10 @@ func sameTree(t *testing.T, a, b map[string]string) {
 
 const fraudFn = "github.com/profdiff/profdiff/services/bank.matchFraudRules"
 
+// fraudShort is fraudFn as the text report names it when the full name
+// would not fit 160 columns.
+const fraudShort = "bank.matchFraudRules"
+
 // fixture builds a baseline, a regressed and an A/A snapshot through the CLI.
 type fixture struct {
 	dir, base, regressed, aa string
@@ -135,13 +139,13 @@ func TestExitCodes(t *testing.T) {
 		inStdout string
 	}{
 		{"a/a passes", []string{"--current", f.aa}, 0, "PASS"},
-		{"regression", []string{"--current", f.regressed}, 1, fraudFn},
+		{"regression", []string{"--current", f.regressed}, 1, fraudShort},
 		{"missing data is inconclusive", []string{"--current", other}, 2, "no data in the current run for bank-fraud-service cpu"},
 		{"inconclusive=pass", []string{"--current", other, "--inconclusive=pass"}, 0, "INCONCLUSIVE"},
 		{"inconclusive=pass keeps a regression", []string{"--current", f.regressed, "--inconclusive", "pass"}, 1, "REGRESSION"},
-		{"rate normalization", []string{"--current", f.regressed, "--normalize", "rate"}, 1, fraudFn},
+		{"rate normalization", []string{"--current", f.regressed, "--normalize", "rate"}, 1, fraudShort},
 		{"huge threshold", []string{"--current", f.regressed, "--threshold", "500%"}, 0, "PASS"},
-		{"config", []string{"--current", f.regressed, "--config", "../../testdata/sample/profdiff.yaml"}, 1, fraudFn},
+		{"config", []string{"--current", f.regressed, "--config", "../../testdata/sample/profdiff.yaml"}, 1, fraudShort},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,7 +192,7 @@ func TestFormatsAndOutputs(t *testing.T) {
 func TestSampleData(t *testing.T) {
 	// The README's first command: exit 1, naming the function.
 	code, stdout, stderr := cli(t, "compare", "--baseline", "../../testdata/sample/baseline", "--current", "../../testdata/sample/regressed")
-	if code != 1 || !strings.Contains(stdout, fraudFn) {
+	if code != 1 || !strings.Contains(stdout, fraudShort) {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, _ = cli(t, "compare", "--baseline", "../../testdata/sample/baseline", "--current", "../../testdata/sample/aa", "--config", "../../testdata/sample/profdiff.yaml")
@@ -415,4 +419,36 @@ func FuzzSnapshotProfile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReportFlags: --full-names writes the text report's names in full (by
+// default they are shortened to fit 160 columns); the markdown report's
+// accept command names this run's --current and --baseline, and
+// --report-url is linked.
+func TestReportFlags(t *testing.T) {
+	f := newFixture(t)
+	_, short, _ := cli(t, "compare", "--baseline", f.base, "--current", f.regressed)
+	code, full, stderr := cli(t, "compare", "--baseline", f.base, "--current", f.regressed, "--full-names")
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// With its full name the row would not fit 160 columns.
+	if strings.Contains(short, fraudFn) || !strings.Contains(short, "  "+fraudShort+"  ") || !strings.Contains(full, "  "+fraudFn+"  ") {
+		t.Errorf("--full-names made no difference or lost the full name:\n%s\n%s", short, full)
+	}
+	for _, line := range strings.Split(short, "\n") {
+		if n := len([]rune(line)); n > 160 {
+			t.Errorf("default text line of %d columns: %s", n, line)
+		}
+	}
+	_, md, _ := cli(t, "compare", "--baseline", f.base, "--current", f.regressed, "--format", "markdown", "--report-url", "https://ci.example/artifacts/9")
+	for _, want := range []string{"profdiff baseline accept --from " + f.regressed + " --to " + f.base, "[HTML report with flame graphs](https://ci.example/artifacts/9)", "function_regexp:"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	// The flag does not outlive its run.
+	if _, again, _ := cli(t, "compare", "--baseline", f.base, "--current", f.regressed); again != short {
+		t.Error("--full-names leaked into the next run")
+	}
 }

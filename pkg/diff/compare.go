@@ -214,6 +214,7 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 			}
 		}
 	}
+	attachCauses(r, def, opts.Policy)
 	return r, nil
 }
 

@@ -8,7 +8,7 @@ import (
 
 // ResultSchemaVersion is the version of the JSON form of Result (see
 // docs/json-schema.md). Fields are only added within a major version.
-const ResultSchemaVersion = "1.0"
+const ResultSchemaVersion = "1.1"
 
 // Verdict is the outcome of a comparison, of one series or of the whole run.
 // Its exit status follows diff(1): 0 pass, 1 regression, 2 inconclusive.
@@ -75,6 +75,9 @@ type Result struct {
 	// IntervalLevel is the two-sided confidence level of every finding's
 	// ChangeLow..ChangeHigh interval.
 	IntervalLevel float64 `json:"interval_level"`
+	// Causes group the series' listed findings by what a developer has to
+	// look at (see Cause), failing first, the headline first among them.
+	Causes []*Cause `json:"causes"`
 	// Warnings are things a user should act on that do not change the
 	// verdict, e.g. an expired ignore rule.
 	Warnings []string  `json:"warnings,omitempty"`
@@ -89,6 +92,9 @@ type Summary struct {
 	Improvements int `json:"improvements"`
 	Inconclusive int `json:"inconclusive"`
 	Ignored      int `json:"ignored"`
+	// Causes counts Result.Causes: what reports count, where the counts
+	// above count findings.
+	Causes CauseCounts `json:"causes"`
 }
 
 // SeriesResult is the outcome for one (service, profile type).
@@ -121,6 +127,10 @@ type SeriesResult struct {
 	// windows' noise and the sample count: a pass says how much it could have
 	// missed. 0 when not computed.
 	MinDetectable float64 `json:"min_detectable_change,omitempty"`
+	// Alpha is the series' false-discovery rate (a rule may set another for
+	// one function), controlled over every test of the run. 0 when not
+	// known (a result built by hand).
+	Alpha float64 `json:"alpha,omitempty"`
 	// RunNoise is the run-to-run drift the series' tests assumed; nil when
 	// none was (one run a side and no floor).
 	RunNoise *RunNoise `json:"run_noise,omitempty"`

@@ -45,37 +45,59 @@ type junitProblem struct {
 	Body    string `xml:",chardata"`
 }
 
-// JUnit writes JUnit XML with one test case per service × profile type
-// (classname the service, name the profile type), so CI test tabs list
-// every gated series: a regression is a failure whose message lists the
-// regressed functions, an inconclusive series an error with its reason (it
-// is not a pass), and a series without a baseline is skipped.
+// JUnit writes JUnit XML with one test case per cause (classname the
+// service, name the function and the profile types it was seen in), so that
+// a CI test tab counts what the other formats count: a failing cause is a
+// failure whose message gives its change and what it folds, an ignored cause
+// is skipped with its rule, an improvement passes. Each series without a
+// cause is a test case of its own (classname the service, name the profile
+// type): a pass, an inconclusive series as an error with its reason (it is
+// not a pass), a series without a baseline skipped.
 func JUnit(w io.Writer, r *diff.Result) error {
 	suite := junitSuite{Name: "profdiff"}
 	if !r.Compared.IsZero() {
 		suite.Timestamp = r.Compared.UTC().Format(time.RFC3339)
 	}
+	inCause := map[*diff.SeriesResult]bool{}
+	for _, c := range Causes(r) {
+		var types, lines []string
+		for _, cs := range c.Series {
+			s := r.SeriesOf(c, cs)
+			if s == nil {
+				continue
+			}
+			inCause[s] = true
+			types = append(types, cs.Alias)
+			f := cs.Finding
+			line := fmt.Sprintf("%s %s: %s, %s (%s)", cs.Alias, f.Measure, FromTo(r, s, f), ChangeWithInterval(f), Stats(f, s))
+			if fo := Folded(cs, 0, false); fo != "" {
+				line += "; " + fo
+			}
+			lines = append(lines, line)
+			for _, m := range cs.Findings {
+				lines = append(lines, fmt.Sprintf("  %s %s (%s): %s, %s", Verdict(m), m.Function, m.Measure, FromTo(r, s, m), ChangeWithInterval(m)))
+			}
+		}
+		tc := junitCase{ClassName: c.Service, Name: displayName(c.Function, c.RawName) + " [" + strings.Join(types, ", ") + "]"}
+		switch {
+		case c.Failing:
+			tc.Failure = &junitProblem{Message: CauseSentence(r, c), Type: string(c.Kind), Body: strings.Join(lines, "\n")}
+			suite.Failures++
+		case c.Kind == diff.KindIgnored:
+			tc.Skipped = &junitProblem{Message: CauseVerdict(c)}
+			suite.Skipped++
+		default:
+			tc.SystemOut = CauseSentence(r, c)
+		}
+		suite.Cases = append(suite.Cases, tc)
+		suite.Tests++
+	}
 	for _, se := range r.Series {
+		if inCause[se] {
+			continue
+		}
 		c := junitCase{ClassName: se.Service, Name: se.Alias}
 		switch {
-		case se.Verdict == diff.Regression:
-			var names, lines []string
-			for _, f := range se.Findings {
-				if !Failing(f) {
-					continue
-				}
-				names = append(names, fmt.Sprintf("%s %s (%s)", f.Function, Change(f.Change), f.Measure))
-				lines = append(lines, fmt.Sprintf("%s %s: %s -> %s, %s %s",
-					Verdict(f), f.Function+" ("+string(f.Measure)+")",
-					Value(f.Baseline, SeriesNormalization(r, se), se.Unit), Value(f.Current, SeriesNormalization(r, se), se.Unit),
-					Evidence(f, se), Interval(f)))
-			}
-			c.Failure = &junitProblem{
-				Message: fmt.Sprintf("%s: %s", plural(len(names), "regressed function", "regressed functions"), strings.Join(names, ", ")),
-				Type:    "regression",
-				Body:    strings.Join(lines, "\n"),
-			}
-			suite.Failures++
 		case se.Verdict == diff.Inconclusive:
 			c.Error = &junitProblem{Message: "inconclusive: " + se.Reason, Type: "inconclusive"}
 			suite.Errors++

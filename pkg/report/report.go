@@ -49,6 +49,21 @@ func Register(name, description string, f RenderFunc) {
 	formats[name] = format{render: f, desc: description}
 }
 
+// Configure replaces the renderer of a registered format, keeping its
+// description: a program sets the options it knows (a repository, a flag
+// for full names, an artifact URL) on the formats registered with their
+// defaults. It fails for a name that is not registered.
+func Configure(name string, f RenderFunc) error {
+	mu.Lock()
+	defer mu.Unlock()
+	old, ok := formats[name]
+	if !ok || f == nil {
+		return fmt.Errorf("report: cannot configure format %q: not registered", name)
+	}
+	formats[name] = format{render: f, desc: old.desc}
+	return nil
+}
+
 // Formats returns the registered format names, sorted.
 func Formats() []string {
 	mu.RLock()
@@ -206,61 +221,43 @@ func Verdict(f diff.Finding) string {
 	return string(f.Kind)
 }
 
-// Headline is the one-line summary of a result, e.g.
-// "REGRESSION: 1 regression, 0 new hot paths in 3 series (bank-fraud-service cpu: fraud.check +38.0%)".
+// Headline is the one-line summary of a result, in causes, e.g.
+// "REGRESSION: 1 failing cause, 0 ignored, 2 improvements in 3 series, 1
+// inconclusive; headline: bank-fraud-service cpu bank.(*rules).Match +28.0%".
 func Headline(r *diff.Result) string {
 	var b strings.Builder
 	b.WriteString(strings.ToUpper(string(r.Verdict)))
 	b.WriteString(": ")
-	s := r.Summary
-	parts := []string{
-		plural(s.Regressions, "regression", "regressions"),
-		plural(s.NewHotPaths, "new hot path", "new hot paths"),
-		plural(s.Improvements, "improvement", "improvements"),
-		plural(s.Inconclusive, "inconclusive series", "inconclusive series"),
+	b.WriteString(CountsPhrase(Counts(r)))
+	fmt.Fprintf(&b, " in %s", plural(r.Summary.Series, "series", "series"))
+	if r.Summary.Inconclusive > 0 {
+		fmt.Fprintf(&b, ", %d inconclusive", r.Summary.Inconclusive)
 	}
-	if s.Ignored > 0 {
-		parts = append(parts, plural(s.Ignored, "ignored", "ignored"))
-	}
-	fmt.Fprintf(&b, "%s in %s", strings.Join(parts, ", "), plural(s.Series, "series", "series"))
-	if f, se := Worst(r); se != nil {
-		fmt.Fprintf(&b, "; worst: %s %s %s %s", se.Service, se.Alias, f.Function, Change(f.Change))
+	if c := HeadlineCause(r); c != nil {
+		cs := c.Series[0]
+		fmt.Fprintf(&b, "; headline: %s %s %s %s", c.Service, cs.Alias, Name(c.Function, false), Change(cs.Finding.Change))
 	}
 	return b.String()
 }
 
-// Worst returns the failing finding a one-line summary should name, and its
-// series, or nil: a cause rather than a caller it explains (see
-// diff.SeriesResult.Folded), and among those the largest change the test is
-// sure of — the lower end of its interval — so that a big but barely
-// credible change in a small function does not outrank a certain one in a
-// hot function; a new hot path only when nothing that existed before
-// regressed. Ties go to the series and finding listed first.
-func Worst(r *diff.Result) (diff.Finding, *diff.SeriesResult) {
-	var best diff.Finding
-	var bestSe *diff.SeriesResult
-	bestLow, bestFolded := math.Inf(-1), true
-	for _, se := range r.Series {
-		for _, f := range se.Findings {
-			if !Failing(f) {
-				continue
-			}
-			low := f.ChangeLow
-			switch {
-			case f.Kind == diff.KindNewHotPath:
-				// No baseline value, so no relative change to rank by:
-				// named only when nothing that existed before regressed.
-				low = math.Inf(-1)
-			case math.IsNaN(low) || (low == 0 && f.ChangeHigh == 0):
-				low = f.Change // a result without intervals (hand-made)
-			}
-			folded := se.Folded(f)
-			if bestSe == nil || (bestFolded && !folded) || (folded == bestFolded && low > bestLow) {
-				best, bestSe, bestLow, bestFolded = f, se, low, folded
-			}
+// HeadlineCause is the failing cause a one-line summary names, or nil: the
+// one that credibly added the most cost (see diff.FindCauses).
+func HeadlineCause(r *diff.Result) *diff.Cause {
+	for _, c := range Causes(r) {
+		if c.Failing {
+			return c
 		}
 	}
-	return best, bestSe
+	return nil
+}
+
+// Worst returns the headline cause's own finding and its series, or nil.
+func Worst(r *diff.Result) (diff.Finding, *diff.SeriesResult) {
+	c := HeadlineCause(r)
+	if c == nil {
+		return diff.Finding{}, nil
+	}
+	return c.Series[0].Finding, r.SeriesOf(c, c.Series[0])
 }
 
 // CallersNote says how many callers' cumulative regressions a finding

@@ -129,12 +129,15 @@ func TestOutputsParse(t *testing.T) {
 	if err := xml.Unmarshal(buf.Bytes(), &suites); err != nil {
 		t.Fatalf("JUnit is not XML: %v", err)
 	}
-	if suites.Tests != 5 || suites.Failures != 1 || suites.Errors != 1 || suites.Skipped != 1 {
-		t.Errorf("JUnit counts %+v", suites)
+	// One case per cause (2 failing, 1 ignored: skipped, 1 improvement)
+	// and one per series without a cause (inconclusive: an error, a pass,
+	// no baseline: skipped).
+	if suites.Tests != 7 || suites.Failures != 2 || suites.Errors != 1 || suites.Skipped != 2 {
+		t.Errorf("JUnit counts tests %d failures %d errors %d skipped %d", suites.Tests, suites.Failures, suites.Errors, suites.Skipped)
 	}
 	msg := suites.Suites[0].Cases[0].Failure.Message
-	if !strings.Contains(msg, "matchRules +38.1% (self)") || !strings.Contains(msg, "regexp.Compile new") {
-		t.Errorf("failure message does not list the regressed functions: %q", msg)
+	if !strings.Contains(msg, "matchRules — cpu self +38.1% [+29.1%, +47.2%]") || !strings.Contains(msg, "raises 1 caller") {
+		t.Errorf("failure message does not give the cause: %q", msg)
 	}
 }
 
@@ -182,30 +185,39 @@ func TestWording(t *testing.T) {
 	}
 }
 
+// TestWorst: the headline is the failing cause that credibly added the
+// most, the program's own code first.
 func TestWorst(t *testing.T) {
+	const match = "example.com/fraud.match"
 	reg := func(fn string, m diff.Measure, change, low float64, by string) diff.Finding {
-		return diff.Finding{Function: fn, Measure: m, Kind: diff.KindRegression, Change: change,
+		return diff.Finding{Function: fn, Measure: m, Kind: diff.KindRegression, Baseline: 0.1, Current: 0.1 * (1 + change), Change: change,
 			ChangeLow: low, ChangeHigh: 2*change - low, ExplainedBy: by}
 	}
-	newHot := diff.Finding{Function: "regexp.Compile", Measure: diff.Self, Kind: diff.KindNewHotPath,
-		Change: math.Inf(1), ChangeLow: math.Inf(1), ChangeHigh: math.Inf(1)}
+	newHot := diff.Finding{Function: "example.com/rules.compile", Measure: diff.Self, Kind: diff.KindNewHotPath,
+		Current: 0.02, Change: math.Inf(1), ChangeLow: math.Inf(1), ChangeHigh: math.Inf(1)}
 	tests := []struct {
 		name   string
 		series [][]diff.Finding
 		want   string
 	}{
 		{"the certain change beats the big uncertain one",
-			[][]diff.Finding{{reg("regexp.onepass", diff.Self, 0.9, 0.05, "")}, {reg("fraud.match", diff.Self, 0.5, 0.35, "")}},
-			"fraud.match"},
+			[][]diff.Finding{{reg("example.com/re.onepass", diff.Self, 0.9, 0.05, "")}, {reg(match, diff.Self, 0.5, 0.35, "")}},
+			match},
 		{"a cause beats the caller it explains, however big",
-			[][]diff.Finding{{reg("net/http.serve", diff.Cumulative, 0.6, 0.5, "fraud.match"), reg("fraud.match", diff.Self, 0.5, 0.2, "")}},
-			"fraud.match"},
-		{"a regression beats a new hot path",
-			[][]diff.Finding{{newHot, reg("fraud.match", diff.Self, 0.2, 0.1, "")}},
-			"fraud.match"},
+			[][]diff.Finding{{reg("net/http.serve", diff.Cumulative, 0.6, 0.5, match), reg(match, diff.Self, 0.5, 0.2, "")}},
+			match},
+		{"the program's code beats the standard library's",
+			[][]diff.Finding{{reg("regexp.onepass", diff.Self, 0.9, 0.8, ""), reg(match, diff.Self, 0.2, 0.1, "")}},
+			match},
+		{"a regression that added more beats a new hot path",
+			[][]diff.Finding{{newHot, reg(match, diff.Self, 0.5, 0.3, "")}},
+			match},
+		{"a new hot path that added more beats a regression",
+			[][]diff.Finding{{newHot, reg(match, diff.Self, 0.2, 0.1, "")}},
+			newHot.Function},
 		{"a new hot path alone is named",
 			[][]diff.Finding{{newHot}},
-			"regexp.Compile"},
+			newHot.Function},
 		{"nothing failing",
 			[][]diff.Finding{{{Function: "x", Kind: diff.KindImprovement, Change: -0.5, ChangeLow: -0.6}}},
 			""},

@@ -1,8 +1,9 @@
 // Package github writes a profdiff comparison as GitHub Actions workflow
-// commands ("--format github"): one ::error annotation per regressed function
-// or new hot path, placed on the function's file and line in the pull request
-// when the path maps into the repository, and ::warning annotations for
-// inconclusive series and for warnings such as expired ignore rules.
+// commands ("--format github"): one ::error annotation per failing cause (see
+// diff.Cause), placed where the SARIF result is (the function's file and
+// line in the repository, else its nearest caller's there, else on the run),
+// a ::notice per ignored cause, and ::warning annotations for inconclusive
+// series and for warnings such as expired ignore rules.
 //
 // Annotations are what a reviewer sees first — in the checks tab and on the
 // diff — so each names the function, the service, the profile type, the size
@@ -10,7 +11,7 @@
 // (see package sarif, whose Locator and Describe this package shares).
 //
 // GitHub shows at most 10 annotations of each level per step and 50 per job;
-// findings come worst first, so the ones shown are the ones that matter.
+// causes come worst first, so the ones shown are the ones that matter.
 package github
 
 import (
@@ -21,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/pkg/report/sarif"
 )
 
@@ -41,23 +43,18 @@ func Write(w io.Writer, r *diff.Result, opts Options) error {
 	}
 	bw := bufio.NewWriter(w)
 	loc := sarif.Locator{Root: opts.RepoRoot, Module: opts.ModulePath}
-	for _, s := range r.Series {
-		for _, f := range s.Findings {
-			if s.Folded(f) {
-				continue // its cause's annotation says it (sarif.Describe)
-			}
-			switch {
-			case sarif.Failing(f):
-				props := fileProps(loc, f)
-				props = append(props, prop{"title", title(s, f)})
-				writeCommand(bw, "error", props, sarif.Describe(r, s, f))
-			case f.Kind == diff.KindIgnored:
-				// Not a failure, but a reviewer should see that a rule
-				// is hiding one, and which.
-				props := fileProps(loc, f)
-				props = append(props, prop{"title", fmt.Sprintf("profdiff: ignored %s regression in %s", sarif.TypeName(s), s.Service)})
-				writeCommand(bw, "notice", props, sarif.Describe(r, s, f))
-			}
+	for _, c := range report.Causes(r) {
+		switch {
+		case c.Failing:
+			props := fileProps(loc, c)
+			props = append(props, prop{"title", title(r, c)})
+			writeCommand(bw, "error", props, sarif.Describe(r, c))
+		case c.Kind == diff.KindIgnored:
+			// Not a failure, but a reviewer should see that a rule is
+			// hiding one, and which.
+			props := fileProps(loc, c)
+			props = append(props, prop{"title", fmt.Sprintf("profdiff: ignored regression in %s", c.Service)})
+			writeCommand(bw, "notice", props, sarif.Describe(r, c))
 		}
 	}
 	for _, s := range r.Series {
@@ -76,8 +73,11 @@ func Write(w io.Writer, r *diff.Result, opts Options) error {
 		writeCommand(bw, "warning", []prop{{"title", "profdiff"}}, msg)
 	}
 	if r.Verdict == diff.Pass {
-		writeCommand(bw, "notice", []prop{{"title", "profdiff: pass"}},
-			fmt.Sprintf("No regression in %d series (%d improvements).", r.Summary.Series, r.Summary.Improvements))
+		msg := fmt.Sprintf("No regression in %d series: %s.", r.Summary.Series, report.CountsPhrase(report.Counts(r)))
+		if m := report.Missed(r); m != "" {
+			msg += " " + m
+		}
+		writeCommand(bw, "notice", []prop{{"title", "profdiff: pass"}}, msg)
 	}
 	return bw.Flush()
 }
@@ -89,23 +89,27 @@ func Renderer(opts Options) func(io.Writer, *diff.Result) error {
 
 type prop struct{ key, value string }
 
-func fileProps(loc sarif.Locator, f diff.Finding) []prop {
-	rel, ok := loc.Rel(f.File)
-	if !ok {
+func fileProps(loc sarif.Locator, c *diff.Cause) []prop {
+	file, line, _ := sarif.InRepo(loc, c)
+	if file == "" {
 		return nil
 	}
-	props := []prop{{"file", rel}}
-	if f.Line >= 1 {
-		props = append(props, prop{"line", strconv.FormatInt(f.Line, 10)})
+	props := []prop{{"file", file}}
+	if line >= 1 {
+		props = append(props, prop{"line", strconv.FormatInt(line, 10)})
 	}
 	return props
 }
 
-func title(s *diff.SeriesResult, f diff.Finding) string {
-	if f.Kind == diff.KindNewHotPath {
-		return fmt.Sprintf("profdiff: new hot path in %s (%s)", s.Service, sarif.TypeName(s))
+func title(r *diff.Result, c *diff.Cause) string {
+	var types []string
+	for _, cs := range c.Series {
+		types = append(types, cs.Alias)
 	}
-	return fmt.Sprintf("profdiff: %s regression in %s", sarif.TypeName(s), s.Service)
+	if c.Kind == diff.KindNewHotPath {
+		return fmt.Sprintf("profdiff: new hot path in %s (%s)", c.Service, strings.Join(types, ", "))
+	}
+	return fmt.Sprintf("profdiff: %s regression in %s", strings.Join(types, ", "), c.Service)
 }
 
 // writeCommand writes "::name k=v,k=v::message" with the values escaped.

@@ -44,9 +44,11 @@ type flame struct {
 	Type    string   `json:"type"`
 	Names   []string `json:"names"`
 	Files   []string `json:"files"`
-	// Hot are the name indices of the series' regressed functions and new
-	// hot paths, which the graph outlines.
+	// Hot are the name indices of the series' failing and ignored causes,
+	// which the graph outlines; Credible those of every function with a listed finding,
+	// the only frames the graph colours.
 	Hot       []int32 `json:"hot"`
+	Credible  []int32 `json:"credible"`
 	Root      *node   `json:"root"`
 	BaseTotal int64   `json:"baseTotal"`
 	CurTotal  int64   `json:"curTotal"`

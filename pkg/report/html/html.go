@@ -6,13 +6,19 @@
 // offline and years later, so it loads nothing: styles, script and data are
 // inline, fonts are the system's, and there are no links off the page.
 //
-// The flame graph merges both sides' call stacks into one tree. Each side is
-// normalized to shares of its own total; a frame's width is its share of the
-// current profile, its colour how its share changed — red grew, blue shrank,
-// deeper the larger the change, grey unchanged — and frames only the baseline
-// had are drawn hatched at their baseline width. Hovering shows both values and
-// the change, clicking zooms into a frame, and the search box highlights the
-// frames whose function matches and sums their share.
+// The page opens with the causes (see diff.Cause), the same ones and the
+// same counts as every other format, and right below them the flame graph of
+// the headline cause's series. The flame graph merges both sides' call
+// stacks into one tree. Each side is normalized to shares of its own total;
+// a frame's width is its share of the current profile. Only functions whose
+// change the comparison found credible (a listed finding of the series) are
+// coloured — red grew, blue shrank, deeper the larger the change — and
+// everything else is grey, so sampling noise does not paint the rest of the
+// profile; frames only the baseline had are drawn hatched at their baseline
+// width. Only causes are outlined. Clicking a cause in the table zooms its
+// graph to the cause's frame; hovering shows both values and the change,
+// clicking a frame zooms into it, and the search box highlights the frames
+// whose function matches and sums their share.
 package html
 
 import (
@@ -28,6 +34,7 @@ import (
 	"github.com/profdiff/profdiff/internal/buildinfo"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/pkg/report/sarif"
 )
 
@@ -95,6 +102,10 @@ type page struct {
 	Summary  diff.Summary
 	Warnings []string
 	Rows     []*seriesRow
+	Causes   []causeRow // failing and ignored causes
+	Improved []causeRow // improvements
+	Counts   string
+	TopGraph *graphSection
 	Graphs   []*graphSection
 	Data     pageData
 	Version  string
@@ -122,7 +133,18 @@ type seriesRow struct {
 	Findings                       []findingRow
 }
 
+// causeRow is one cause and profile type in the causes table.
+type causeRow struct {
+	N                                         int
+	First                                     bool // first row of its cause
+	Span                                      int  // rows of its cause
+	Service, Function, Short, Type, Verdict   string
+	KindClass, Measure, FromTo, Change, Stats string
+	Folded, Location, GraphID                 string
+}
+
 type findingRow struct {
+	Cause                                     string
 	Function, Short, Kind, KindClass, Measure string
 	Baseline, Current, Change, Range, P, Q    string
 	Location, Rule                            string
@@ -165,7 +187,19 @@ func buildPage(r *diff.Result, opts Options) *page {
 	if !r.Compared.IsZero() {
 		p.Compared = r.Compared.UTC().Format(time.RFC3339)
 	}
-	p.Headline = headline(r)
+	p.Headline = report.Headline(r)
+	p.Counts = report.CountsPhrase(report.Counts(r))
+	causes := report.Causes(r)
+	causeOf := map[string]string{} // series, function, measure -> cause's short name
+	for _, c := range causes {
+		for _, cs := range c.Series {
+			for _, f := range cs.Findings {
+				causeOf[c.Service+"\x00"+cs.ProfileType+"\x00"+f.Function+"\x00"+string(f.Measure)] = report.Name(c.Function, false)
+			}
+		}
+	}
+	graphOf := map[*diff.SeriesResult]string{}
+	inGraph := map[*diff.SeriesResult]map[string]bool{}
 	for i, s := range r.Series {
 		row := &seriesRow{
 			Service:    s.Service,
@@ -178,67 +212,125 @@ func buildPage(r *diff.Result, opts Options) *page {
 			Detectable: "–",
 		}
 		if s.MinDetectable > 0 && !math.IsInf(s.MinDetectable, 0) {
-			row.Detectable = sarif.FormatChange(s.MinDetectable)
+			row.Detectable = report.Change(s.MinDetectable)
 		}
-		var nReg, nNew, nImp, nIgn int
 		for _, f := range s.Findings {
-			switch f.Kind {
-			case diff.KindRegression:
-				nReg++
-			case diff.KindNewHotPath:
-				nNew++
-			case diff.KindImprovement:
-				nImp++
-			case diff.KindIgnored:
-				nIgn++
-			}
-			row.Findings = append(row.Findings, findingRowOf(r, s, f, loc))
+			fr := findingRowOf(r, s, f, loc)
+			fr.Cause = causeOf[s.Service+"\x00"+s.ProfileType+"\x00"+f.Function+"\x00"+string(f.Measure)]
+			row.Findings = append(row.Findings, fr)
 		}
-		var parts []string
-		for _, c := range []struct {
-			n    int
-			word string
-		}{{nReg, "regressed"}, {nNew, "new hot"}, {nImp, "improved"}, {nIgn, "ignored"}} {
-			if c.n > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", c.n, c.word))
+		var n diff.CauseCounts
+		var hot, credible []string
+		for _, c := range causes {
+			for _, cs := range c.Series {
+				if r.SeriesOf(c, cs) != s {
+					continue
+				}
+				n = addCount(n, c)
+				if c.Failing || c.Kind == diff.KindIgnored {
+					hot = append(hot, c.Function)
+				}
+				for _, f := range cs.Findings {
+					credible = append(credible, f.Function)
+				}
 			}
 		}
-		row.Counts = strings.Join(parts, ", ")
-		if row.Counts == "" {
-			row.Counts = "–"
+		row.Counts = "–"
+		if n != (diff.CauseCounts{}) {
+			row.Counts = report.CountsPhrase(n)
 		}
 		if (s.Verdict == diff.Regression || opts.AllSeries) && (s.Base != nil || s.Cur != nil) {
 			id := fmt.Sprintf("flame-%d", i+1)
 			names, files, root, frames, pruned := buildFlame(s.Base, s.Cur, loc, minShare)
+			inGraph[s] = map[string]bool{}
+			for _, n := range names {
+				inGraph[s][n] = true
+			}
 			fl := &flame{
 				ID: id, Service: s.Service, Type: sarif.TypeName(s),
 				Names: names, Files: files, Root: root, Frames: frames, Pruned: pruned,
-				Hot: []int32{},
+				Hot: indices(names, hot), Credible: indices(names, credible),
 			}
 			fl.BaseTotal, fl.CurTotal = total(s.Base), total(s.Cur)
-			hot := map[string]bool{}
-			for _, f := range s.Findings {
-				if sarif.Failing(f) {
-					hot[f.Function] = true
-				}
-			}
-			for i, n := range names {
-				if hot[n] {
-					fl.Hot = append(fl.Hot, int32(i))
-				}
-			}
 			p.Data.Graphs = append(p.Data.Graphs, fl)
 			g := &graphSection{ID: id, Service: s.Service, Type: sarif.TypeName(s), Verdict: string(s.Verdict), Frames: frames, Pruned: pruned,
 				MinShare: strconv.FormatFloat(minShare*100, 'g', 3, 64) + "%"}
 			if fl.BaseTotal == 0 || fl.CurTotal == 0 {
 				g.Note = "One side has no stacks: the graph shows only the other."
 			}
-			p.Graphs = append(p.Graphs, g)
 			row.GraphID, row.Graph = id, g
+			graphOf[s] = id
 		}
 		p.Rows = append(p.Rows, row)
 	}
+	// The headline cause's graph goes to the top of the page, next to the
+	// causes; the others stay with their series.
+	if c := report.HeadlineCause(r); c != nil {
+		top := r.SeriesOf(c, c.Series[0])
+		for _, row := range p.Rows {
+			if row.Graph != nil && graphOf[top] == row.GraphID {
+				p.TopGraph, row.Graph = row.Graph, nil
+			}
+		}
+	}
+	for _, row := range p.Rows {
+		if row.Graph != nil {
+			p.Graphs = append(p.Graphs, row.Graph)
+		}
+	}
+	for i, c := range causes {
+		for j, cs := range c.Series {
+			s := r.SeriesOf(c, cs)
+			if s == nil {
+				continue
+			}
+			f := cs.Finding
+			cr := causeRow{
+				N: i + 1, First: j == 0, Span: len(c.Series),
+				Service: c.Service, Function: c.Function, Short: report.Name(c.Function, false), Type: cs.Alias,
+				Verdict: report.CauseVerdict(c), KindClass: string(c.Kind), Measure: string(f.Measure),
+				FromTo: report.FromTo(r, s, f), Change: report.ChangeWithInterval(f), Stats: report.Stats(f, s),
+				Folded: report.Folded(cs, 3, false),
+			}
+			if inGraph[s][c.Function] {
+				cr.GraphID = graphOf[s]
+			}
+			cr.Location = report.Location(loc, c)
+			if c.Failing || c.Kind == diff.KindIgnored {
+				p.Causes = append(p.Causes, cr)
+			} else {
+				p.Improved = append(p.Improved, cr)
+			}
+		}
+	}
 	return p
+}
+
+func addCount(n diff.CauseCounts, c *diff.Cause) diff.CauseCounts {
+	switch {
+	case c.Failing:
+		n.Failing++
+	case c.Kind == diff.KindIgnored:
+		n.Ignored++
+	case c.Kind == diff.KindImprovement:
+		n.Improvements++
+	}
+	return n
+}
+
+// indices returns the positions in names of the functions in fns.
+func indices(names, fns []string) []int32 {
+	want := map[string]bool{}
+	for _, f := range fns {
+		want[f] = true
+	}
+	out := []int32{}
+	for i, n := range names {
+		if want[n] {
+			out = append(out, int32(i))
+		}
+	}
+	return out
 }
 
 func total(se *baseline.Series) int64 {
@@ -263,30 +355,6 @@ func meta(m baseline.Meta) sideMeta {
 	return sm
 }
 
-func headline(r *diff.Result) string {
-	s := r.Summary
-	switch r.Verdict {
-	case diff.Regression:
-		parts := []string{}
-		if s.Regressions > 0 {
-			parts = append(parts, plural(s.Regressions, "regressed function", "regressed functions"))
-		}
-		if s.NewHotPaths > 0 {
-			parts = append(parts, plural(s.NewHotPaths, "new hot path", "new hot paths"))
-		}
-		h := strings.Join(parts, " and ") + " in " + plural(s.Series, "series compared", "series compared")
-		if s.Inconclusive > 0 {
-			h += "; " + plural(s.Inconclusive, "series", "series") + " inconclusive"
-		}
-		return h
-	case diff.Inconclusive:
-		return fmt.Sprintf("%d of %d series inconclusive: missing data never passes", s.Inconclusive, s.Series)
-	case diff.Pass:
-		return fmt.Sprintf("no regression in %d series", s.Series)
-	}
-	return ""
-}
-
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
@@ -305,11 +373,11 @@ func findingRowOf(r *diff.Result, s *diff.SeriesResult, f diff.Finding, loc sari
 		Kind:      kindLabel(f.Kind),
 		KindClass: string(f.Kind),
 		Measure:   string(f.Measure),
-		Baseline:  sarif.FormatValue(f.Baseline, seriesNorm(r, s), s.Unit),
-		Current:   sarif.FormatValue(f.Current, seriesNorm(r, s), s.Unit),
-		Change:    sarif.FormatChange(f.Change),
-		P:         sarif.FormatP(f.P),
-		Q:         sarif.FormatP(f.Q),
+		Baseline:  report.Value(f.Baseline, seriesNorm(r, s), s.Unit),
+		Current:   report.Value(f.Current, seriesNorm(r, s), s.Unit),
+		Change:    report.Change(f.Change),
+		P:         report.PValue("p", f.P),
+		Q:         report.PValue("q", f.Q),
 		Location:  fileLine(loc, f.File, f.Line),
 		Rule:      f.Rule,
 	}
@@ -317,7 +385,7 @@ func findingRowOf(r *diff.Result, s *diff.SeriesResult, f diff.Finding, loc sari
 		row.Change = "new"
 	}
 	if (f.ChangeLow != 0 || f.ChangeHigh != 0) && !math.IsInf(f.ChangeLow, 0) && !math.IsInf(f.ChangeHigh, 0) {
-		row.Range = sarif.FormatChange(f.ChangeLow) + " … " + sarif.FormatChange(f.ChangeHigh)
+		row.Range = report.Interval(f)
 	}
 	return row
 }

@@ -11,11 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/profdiff/profdiff/internal/reporttest"
+	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/report/sarif"
 )
@@ -313,6 +315,11 @@ func TestChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := "file://" + filepath.ToSlash(page)
+	causesPage := filepath.Join(t.ArtifactDir(), "causes.html")
+	if err := os.WriteFile(causesPage, render(t, scenario(t, reporttest.CPUAndAlloc), Options{}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	causesURL := "file://" + filepath.ToSlash(causesPage)
 
 	dom, stderr := runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", url)
 	if !strings.Contains(dom, `data-rendered="ok"`) {
@@ -348,10 +355,40 @@ func TestChromium(t *testing.T) {
 		t.Errorf("script errors during the self-test: %s", regexp.MustCompile(`(?s)<div id="errors".*?</div>`).FindString(dom))
 	}
 
-	// 1400x1200 holds the header, the summary, the first series' findings
-	// and its flame graph: the picture the README shows.
+	// The causes page: the headline graph starts within the first screen,
+	// clicking a cause zooms to it (the self-test), frames without a
+	// credible change are grey ("quiet"), and only causes are outlined.
+	dom, stderr = runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", causesURL+"#profdiff-selftest")
+	if m := regexp.MustCompile(`data-selftest="([^"]*)"`).FindStringSubmatch(dom); m == nil || m[1] != "ok" {
+		t.Errorf("causes page self-test: %v\n%s", m, tail(stderr, 1000))
+	}
+	if m := regexp.MustCompile(`data-graph-top="(\d+)"`).FindStringSubmatch(dom); m == nil {
+		t.Error("the causes page did not report where its first graph starts")
+	} else if y, _ := strconv.Atoi(m[1]); y > 700 {
+		t.Errorf("the headline flame graph starts %d px down, want it on the first screen (≤ 700 px)", y)
+	}
+	dom = strings.ReplaceAll(dom, "&amp;", "&")
+	if !regexp.MustCompile(`<div class="fr[^"]*\bquiet\b[^"]*"[^>]*data-fn="runtime.goexit"`).MatchString(dom) {
+		t.Error("runtime.goexit (no credible change) is not drawn grey")
+	}
+	causeFns := map[string]bool{}
+	for _, c := range scenario(t, reporttest.CPUAndAlloc).Causes {
+		causeFns[c.Function] = true
+	}
+	hot := regexp.MustCompile(`<div class="fr[^"]*\bhot\b[^"]*"[^>]*data-fn="([^"]*)"`).FindAllStringSubmatch(dom, -1)
+	if len(hot) == 0 {
+		t.Error("no cause is outlined")
+	}
+	for _, m := range hot {
+		if !causeFns[m[1]] {
+			t.Errorf("frame %s is outlined but is no cause", m[1])
+		}
+	}
+
+	// 1400x1000 holds the header, the causes and the headline cause's
+	// flame graph: the picture the README shows.
 	shot := filepath.Join(t.ArtifactDir(), "html-report.png")
-	runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1200", "--screenshot="+shot, url)
+	runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1000", "--screenshot="+shot, causesURL)
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
@@ -393,12 +430,78 @@ func TestChromium(t *testing.T) {
 	}
 }
 
+// TestCausesPage: on a comparison of synthetic snapshots, the page opens
+// with the causes and the headline cause's flame graph, before the summary;
+// each cause row links its graph; the graph outlines only causes and colours
+// only the functions with a credible change.
+func TestCausesPage(t *testing.T) {
+	r := scenario(t, reporttest.CPUAndAlloc)
+	out := string(render(t, r, Options{}))
+	causes := strings.Index(out, `<section class="causes">`)
+	top := strings.Index(out, `<section class="series top"><div class="graph"`)
+	summary := strings.Index(out, "<h2>Summary</h2>")
+	if causes < 0 || top < causes || summary < top {
+		t.Errorf("order: causes at %d, headline graph at %d, summary at %d; want causes, graph, summary", causes, top, summary)
+	}
+	if !strings.Contains(out, `data-graph="flame-`) || !strings.Contains(out, `data-fn="`+reporttest.MatchFraudRules+`"`) {
+		t.Error("the cause rows do not link a graph and a function")
+	}
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="profdiff-data">(.*?)</script>`).FindStringSubmatch(out)
+	var data struct {
+		Graphs []struct {
+			Names    []string `json:"names"`
+			Hot      []int32  `json:"hot"`
+			Credible []int32  `json:"credible"`
+		} `json:"graphs"`
+	}
+	if err := json.Unmarshal([]byte(m[1]), &data); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, s := range r.Series {
+		for _, f := range s.Findings {
+			if f.Kind != diff.KindUnchanged {
+				listed[f.Function] = true
+			}
+		}
+	}
+	causeFns := map[string]bool{}
+	for _, c := range r.Causes {
+		causeFns[c.Function] = true
+	}
+	for _, g := range data.Graphs {
+		for _, i := range g.Hot {
+			if !causeFns[g.Names[i]] {
+				t.Errorf("%s is outlined but is no cause", g.Names[i])
+			}
+		}
+		for _, i := range g.Credible {
+			if !listed[g.Names[i]] {
+				t.Errorf("%s is coloured without a credible change", g.Names[i])
+			}
+		}
+		if len(g.Credible) == 0 || len(g.Credible) >= len(g.Names) {
+			t.Errorf("%d of %d functions coloured", len(g.Credible), len(g.Names))
+		}
+	}
+}
+
+func scenario(t *testing.T, sc func() (*baseline.Snapshot, *baseline.Snapshot)) *diff.Result {
+	t.Helper()
+	b, c := sc()
+	r, err := diff.Compare(b, c, diff.Options{Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func TestWriteEdgeCases(t *testing.T) {
 	// A pass without stacks: tables only, no graph, still a whole page.
 	pass := &diff.Result{Verdict: diff.Pass, Normalization: "rate", Summary: diff.Summary{Series: 1},
 		Series: []*diff.SeriesResult{{Service: "svc", ProfileType: "process_cpu:cpu:nanoseconds:cpu:nanoseconds", Verdict: diff.Pass, MinDetectable: 0.08}}}
 	out := string(render(t, pass, Options{}))
-	for _, want := range []string{"no regression in 1 series", "rate per second", "&#43;8.0%", `"graphs":[]`, "</html>"} {
+	for _, want := range []string{"PASS: 0 failing causes, 0 ignored, 0 improvements in 1 series", "rate per second", "&#43;8.0%", `"graphs":[]`, "</html>"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("pass page lacks %q", want)
 		}

@@ -23,8 +23,11 @@
 
   // colour maps a frame's change to a hue (red grew, blue shrank) and a
   // depth (how much). The measure is (c-b)/max(b,c), which is bounded:
-  // +100% and -50% both reach 0.5, a new frame 1, a vanished one -1.
-  function colour(n) {
+  // +100% and -50% both reach 0.5, a new frame 1, a vanished one -1. Only
+  // functions whose change the comparison found credible are coloured;
+  // the rest is grey, whatever sampling noise did to their widths.
+  function colour(n, credible) {
+    if (!credible) return { bg: n.c === 0 ? "hsl(40,6%,78%)" : "hsl(40,6%,86%)", dark: false, gone: n.c === 0 };
     if (n.c === 0) return { bg: "hsl(213,60%,70%)", dark: false, gone: true };
     var r = (n.c - n.b) / Math.max(n.b, n.c);
     if (Math.abs(r) < 0.05) return { bg: "hsl(40,10%,88%)", dark: false };
@@ -34,7 +37,12 @@
     return { bg: "hsl(" + hue + "," + sat + "%," + light + "%)", dark: light < 64 };
   }
 
+  // shortName drops a module path ("github.com/x/app.F" → "app.F") but
+  // keeps the standard library's, which says which package it is
+  // ("regexp/syntax.Parse"), as the other formats do.
   function shortName(fn) {
+    var slash = fn.indexOf("/");
+    if (slash < 0 || fn.slice(0, slash).indexOf(".") < 0) return fn;
     var cut = fn.length;
     var i = fn.search(/[(\[]/);
     if (i >= 0) cut = i;
@@ -53,6 +61,8 @@
     this.status = this.section.querySelector(".status");
     this.hot = {};
     g.hot.forEach(function (i) { self.hot[i] = true; });
+    this.credible = {};
+    (g.credible || []).forEach(function (i) { self.credible[i] = true; });
     this.nodes = [];
     this.depth = 0;
     this.index(g.root, null, 0, 0);
@@ -95,6 +105,26 @@
     return n.n < 0 ? "all" : this.g.names[n.n];
   };
 
+  // frameOf returns the widest frame of function fn, or null.
+  Flame.prototype.frameOf = function (fn) {
+    var best = null;
+    for (var i = 0; i < this.nodes.length; i++) {
+      var n = this.nodes[i];
+      if (n.n >= 0 && this.g.names[n.n] === fn && (best === null || Math.max(n.c, n.b) > Math.max(best.c, best.b))) best = n;
+    }
+    return best;
+  };
+
+  // show zooms to function fn's widest frame and scrolls the graph into
+  // view; it is what clicking a cause in the causes table does.
+  Flame.prototype.show = function (fn) {
+    var n = this.frameOf(fn);
+    if (!n) return false;
+    this.zoomTo(n);
+    if (this.section.scrollIntoView) this.section.scrollIntoView({ block: "start" });
+    return true;
+  };
+
   Flame.prototype.zoomTo = function (n) {
     this.zoom = n;
     this.reset.disabled = n === this.g.root;
@@ -129,9 +159,10 @@
       }
       if (w * width < MIN_PX) continue;
       var el = document.createElement("div");
-      var c = colour(n);
+      var credible = n.n >= 0 && this.credible[n.n];
+      var c = colour(n, credible);
       var name = this.name(n);
-      el.className = "fr" + (c.dark ? " dark" : "") + (c.gone ? " gone" : "") +
+      el.className = "fr" + (c.dark ? " dark" : "") + (c.gone ? " gone" : "") + (credible || n.n < 0 ? "" : " quiet") +
         (this.hot[n.n] ? " hot" : "") + (anc[n.i] && n !== z ? " anc" : "") +
         (q && name.toLowerCase().indexOf(q) >= 0 ? " match" : "");
       el.style.left = (left * 100) + "%";
@@ -171,7 +202,8 @@
       ["baseline", pct(n.b) + " (self " + pct(n.bs) + ")", ""],
       ["change", change(n), n.c > n.b ? "grew" : n.c < n.b ? "shrank" : ""]
     ];
-    if (this.hot[n.n]) rows.push(["", "reported as a regression", "grew"]);
+    if (this.hot[n.n]) rows.push(["", "a cause in this report", "grew"]);
+    else if (!this.credible[n.n]) rows.push(["", "no credible change", ""]);
     rows.forEach(function (r) {
       var tr = document.createElement("tr");
       var k = document.createElement("td"); k.textContent = r[0];
@@ -224,6 +256,18 @@
       }
     });
     window.profdiff = { graphs: graphs };
+    var first = document.querySelector(".graph");
+    if (first) document.documentElement.setAttribute("data-graph-top", String(Math.round(first.getBoundingClientRect().top + window.scrollY)));
+    var byID = {};
+    graphs.forEach(function (f) { byID[f.g.id] = f; });
+    Array.prototype.forEach.call(document.querySelectorAll("tr.cause[data-graph]"), function (tr) {
+      var open = function () {
+        var f = byID[tr.getAttribute("data-graph")];
+        if (f) f.show(tr.getAttribute("data-fn"));
+      };
+      tr.addEventListener("click", open);
+      tr.addEventListener("keydown", function (e) { if (e.key === "Enter") open(); });
+    });
     document.documentElement.setAttribute("data-rendered", "ok");
     if (location.hash === "#profdiff-selftest" && graphs.length > 0) selftest(graphs[0]);
   }
@@ -263,6 +307,16 @@
       f.search.value = "";
       f.search.dispatchEvent(new Event("input", { bubbles: true }));
       check(f.box.querySelectorAll(".fr.match").length === 0, "clearing the search");
+    }
+    // Clicking the first cause in the causes table zooms its graph to it.
+    var row = document.querySelector("tr.cause[data-graph]");
+    check(row !== null, "a cause row links a graph");
+    if (row) {
+      row.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+      var g = null;
+      window.profdiff.graphs.forEach(function (x) { if (x.g.id === row.getAttribute("data-graph")) g = x; });
+      check(g !== null && g.zoom !== g.g.root && g.name(g.zoom) === row.getAttribute("data-fn"), "clicking a cause zooms to it");
+      if (g) g.zoomTo(g.g.root);
     }
     document.documentElement.setAttribute("data-selftest", fail.length ? "failed: " + fail.join("; ") : "ok");
   }

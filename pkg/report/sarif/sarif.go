@@ -3,26 +3,28 @@
 // function that regressed shows up as an alert on its source line in the pull
 // request.
 //
-// Each regressed function and each new hot path is one result. Its rule says
-// what kind of cost grew (profdiff/cpu-regression, profdiff/alloc-regression,
-// profdiff/lock-regression, ..., profdiff/new-hot-path), its level says how
-// much, and its location is the function's file and line from the profile,
-// made relative to the repository root where the path can be mapped (see
-// Locator). Inconclusive series are reported as tool execution notifications:
-// they are not findings about code, but a reader of the log must see them.
+// Each failing cause (see diff.Cause) is one result at level "error": the
+// function whose own cost grew, with the callers it raises and the callees
+// that grew with it named in the message rather than alerted on. Its rule
+// says what kind of cost grew (profdiff/cpu-regression,
+// profdiff/alloc-regression, profdiff/lock-regression, ...,
+// profdiff/new-hot-path). Its location is always inside the repository: the
+// function's file and line when the profile's path maps into it (see
+// Locator), else the nearest caller on its heaviest call path that does,
+// else none (only the function's logical location). Its fingerprint is the
+// cause's ID, so code scanning follows a cause across runs. Inconclusive
+// series are reported as tool execution notifications: they are not
+// findings about code, but a reader of the log must see them.
 //
 // The data model is github.com/owenrumney/go-sarif/v2, whose types follow
 // the 2.1.0 schema field for field and omit what is unset.
 package sarif
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"path"
 	"strings"
 
 	gosarif "github.com/owenrumney/go-sarif/v2/sarif"
@@ -30,20 +32,14 @@ import (
 	"github.com/profdiff/profdiff/internal/buildinfo"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/report"
 )
-
-// DefaultErrorChange is the relative increase at and above which a
-// regression is reported at level "error" rather than "warning": +50%.
-// Every reported regression fails the gate either way; the level only ranks
-// them, and a function that got half again as expensive is the kind of change
-// a reviewer should not be able to miss in a list of alerts.
-const DefaultErrorChange = 0.5
 
 // InformationURI is where the tool's documentation lives.
 const InformationURI = "https://github.com/profdiff/profdiff"
 
 // FingerprintKey names profdiff's entry in result.partialFingerprints.
-const FingerprintKey = "profdiffFunction/v1"
+const FingerprintKey = "profdiffCause/v1"
 
 // Options tune the SARIF log. The zero value is usable.
 type Options struct {
@@ -55,10 +51,6 @@ type Options struct {
 	// them (then code scanning cannot place the alerts on files).
 	RepoRoot   string
 	ModulePath string
-	// ErrorChange is the relative increase at and above which a regression
-	// is an "error" (below: "warning"); 0 means DefaultErrorChange. New hot
-	// paths are always errors: they have no baseline to be a fraction of.
-	ErrorChange float64
 }
 
 func (o Options) locator() Locator { return Locator{Root: o.RepoRoot, Module: o.ModulePath} }
@@ -96,39 +88,35 @@ What to do:
 - If the change is a mistake, fix it; the alert closes when the next run no longer finds it.
 - If the cost is intended (a new feature, a deliberate trade-off), accept it: record a new baseline with "profdiff baseline accept --from SNAPSHOT_DIR --to BASELINE_DIR" and commit it in this pull request (see docs/ci-gate.md), or add an ignore rule with a reason and an expiry to the rules file.`
 
-func ruleFor(s *diff.SeriesResult, f diff.Finding) int {
-	if f.Kind == diff.KindNewHotPath {
+func ruleFor(r *diff.Result, c *diff.Cause) int {
+	if c.Kind == diff.KindNewHotPath {
 		return len(rules) - 1
 	}
-	k := TypeKind(s)
-	for i, r := range rules {
-		if r.kind == k {
+	k := profiletype.KindOther
+	if s := r.SeriesOf(c, c.Series[0]); s != nil {
+		k = TypeKind(s)
+	}
+	for i, ru := range rules {
+		if ru.kind == k {
 			return i
 		}
 	}
 	return len(rules) - 2 // other
 }
 
-// Level returns the SARIF level of a failing finding: "error" for a new hot
-// path or a change of at least errorChange, else "warning".
-func Level(f diff.Finding, errorChange float64) string {
-	if errorChange <= 0 {
-		errorChange = DefaultErrorChange
-	}
-	if f.Kind == diff.KindNewHotPath || math.IsInf(f.Change, 1) || f.Change >= errorChange {
+// Level is the SARIF level of a cause: "error" when it fails the run,
+// "note" otherwise.
+func Level(c *diff.Cause) string {
+	if c.Failing {
 		return "error"
 	}
-	return "warning"
+	return "note"
 }
 
-// Fingerprint identifies a finding across runs by (service, profile type,
-// function, measure) — never by line, so that an alert survives the function
-// moving within its file, and a fix closes it. The measure is part of it
-// because a function's self and cumulative findings are two separate facts.
-func Fingerprint(s *diff.SeriesResult, f diff.Finding) string {
-	h := sha256.Sum256([]byte(s.Service + "\x00" + s.ProfileType + "\x00" + f.Function + "\x00" + string(f.Measure)))
-	return hex.EncodeToString(h[:16])
-}
+// Fingerprint identifies a cause across runs: its ID, a hash of service,
+// function and direction — never of a line or a number, so that an alert
+// survives the function moving within its file, and a fix closes it.
+func Fingerprint(c *diff.Cause) string { return c.ID }
 
 // Write writes r to w as an indented SARIF 2.1.0 log with one run.
 func Write(w io.Writer, r *diff.Result, opts Options) error {
@@ -185,30 +173,24 @@ func build(r *diff.Result, opts Options) (*gosarif.Report, error) {
 	run.ColumnKind = "unicodeCodePoints"
 
 	loc := opts.locator()
-	var outside bool // some location is not in the repository
-	for _, s := range r.Series {
-		for _, f := range s.Findings {
-			if !Failing(f) || s.Folded(f) {
-				continue // a folded caller is named in its cause's message
-			}
-			ri := ruleFor(s, f)
-			res := gosarif.NewRuleResult(rules[ri].id).
-				WithRuleIndex(ri).
-				WithLevel(Level(f, opts.ErrorChange)).
-				WithMessage(gosarif.NewTextMessage(Describe(r, s, f))).
-				WithPartialFingerPrints(map[string]interface{}{FingerprintKey: Fingerprint(s, f)})
-			l, out := location(loc, f)
-			outside = outside || out
-			res.AddLocation(l)
-			res.AttachPropertyBag(findingProperties(s, f))
-			run.AddResult(res)
+	for _, c := range report.Causes(r) {
+		if !c.Failing {
+			continue // improvements and ignored causes are for the readable reports
 		}
-	}
-	if outside {
-		run.OriginalUriBaseIDs = map[string]*gosarif.ArtifactLocation{
-			buildRootBase: {Description: gosarif.NewTextMessage(
-				"Where the profiled binary was built from: the file names below it are as the profile recorded them (e.g. -trimpath import paths of the Go runtime or a dependency), and are not in this repository.")},
+		ri := ruleFor(r, c)
+		msg := Describe(r, c)
+		l, at := Place(loc, c)
+		if at != "" && at != c.Function {
+			msg += "; placed at its nearest caller in this repository, " + at
 		}
+		res := gosarif.NewRuleResult(rules[ri].id).
+			WithRuleIndex(ri).
+			WithLevel(Level(c)).
+			WithMessage(gosarif.NewTextMessage(msg)).
+			WithPartialFingerPrints(map[string]interface{}{FingerprintKey: Fingerprint(c)})
+		res.AddLocation(l)
+		res.AttachPropertyBag(causeProperties(r, c))
+		run.AddResult(res)
 	}
 
 	inv := gosarif.NewInvocation().WithExecutionSuccess(true)
@@ -236,55 +218,43 @@ func build(r *diff.Result, opts Options) (*gosarif.Report, error) {
 		"verdict":       string(r.Verdict),
 		"normalization": r.Normalization,
 		"summary":       r.Summary,
+		"causes":        report.Counts(r),
 	}
 	log.AddRun(run)
 	return log, nil
 }
 
-// buildRootBase is the uriBaseId of file names that are not in the
-// repository and not absolute: import-path-relative names from -trimpath
-// builds of the Go runtime or of dependencies.
-const buildRootBase = "BUILDROOT"
-
-// location places a finding: its physical location (file and line) when the
-// profile had a file name, and always its logical location, the function. It
-// reports whether the file is outside the repository.
-//
-// A file that maps into the repository gets a relative URI, which code
-// scanning resolves against the checkout. One that does not keeps its name:
-// an absolute path becomes a file:// URI, a relative one is given the
-// BUILDROOT base so that no reader mistakes it for a repository path.
-func location(loc Locator, f diff.Finding) (*gosarif.Location, bool) {
-	l := gosarif.NewLocation()
-	name := f.Function
-	if f.RawName != "" {
-		name = f.RawName
+// Place locates a cause inside the repository: its function's file and
+// line when they map into it, else the nearest caller on the cause's
+// heaviest call path whose file does, else nowhere physical. The location
+// always names the cause's function logically. at is the function whose
+// file and line were used, or "".
+func Place(loc Locator, c *diff.Cause) (l *gosarif.Location, at string) {
+	l = gosarif.NewLocation()
+	name := c.Function
+	if c.RawName != "" {
+		name = c.RawName
 	}
 	l.AddLogicalLocations(gosarif.NewLogicalLocation().
-		WithName(shortName(f.Function)).
+		WithName(report.ShortName(c.Function)).
 		WithFullyQualifiedName(name).
 		WithKind("function"))
-	if f.File == "" {
-		return l, false
+	file, line, at := InRepo(loc, c)
+	if file == "" {
+		return l, ""
 	}
-	rel, ok := loc.Rel(f.File)
-	al := gosarif.NewArtifactLocation()
-	outside := false
-	switch {
-	case ok:
-		al.WithUri(uriPath(rel))
-	case path.IsAbs(rel):
-		al.WithUri("file://" + uriPath(rel))
-	default:
-		al.WithUri(uriPath(rel)).WithUriBaseId(buildRootBase)
-		outside = true
-	}
-	pl := gosarif.NewPhysicalLocation().WithArtifactLocation(al)
-	if f.Line >= 1 {
-		pl.WithRegion(gosarif.NewSimpleRegion(int(f.Line), int(f.Line)))
+	pl := gosarif.NewPhysicalLocation().WithArtifactLocation(gosarif.NewArtifactLocation().WithUri(uriPath(file)))
+	if line >= 1 {
+		pl.WithRegion(gosarif.NewSimpleRegion(int(line), int(line)))
 	}
 	l.WithPhysicalLocation(pl)
-	return l, outside
+	return l, at
+}
+
+// InRepo returns the repository-relative file and line where a cause is
+// placed (see Place and report.InRepo), and the function they belong to.
+func InRepo(loc Locator, c *diff.Cause) (file string, line int64, at string) {
+	return report.InRepo(loc, c)
 }
 
 // uriPath escapes a slash-separated path for use in a URI reference: spaces,
@@ -303,32 +273,36 @@ func uriPath(p string) string {
 	return b.String()
 }
 
-// shortName drops the package path from a Go function name:
-// "github.com/org/repo/pkg.(*T).M" → "pkg.(*T).M".
-func shortName(fn string) string {
-	if i := strings.LastIndex(fn, "/"); i >= 0 {
-		return fn[i+1:]
-	}
-	return fn
-}
-
-// findingProperties carries the numbers behind the message, for tools that
-// post-process the log. Infinite or undefined values (a new hot path's
-// change) are left out: JSON cannot hold them.
-func findingProperties(s *diff.SeriesResult, f diff.Finding) *gosarif.PropertyBag {
+// causeProperties carries the numbers behind the message, for tools that
+// post-process the log: per profile type, the cause's own finding and the
+// functions it folds. Infinite or undefined values (a new hot path's change)
+// are left out: JSON cannot hold them.
+func causeProperties(r *diff.Result, c *diff.Cause) *gosarif.PropertyBag {
 	pb := gosarif.NewPropertyBag()
-	pb.Add("service", s.Service)
-	pb.Add("profileType", s.ProfileType)
-	pb.Add("function", f.Function)
-	pb.Add("measure", string(f.Measure))
-	for _, kv := range []struct {
-		k string
-		v float64
-	}{{"baseline", f.Baseline}, {"current", f.Current}, {"change", f.Change},
-		{"changeLow", f.ChangeLow}, {"changeHigh", f.ChangeHigh}, {"p", f.P}, {"q", f.Q}} {
-		if finite(kv.v) {
-			pb.Add(kv.k, kv.v)
+	pb.Add("service", c.Service)
+	pb.Add("function", c.Function)
+	pb.Add("causeId", c.ID)
+	var series []map[string]any
+	for _, cs := range c.Series {
+		f := cs.Finding
+		m := map[string]any{"profileType": cs.ProfileType, "measure": string(f.Measure), "findings": len(cs.Findings)}
+		for _, kv := range []struct {
+			k string
+			v float64
+		}{{"baseline", f.Baseline}, {"current", f.Current}, {"change", f.Change},
+			{"changeLow", f.ChangeLow}, {"changeHigh", f.ChangeHigh}, {"p", f.P}, {"q", f.Q}} {
+			if !math.IsInf(kv.v, 0) && !math.IsNaN(kv.v) {
+				m[kv.k] = kv.v
+			}
 		}
+		if len(cs.Callees) > 0 {
+			m["callees"] = cs.Callees
+		}
+		if len(cs.Callers) > 0 {
+			m["callers"] = cs.Callers
+		}
+		series = append(series, m)
 	}
+	pb.Add("series", series)
 	return pb
 }

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/profdiff/profdiff/internal/reporttest"
+	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 )
 
@@ -45,8 +45,8 @@ func TestWriteGolden(t *testing.T) {
 }
 
 // TestWriteShape checks the facts a reader of the log relies on, beyond the
-// golden file: which findings became results, under which rule, at which
-// level, pointing where.
+// golden file: which causes became results, under which rule, at which
+// level, pointing where — only ever inside the repository.
 func TestWriteShape(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Write(&buf, reporttest.Result(), testOpts); err != nil {
@@ -56,18 +56,19 @@ func TestWriteShape(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
 		t.Fatal(err)
 	}
-	type want struct{ rule, level, uri, base string }
+	type want struct{ rule, level, uri string }
 	wants := map[string]want{
-		"github.com/profdiff/profdiff/services/bank.(*fraudRules).match":              {"profdiff/cpu-regression", "error", "services/bank/fraud.go", ""},
-		"regexp.(*Regexp).doExecute":                                                  {"profdiff/cpu-regression", "warning", "file:///usr/local/go/src/regexp/exec.go", ""},
-		"github.com/profdiff/profdiff/services/bank.(*orderBook).processOrders.func1": {"profdiff/lock-regression", "warning", "services/bank/order.go", ""},
-		"github.com/profdiff/profdiff/services/bank.renderTemplate":                   {"profdiff/new-hot-path", "error", "services/bank/notification.go", ""},
-		"runtime.mallocgc":  {"profdiff/alloc-regression", "warning", "runtime/malloc.go", buildRootBase},
-		"main.main.gowrap1": {"profdiff/alloc-regression", "error", "", ""},
+		// regexp.(*Regexp).doExecute grew under match: folded into it.
+		"github.com/profdiff/profdiff/services/bank.(*fraudRules).match":              {"profdiff/cpu-regression", "error", "services/bank/fraud.go"},
+		"github.com/profdiff/profdiff/services/bank.(*orderBook).processOrders.func1": {"profdiff/lock-regression", "error", "services/bank/order.go"},
+		// runtime.mallocgc grew under renderTemplate: folded into it.
+		"github.com/profdiff/profdiff/services/bank.renderTemplate": {"profdiff/new-hot-path", "error", "services/bank/notification.go"},
+		// No file and no stacks: a logical location only.
+		"main.main.gowrap1": {"profdiff/alloc-regression", "error", ""},
 	}
 	res := log.Runs[0].Results
 	if len(res) != len(wants) {
-		t.Fatalf("%d results, want %d (improvements and ignored findings are not results)", len(res), len(wants))
+		t.Fatalf("%d results, want %d (one per failing cause; improvements and ignored causes are not results)", len(res), len(wants))
 	}
 	for _, r := range res {
 		fn := r.Locations[0].LogicalLocations[0].FullyQualifiedName
@@ -76,16 +77,22 @@ func TestWriteShape(t *testing.T) {
 			t.Errorf("unexpected result for %q", fn)
 			continue
 		}
-		uri, base := "", ""
+		uri := ""
 		if pl := r.Locations[0].PhysicalLocation; pl != nil {
-			uri, base = pl.ArtifactLocation.URI, pl.ArtifactLocation.URIBaseID
+			uri = pl.ArtifactLocation.URI
+			if pl.ArtifactLocation.URIBaseID != "" || strings.Contains(uri, ":") {
+				t.Errorf("%s: location %q is not a repository path", fn, uri)
+			}
 		}
-		got := want{r.RuleID, r.Level, uri, base}
+		got := want{r.RuleID, r.Level, uri}
 		if got != w {
 			t.Errorf("%s: got %+v, want %+v", fn, got, w)
 		}
 		if !strings.Contains(r.Message.Text, "bank-") {
 			t.Errorf("%s: message %q does not name the service", fn, r.Message.Text)
+		}
+		if r.PartialFingerprints[FingerprintKey] == "" {
+			t.Errorf("%s: no %s fingerprint", fn, FingerprintKey)
 		}
 	}
 	if n := len(log.Runs[0].Invocations[0].ToolExecutionNotifications); n != 1 {
@@ -93,6 +100,56 @@ func TestWriteShape(t *testing.T) {
 	}
 	if n := len(log.Runs[0].Invocations[0].ToolConfigurationNotifications); n != 1 {
 		t.Errorf("%d configuration notifications, want 1 for the expired ignore", n)
+	}
+}
+
+// TestPlaceNearestCaller: a cause whose function is outside the repository
+// is placed at the nearest caller on its path that is inside; with none, it
+// has no physical location at all.
+func TestPlaceNearestCaller(t *testing.T) {
+	loc := Locator{Root: reporttest.Repo, Module: reporttest.Module}
+	c := &diff.Cause{Function: "regexp.Compile", File: "/usr/local/go/src/regexp/regexp.go", Line: 133, Stack: []diff.Frame{
+		{Function: "regexp.MustCompile", File: "/usr/local/go/src/regexp/regexp.go", Line: 313},
+		{Function: reporttest.Module + "/services/bank.matchFraudRules", File: reporttest.Repo + "/services/bank/fraud.go", Line: 77},
+		{Function: reporttest.Module + "/services/bank.score", File: reporttest.Repo + "/services/bank/fraud.go", Line: 20},
+	}}
+	file, line, at := InRepo(loc, c)
+	if file != "services/bank/fraud.go" || line != 77 || at != reporttest.Module+"/services/bank.matchFraudRules" {
+		t.Errorf("placed at %s:%d (%s), want the nearest caller in the repository", file, line, at)
+	}
+	c.Stack = c.Stack[:1]
+	if l, _ := Place(loc, c); l.PhysicalLocation != nil {
+		t.Errorf("a cause with nothing in the repository got a physical location %+v", l.PhysicalLocation)
+	}
+}
+
+// TestEveryScenarioValid: the logs of the synthetic comparisons are valid
+// SARIF, one error result per failing cause.
+func TestEveryScenarioValid(t *testing.T) {
+	for name, sc := range map[string]func() (*baseline.Snapshot, *baseline.Snapshot){"eight callees": reporttest.EightCallees, "cpu and alloc": reporttest.CPUAndAlloc, "aa": reporttest.AA} {
+		b, c := sc()
+		r, err := diff.Compare(b, c, diff.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, r, testOpts); err != nil {
+			t.Fatal(err)
+		}
+		validate(t, buf.Bytes())
+		var log sarifLog
+		if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+			t.Fatal(err)
+		}
+		want := diff.CountCauses(r.Causes).Failing
+		if got := len(log.Runs[0].Results); got != want {
+			t.Errorf("%s: %d results, want %d", name, got, want)
+		}
+		for _, res := range log.Runs[0].Results {
+			if res.Level != "error" {
+				t.Errorf("%s: level %s for a failing cause", name, res.Level)
+			}
+		}
 	}
 }
 
@@ -165,65 +222,41 @@ func TestFindLocator(t *testing.T) {
 }
 
 func TestLevel(t *testing.T) {
-	tests := []struct {
-		f     diff.Finding
-		limit float64
-		want  string
-	}{
-		{diff.Finding{Kind: diff.KindRegression, Change: 0.12}, 0, "warning"},
-		{diff.Finding{Kind: diff.KindRegression, Change: 0.4999}, 0, "warning"},
-		{diff.Finding{Kind: diff.KindRegression, Change: 0.5}, 0, "error"},
-		{diff.Finding{Kind: diff.KindRegression, Change: 3}, 0, "error"},
-		{diff.Finding{Kind: diff.KindRegression, Change: 0.25}, 0.2, "error"},
-		{diff.Finding{Kind: diff.KindNewHotPath, Change: math.Inf(1)}, 0, "error"},
+	if Level(&diff.Cause{Failing: true, Kind: diff.KindRegression}) != "error" || Level(&diff.Cause{Failing: true, Kind: diff.KindNewHotPath}) != "error" {
+		t.Error("a failing cause is not an error")
 	}
-	for _, tt := range tests {
-		if got := Level(tt.f, tt.limit); got != tt.want {
-			t.Errorf("Level(%v %+v, %v) = %s, want %s", tt.f.Kind, tt.f.Change, tt.limit, got, tt.want)
-		}
+	if Level(&diff.Cause{Kind: diff.KindIgnored}) != "note" {
+		t.Error("an ignored cause is not a note")
 	}
 }
 
+// TestFingerprintStable: a cause's fingerprint is the same from one run to
+// the next, when its numbers, lines and folded findings change, and differs
+// between causes.
 func TestFingerprintStable(t *testing.T) {
-	s := &diff.SeriesResult{Service: "svc", ProfileType: "process_cpu:cpu:nanoseconds:cpu:nanoseconds"}
-	a := diff.Finding{Function: "pkg.F", Measure: diff.Self, Line: 10, Change: 0.2}
-	b := a
-	b.Line, b.Change, b.File = 99, 0.9, "other.go" // moved and changed: same alert
-	if Fingerprint(s, a) != Fingerprint(s, b) {
-		t.Error("fingerprint depends on line, file or change")
+	b, c := reporttest.EightCallees()
+	r1, err := diff.Compare(b, c, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	c := a
-	c.Measure = diff.Cumulative
-	d := a
-	d.Function = "pkg.G"
-	s2 := &diff.SeriesResult{Service: "svc2", ProfileType: s.ProfileType}
-	seen := map[string]string{Fingerprint(s, a): "a"}
-	for name, fp := range map[string]string{"measure": Fingerprint(s, c), "function": Fingerprint(s, d), "service": Fingerprint(s2, a)} {
-		if other, dup := seen[fp]; dup {
-			t.Errorf("changing the %s gives the fingerprint of %s", name, other)
+	b, c = reporttest.EightCallees()
+	c.Series[0].Windows = c.Series[0].Windows[2:]
+	for i := range c.Series[0].Functions {
+		c.Series[0].Functions[i].Line += 10
+	}
+	r2, err := diff.Compare(b, c, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Fingerprint(r1.Causes[0]) != Fingerprint(r2.Causes[0]) {
+		t.Error("the fingerprint changed with the numbers or lines")
+	}
+	seen := map[string]string{}
+	for _, c := range r1.Causes {
+		if other, dup := seen[Fingerprint(c)]; dup {
+			t.Errorf("%s and %s share a fingerprint", c.Function, other)
 		}
-		seen[fp] = name
-	}
-}
-
-func TestFormat(t *testing.T) {
-	tests := []struct{ got, want string }{
-		{FormatChange(0.527), "+52.7%"},
-		{FormatChange(-0.166), "-16.6%"},
-		{FormatChange(2.5), "+250%"},
-		{FormatChange(math.Inf(1)), "new"},
-		{FormatP(0.00004), "4e-05"},
-		{FormatP(0.012), "0.012"},
-		{FormatP(0.43), "0.43"},
-		{FormatValue(0.0312, "share", "nanoseconds"), "3.12%"},
-		{FormatValue(2.5e7, "rate", "nanoseconds"), "25 ms/s"},
-		{FormatValue(3<<20, "rate", "bytes"), "3 MiB/s"},
-		{FormatValue(12, "rate", "count"), "12/s"},
-	}
-	for i, tt := range tests {
-		if tt.got != tt.want {
-			t.Errorf("%d: got %q, want %q", i, tt.got, tt.want)
-		}
+		seen[Fingerprint(c)] = c.Function
 	}
 }
 
@@ -449,8 +482,8 @@ func TestWriteFoldsExplainedCallers(t *testing.T) {
 		}
 		if fn == cause {
 			found = true
-			if !strings.Contains(res.Message.Text, "callers "+caller) {
-				t.Errorf("the cause's message does not name the caller it explains: %q", res.Message.Text)
+			if !strings.Contains(res.Message.Text, "raises 1 caller: "+caller) || !strings.Contains(res.Message.Text, "and 1 callee: regexp.(*Regexp).doExecute") {
+				t.Errorf("the cause's message does not name what it folds: %q", res.Message.Text)
 			}
 		}
 	}

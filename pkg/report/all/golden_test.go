@@ -1,0 +1,184 @@
+package all
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/profdiff/profdiff/internal/reporttest"
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/report"
+	"github.com/profdiff/profdiff/pkg/report/github"
+	"github.com/profdiff/profdiff/pkg/report/html"
+	"github.com/profdiff/profdiff/pkg/report/sarif"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// scenarios are synthetic snapshots run through diff.Compare, so the golden
+// files show what the engine and the renderers make of them together. When
+// the statistics change, regenerate with: go test ./pkg/report/... -update
+var scenarios = []struct {
+	name string
+	make func() (*baseline.Snapshot, *baseline.Snapshot)
+}{
+	{"eight-callees", reporttest.EightCallees},
+	{"cpu-and-alloc", reporttest.CPUAndAlloc},
+	{"aa", reporttest.AA},
+}
+
+// renderers are every format, with the options a CI run in the fixture's
+// repository would have.
+func renderers() map[string]report.RenderFunc {
+	loc := report.Locator{Root: reporttest.Repo, Module: reporttest.Module}
+	return map[string]report.RenderFunc{
+		"text": report.Text,
+		"markdown": report.MarkdownWith(report.MarkdownOptions{
+			ReportURL: "https://github.com/acme/bank/actions/runs/42/artifacts/7", SnapshotDir: "out/snapshot", BaselineDir: ".profdiff/baseline", Locator: loc}),
+		"json":   report.JSON,
+		"junit":  report.JUnit,
+		"sarif":  sarif.Renderer(sarif.Options{RepoRoot: loc.Root, ModulePath: loc.Module, ToolVersion: "v0.0.0-test"}),
+		"github": github.Renderer(github.Options{RepoRoot: loc.Root, ModulePath: loc.Module}),
+		"html":   html.Renderer(html.Options{RepoRoot: loc.Root, ModulePath: loc.Module, ToolVersion: "v0.0.0-test"}),
+	}
+}
+
+var ext = map[string]string{"text": "txt", "markdown": "md", "json": "json", "junit": "xml", "sarif": "sarif", "github": "txt", "html": "html"}
+
+func compare(t *testing.T, make func() (*baseline.Snapshot, *baseline.Snapshot)) *diff.Result {
+	t.Helper()
+	b, c := make()
+	r, err := diff.Compare(b, c, diff.Options{Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestGolden(t *testing.T) {
+	for _, sc := range scenarios {
+		r := compare(t, sc.make)
+		for name, render := range renderers() {
+			t.Run(sc.name+"/"+name, func(t *testing.T) {
+				var buf bytes.Buffer
+				if err := render(&buf, r); err != nil {
+					t.Fatal(err)
+				}
+				path := filepath.Join("testdata", sc.name+"."+name+"."+ext[name])
+				if *update {
+					if err := os.MkdirAll("testdata", 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (go test ./pkg/report/... -update creates it)", err)
+				}
+				if !bytes.Equal(buf.Bytes(), want) {
+					t.Errorf("%s differs from the golden file; if the change is intended, go test ./pkg/report/... -update\n--- got\n%s", path, buf.Bytes())
+				}
+			})
+		}
+	}
+}
+
+// TestFormatsAgree: every format shows the same number of failing causes,
+// and the ones that state the counts state the same counts.
+func TestFormatsAgree(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			r := compare(t, sc.make)
+			want := report.Counts(r)
+			out := map[string]string{}
+			for name, render := range renderers() {
+				var buf bytes.Buffer
+				if err := render(&buf, r); err != nil {
+					t.Fatal(err)
+				}
+				out[name] = buf.String()
+			}
+			got := map[string]int{}
+			// text: one row per cause and type, the first with the
+			// verdict, the others with a ditto mark.
+			for _, line := range strings.Split(out["text"], "\n") {
+				if strings.HasSuffix(line, "  regression") || strings.HasSuffix(line, "  new hot path") {
+					got["text"]++
+				}
+			}
+			got["markdown"] = len(regexp.MustCompile(`(?m)^### \d+\. ❌`).FindAllString(out["markdown"], -1))
+			var j struct {
+				Causes []struct {
+					Failing bool `json:"failing"`
+					Series  []struct {
+						Findings []json.RawMessage `json:"findings"`
+					} `json:"series"`
+				} `json:"causes"`
+				Summary struct {
+					Causes diff.CauseCounts `json:"causes"`
+				} `json:"summary"`
+			}
+			if err := json.Unmarshal([]byte(out["json"]), &j); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range j.Causes {
+				if c.Failing {
+					got["json"]++
+				}
+			}
+			if j.Summary.Causes != want {
+				t.Errorf("json summary.causes %+v, want %+v", j.Summary.Causes, want)
+			}
+			var ju struct {
+				Failures int `xml:"failures,attr"`
+			}
+			if err := xml.Unmarshal([]byte(out["junit"]), &ju); err != nil {
+				t.Fatal(err)
+			}
+			got["junit"] = ju.Failures
+			var sa struct {
+				Runs []struct {
+					Results    []json.RawMessage `json:"results"`
+					Properties struct {
+						Causes diff.CauseCounts `json:"causes"`
+					} `json:"properties"`
+				} `json:"runs"`
+			}
+			if err := json.Unmarshal([]byte(out["sarif"]), &sa); err != nil {
+				t.Fatal(err)
+			}
+			got["sarif"] = len(sa.Runs[0].Results)
+			if sa.Runs[0].Properties.Causes != want {
+				t.Errorf("sarif properties.causes %+v, want %+v", sa.Runs[0].Properties.Causes, want)
+			}
+			got["github"] = strings.Count(out["github"], "::error ")
+			failingRows := map[string]bool{}
+			for _, m := range regexp.MustCompile(`<tr class="cause k-(regression|new_hot_path)" data-cause="(\d+)"`).FindAllStringSubmatch(out["html"], -1) {
+				failingRows[m[2]] = true
+			}
+			got["html"] = len(failingRows)
+			for name, n := range got {
+				if n != want.Failing {
+					t.Errorf("%s shows %d failing causes, want %d", name, n, want.Failing)
+				}
+			}
+			phrase := report.CountsPhrase(want)
+			for _, name := range []string{"text", "markdown", "html"} {
+				if !strings.Contains(out[name], phrase) {
+					t.Errorf("%s does not state the counts %q", name, phrase)
+				}
+			}
+		})
+	}
+}
