@@ -94,6 +94,8 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	byFunc := make(map[*profile.Function]int32, len(p.Function))
 	self := map[int32]int64{}
 	cum := map[int32]int64{}
+	selfVW := map[int32]float64{}
+	cumVW := map[int32]float64{}
 	var frames []int32
 	seen := map[int32]bool{}
 	for _, s := range p.Sample {
@@ -108,9 +110,11 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 			continue
 		}
 		w.Total += v
+		vw := 0.0 // v times the value one of its events stands for
 		if eventsKnown {
 			if e := events.count(s, v); e > 0 {
-				sumV2PerEvent += float64(v) * float64(v) / e
+				vw = float64(v) * float64(v) / e
+				sumV2PerEvent += vw
 			} else {
 				eventsKnown = false
 			}
@@ -146,11 +150,13 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 			frames = append(frames, se.intern(index, "[unknown]", "", 0))
 		}
 		self[frames[0]] += v
+		selfVW[frames[0]] += vw
 		clear(seen)
 		for _, f := range frames {
 			if !seen[f] {
 				seen[f] = true
 				cum[f] += v
+				cumVW[f] += vw
 			}
 		}
 		// Stacks are kept root first.
@@ -168,6 +174,14 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	}
 	w.Self = toValues(self)
 	w.Cum = toValues(cum)
+	if eventsKnown {
+		for f, x := range selfVW {
+			se.Functions[f].SelfVW += x
+		}
+		for f, x := range cumVW {
+			se.Functions[f].CumVW += x
+		}
+	}
 	w.Samples = 0
 	if eventsKnown && sumV2PerEvent > 0 {
 		// The effective number of sampling events (Kish): for values of

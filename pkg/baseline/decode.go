@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"strconv"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -70,7 +71,7 @@ type seriesDecoder struct {
 var (
 	seriesFields   = []string{"service", "profile_type", "sample_type", "period_type", "period", "functions", "windows", "stacks"}
 	valueTypeField = []string{"type", "unit"}
-	functionFields = []string{"name", "raw", "file", "line"}
+	functionFields = []string{"name", "raw", "file", "line", "self_vw", "cum_vw"}
 	windowFields   = []string{"start", "end", "total", "samples", "period", "run", "self", "cum"}
 )
 
@@ -150,9 +151,11 @@ func (d *seriesDecoder) functions() ([]Function, bool) {
 	if end := bytes.Index(region, []byte(`}],"`)); end >= 0 {
 		region = region[:end]
 	}
-	// A function takes at least 3 bytes ("{},"); the cap keeps a hostile
-	// file full of braces from making it allocate much ahead of use.
-	n := min(bytes.Count(region, []byte{'{'}), len(region)/3+1, maxHint)
+	// A real function entry takes 30 bytes or more (`{"name":"main.f","line":1},`);
+	// sizing for that and no more keeps a hostile file full of braces from
+	// making it allocate much ahead of use (a table of shorter entries only
+	// regrows).
+	n := min(bytes.Count(region, []byte{'{'}), len(region)/32+1, maxHint)
 	fs := make([]Function, 0, n)
 	type span struct{ name, raw, file [2]int }
 	spans := make([]span, 0, n)
@@ -176,6 +179,12 @@ func (d *seriesDecoder) functions() ([]Function, bool) {
 				case "line":
 					bit = 8
 					f.Line, ok = d.int()
+				case "self_vw":
+					bit = 16
+					f.SelfVW, ok = d.float()
+				case "cum_vw":
+					bit = 32
+					f.CumVW, ok = d.float()
 				default:
 					return d.unknown(key, functionFields)
 				}
@@ -720,6 +729,17 @@ func hex4(b []byte) (rune, bool) {
 }
 
 // int reads a JSON integer that fits an int64.
+// float reads a JSON number as a float64.
+func (d *seriesDecoder) float() (float64, bool) {
+	d.i = skipSpace(d.b, d.i)
+	start := d.i
+	if !d.number() {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
+	return v, err == nil
+}
+
 func (d *seriesDecoder) int() (int64, bool) {
 	n, i, ok := parseInt(d.b, skipSpace(d.b, d.i))
 	if ok {

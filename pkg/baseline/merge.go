@@ -71,6 +71,10 @@ func (se *Series) appendRun(src *Series, runOf map[int32]int32) error {
 			j = int32(len(se.Functions))
 			se.Functions = append(se.Functions, f)
 			index[f.Name] = j
+		} else {
+			// The weights are sums over windows: the runs' add up.
+			se.Functions[j].SelfVW += f.SelfVW
+			se.Functions[j].CumVW += f.CumVW
 		}
 		remap[i] = j
 	}

@@ -85,6 +85,16 @@ type Function struct {
 	RawName string `json:"raw,omitempty"`
 	File    string `json:"file,omitempty"`
 	Line    int64  `json:"line,omitempty"`
+	// SelfVW and CumVW sum, over the series' windows, each sampled value
+	// of the function (self, cumulative) times the value one of its
+	// sampling events stands for. Divided by the function's summed value
+	// they are the mean weight of its events, which sets the variance
+	// sampling alone gives it: a function of tiny objects in an allocation
+	// profile weighs thousands of objects an event, one of 1 MiB buffers
+	// one. 0 when the profile's sampling could not tell (see
+	// WindowOptions.Companion).
+	SelfVW float64 `json:"self_vw,omitempty"`
+	CumVW  float64 `json:"cum_vw,omitempty"`
 }
 
 // DisplayName returns the raw name when there is one, else the identity.

@@ -289,6 +289,13 @@ type side struct {
 	runTot, runTotSq []float64
 	// seen counts, per function, the usable windows it has a value in.
 	seen [2][]int32
+	// raw sums each function's raw values over the usable windows, and vw
+	// its table's value-times-event-weight sums (baseline.Function.SelfVW,
+	// CumVW): vw/raw is the mean weight of its sampling events. invDiv sums
+	// 1/divisor over the usable windows (1/total for shares, 1/seconds for
+	// rates).
+	raw, vw [2][]float64
+	invDiv  float64
 }
 
 // seriesState is a series between its tests and its verdict: the
@@ -706,6 +713,8 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 		s.sumsq[m] = make([]float64, nf)
 		s.quantum[m] = make([]float64, nf)
 		s.seen[m] = make([]int32, nf)
+		s.raw[m] = make([]float64, nf)
+		s.vw[m] = make([]float64, nf)
 		if rate || rest {
 			s.shareSum[m] = make([]float64, nf)
 		}
@@ -755,6 +764,7 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 			div = secs
 		}
 		s.denom += div
+		s.invDiv += 1 / div
 		for m, vs := range [2]baseline.Values{w.Self, w.Cum} {
 			sum, sumsq := s.sum[m], s.sumsq[m]
 			for _, v := range vs {
@@ -764,6 +774,7 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 				g := gmap[v.F]
 				if v.V > 0 {
 					s.seen[m][g]++
+					s.raw[m][g] += float64(v.V)
 				}
 				if q := float64(v.V); q > 0 {
 					if s.quantum[m][g] == 0 || q < s.quantum[m][g] {
@@ -791,6 +802,12 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 	}
 	if s.n == 0 {
 		s.allKnown = false
+	}
+	for i, fn := range se.Functions {
+		if i < len(gmap) {
+			s.vw[0][gmap[i]] += fn.SelfVW
+			s.vw[1][gmap[i]] += fn.CumVW
+		}
 	}
 	return s, ""
 }

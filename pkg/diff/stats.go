@@ -335,6 +335,20 @@ func (s *side) floor(m, g int, norm Normalization, other *side) float64 {
 		oddsScale = 1 / (q * q * q * q)
 	}
 	var floor float64
+	if vw, raw := s.vw[m][g]+other.vw[m][g], s.raw[m][g]+other.raw[m][g]; vw > 0 && raw > 0 {
+		// The function's own event weight w (the profiles' sampling told
+		// it): a window's value is a sum of events of about w each, so its
+		// variance is value·w (compound Poisson), over the divisor squared.
+		w := vw / raw
+		switch norm {
+		case Rate:
+			mu := (s.sum[m][g] + other.sum[m][g]) / tot
+			floor = mu * w * s.invDiv / (n * n)
+		default:
+			floor = p * (1 - p) * w * s.invDiv / (n * n) * oddsScale
+		}
+		return floor
+	}
 	switch norm {
 	case Rate:
 		mu := (s.sum[m][g] + other.sum[m][g]) / tot
