@@ -85,7 +85,7 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	}
 
 	events := newEventCounter(se, p, idx, w.Period, opts.Companion)
-	var sumV2PerEvent float64 // Σ v²/events: the denominator of the effective sample count
+	var nEvents float64
 	eventsKnown := events != nil
 
 	index := se.functionIndex()
@@ -114,7 +114,7 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 		if eventsKnown {
 			if e := events.count(s, v); e > 0 {
 				vw = float64(v) * float64(v) / e
-				sumV2PerEvent += vw
+				nEvents += e
 			} else {
 				eventsKnown = false
 			}
@@ -183,13 +183,11 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 		}
 	}
 	w.Samples = 0
-	if eventsKnown && sumV2PerEvent > 0 {
-		// The effective number of sampling events (Kish): for values of
-		// equal weight it is the count of events; for an allocation
-		// profile, whose sampled events stand for very different numbers of
-		// objects, it is what makes a share as uncertain as it really is.
-		t := float64(w.Total)
-		w.Samples = max(1, int64(math.Round(t*t/sumV2PerEvent)))
+	if eventsKnown && nEvents > 0 {
+		// The sampling events the window holds: CPU ticks, sampled
+		// allocations, recorded contentions. How much each weighs is the
+		// functions' own business (Function.SelfVW).
+		w.Samples = max(1, int64(math.Round(nEvents)))
 	}
 	se.Windows = append(se.Windows, w)
 	sort.SliceStable(se.Windows, func(i, j int) bool { return se.Windows[i].Start.Before(se.Windows[j].Start) })

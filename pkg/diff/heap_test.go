@@ -185,19 +185,35 @@ func TestBurstFloor(t *testing.T) {
 	t.Fatal("the bursty function was not tested")
 }
 
-// TestHeapEventCount: a window's sample count is the effective number of
-// sampled allocations it holds, not its objects: (Σv)²/Σ(v·w) for values v
-// of events weighing w objects each (Kish's effective sample size), so a
-// share is as uncertain as its heaviest events make it. Here 400,000
-// 48-byte objects come in about 290 sampled allocations of 1,366 objects
-// each and dominate: the window counts about 395 samples for its 468,000
-// objects and 1,250 sampled allocations.
+// TestHeapEventCount: a window's sample count is the number of sampled
+// allocations it holds, not its objects: about 1,250 (290 + 470 + 490)
+// for 468,000 objects. Each function's own events weigh what its objects
+// make them: 400,000 48-byte objects come in about 290 sampled allocations
+// of 1,366 objects each.
 func TestHeapEventCount(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	se := heapSeries(t, rng, "alloc_objects", 1, 6, heapSites[:3])
 	for _, w := range se.Windows {
-		if w.Samples < 300 || w.Samples > 500 {
-			t.Errorf("window of %d objects: %d samples, want about 395", w.Total, w.Samples)
+		if w.Samples < 1100 || w.Samples > 1400 {
+			t.Errorf("window of %d objects: %d samples, want about 1,250 sampled allocations", w.Total, w.Samples)
 		}
 	}
+	var total int64
+	for _, w := range se.Windows {
+		for _, v := range w.Self {
+			if se.Functions[v.F].Name == "main.decodeRequest" {
+				total += v.V
+			}
+		}
+	}
+	for _, f := range se.Functions {
+		if f.Name != "main.decodeRequest" {
+			continue
+		}
+		if w := f.SelfVW / float64(total); w < 1300 || w > 1430 {
+			t.Errorf("decodeRequest's events weigh %.0f objects each, want about 1,366 (1/(1-e^(-48/64Ki)))", w)
+		}
+		return
+	}
+	t.Fatal("no decodeRequest in the series")
 }
