@@ -125,6 +125,8 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 	if opts.Policy != nil {
 		r.Warnings = append(r.Warnings, opts.Policy.Warnings()...)
 	}
+	paired := Paired(base, cur)
+	r.Paired = paired
 	var states []*seriesState
 	for _, b := range base.Series {
 		c := cur.Lookup(b.Service, b.ProfileType)
@@ -148,7 +150,7 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 		if snorm != norm {
 			r.Normalization = "mixed"
 		}
-		sc := &seriesCompare{base: b, cur: c, norm: snorm, params: p, rule: rule, policy: opts.Policy, top: top}
+		sc := &seriesCompare{base: b, cur: c, norm: snorm, params: p, rule: rule, policy: opts.Policy, top: top, paired: paired}
 		st := sc.prepare()
 		st.sr.Normalization = string(snorm)
 		states = append(states, st)
@@ -258,6 +260,7 @@ type seriesCompare struct {
 	rule      string
 	policy    Policy
 	top       int
+	paired    bool // the sides' runs are pairs (see PairingLabel)
 	quantiles map[[2]float64]float64
 }
 
@@ -382,7 +385,12 @@ func (sc *seriesCompare) prepare() *seriesState {
 		}
 	}
 
-	drift := seriesDrift(bs, cs, sc.norm, p.MinRunDrift)
+	var drift driftTerm
+	if sc.paired {
+		drift = pairedDrift(bs, cs, sc.norm)
+	} else {
+		drift = seriesDrift(bs, cs, sc.norm, p.MinRunDrift)
+	}
 	if drift.runs > 2 || drift.floored {
 		sr.RunNoise = &RunNoise{RunDrift: math.Sqrt(drift.tau2), RunDriftFloored: drift.floored, Runs: drift.runs}
 		if drift.fitted >= 0 {

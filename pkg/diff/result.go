@@ -75,6 +75,9 @@ type Result struct {
 	// IntervalLevel is the two-sided confidence level of every finding's
 	// ChangeLow..ChangeHigh interval.
 	IntervalLevel float64 `json:"interval_level"`
+	// Paired says the two sides were measured side by side in pairs of
+	// runs (a duet, see PairingLabel): drift common to a pair cancelled.
+	Paired bool `json:"paired,omitempty"`
 	// Causes group the series' listed findings by what a developer has to
 	// look at (see Cause), failing first, the headline first among them.
 	Causes []*Cause `json:"causes"`

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 
+	"github.com/profdiff/profdiff/pkg/baseline"
+
 	"github.com/aclements/go-moremath/stats"
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -225,6 +227,82 @@ func windowFactor(ratios []float64, runs int) float64 {
 	return math.Min(1, med/chiMed)
 }
 
+// PairingLabel is the snapshot label (Meta.Labels) that says a side's runs
+// pair with the other side's: run k of the base build and run k of the
+// candidate were measured side by side, under the same load and at the same
+// time (a duet). Its value is "runs".
+const PairingLabel = "pairing"
+
+// Paired reports whether base and cur were measured as a duet: both carry
+// PairingLabel and they hold the same runs.
+func Paired(base, cur *baseline.Snapshot) bool {
+	if base.Meta.Labels[PairingLabel] != "runs" || cur.Meta.Labels[PairingLabel] != "runs" {
+		return false
+	}
+	runs := func(s *baseline.Snapshot) map[int32]bool {
+		m := map[int32]bool{}
+		for _, se := range s.Series {
+			for _, w := range se.Windows {
+				m[w.Run] = true
+			}
+		}
+		return m
+	}
+	b, c := runs(base), runs(cur)
+	if len(b) != len(c) {
+		return false
+	}
+	for k := range b {
+		if !c[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// pairedDrift is the drift term of a duet. Run k of each side was measured
+// at the same time as the other's, so whatever moved the machine moved both
+// and cancels in their difference; what is left is each process start's own
+// offset, η, independent between the sides. Its variance is measured on the
+// series' totals: the log ratio of pair k's totals, D_k, varies by 2·Var(η)
+// plus what the windows put in it, over the P pairs (P-1 degrees of
+// freedom). In the model above, τ² is then Var(η), with K = J = P. Under
+// shares and ratios to the rest the level cancels as it does unpaired. No
+// floor applies: the floors are for a baseline measured at another time.
+func pairedDrift(bs, cs *side, norm Normalization) driftTerm {
+	d := driftTerm{fitted: -1, df: infDF, runs: len(bs.runN) + len(cs.runN)}
+	if norm != Rate {
+		return d
+	}
+	var ds []float64
+	var noise float64
+	for run, ib := range bs.runIdx {
+		ic, ok := cs.runIdx[run]
+		if !ok {
+			continue
+		}
+		nb, nc := bs.runN[ib], cs.runN[ic]
+		if nb < 2 || nc < 2 {
+			continue
+		}
+		mb, mc := bs.runTot[ib]/float64(nb), cs.runTot[ic]/float64(nc)
+		if mb <= 0 || mc <= 0 {
+			continue
+		}
+		vb := math.Max(0, (bs.runTotSq[ib]-float64(nb)*mb*mb)/float64(nb-1)) / float64(nb) / (mb * mb)
+		vc := math.Max(0, (cs.runTotSq[ic]-float64(nc)*mc*mc)/float64(nc-1)) / float64(nc) / (mc * mc)
+		ds = append(ds, math.Log(mc/mb))
+		noise += vb + vc
+	}
+	if len(ds) < 2 {
+		return d
+	}
+	d.tau2 = math.Max(0, (stats.Variance(ds)-noise/float64(len(ds)))/2)
+	d.fitted = math.Sqrt(d.tau2)
+	d.df = float64(len(ds) - 1)
+	return d
+}
+
 // testFunction computes t's standard errors, degrees of freedom, p-values,
 // log ratio and interval (see the model above), given its window
 // statistics and the series' drift and window factor.
@@ -243,8 +321,10 @@ func (sc *seriesCompare) testFunction(t *fnTest, w windowStats, bs, cs *side, dr
 	driftDF := drift.df
 
 	// The model's check: do this function's baseline runs scatter more
-	// than its windows and the drift allow? Then its own runs speak.
-	if r := runRatio(w, bs, drift, phi); r > 0 {
+	// than its windows and the drift allow? Then its own runs speak. (Not
+	// in a duet: there the base runs carry the machine's drift, which the
+	// pairing cancels, and would all look wandering.)
+	if r := runRatio(w, bs, drift, phi); r > 0 && !sc.paired {
 		k := float64(len(bs.runN))
 		if 1-(distuv.ChiSquared{K: k - 1}).CDF((k-1)*r) < excessLevel {
 			t.ownRuns = true

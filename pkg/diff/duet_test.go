@@ -1,0 +1,107 @@
+package diff
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/profiletype"
+)
+
+// duetSeries draws a duet of CPU series: P pairs of runs of nw windows,
+// nf functions (f00 about a quarter of the total). In pair k the machine
+// moves both sides' levels by the same factor 1+δ_k (sd shared); each
+// process start adds its own offset (sd own); windows carry noise of
+// relative size noise. scale multiplies the candidate's f00.
+func duetSeries(rng *rand.Rand, pairs, nw, nf int, shared, own, noise, scale float64) (b, c *baseline.Series) {
+	ids, _ := profiletype.Parse("cpu")
+	mk := func() *baseline.Series {
+		se := baseline.NewSeries("bank-fraud-service", ids[0])
+		for f := range nf {
+			se.Functions = append(se.Functions, baseline.Function{Name: fmt.Sprintf("main.f%02d", f)})
+		}
+		return se
+	}
+	b, c = mk(), mk()
+	for k := range pairs {
+		delta := 1 + shared*rng.NormFloat64()
+		for side, se := range []*baseline.Series{b, c} {
+			level := delta * (1 + own*rng.NormFloat64())
+			for w := range nw {
+				i := k*nw + w
+				win := baseline.Window{Start: testNow.Add(time.Duration(i) * 5 * time.Second), End: testNow.Add(time.Duration(i+1) * 5 * time.Second),
+					Samples: 20_000, Run: int32(k)}
+				for f := range nf {
+					x := 4e8 / float64(f+1) * level * (1 + noise*rng.NormFloat64())
+					if f == 0 && side == 1 {
+						x *= scale
+					}
+					v := int64(5 * x)
+					win.Self = append(win.Self, baseline.Value{F: int32(f), V: v})
+					win.Cum = append(win.Cum, baseline.Value{F: int32(f), V: v})
+					win.Total += v
+				}
+				se.Windows = append(se.Windows, win)
+			}
+		}
+	}
+	return b, c
+}
+
+func duetSnap(paired bool, se *baseline.Series) *baseline.Snapshot {
+	s := snap(se)
+	s.Meta.Labels = map[string]string{}
+	if paired {
+		s.Meta.Labels[PairingLabel] = "runs"
+	}
+	return s
+}
+
+// TestDuet: the machine moves both sides of a pair by ±10% while each
+// process start adds ±2% of its own. Paired, the shared move cancels: A/A
+// duets stay within the per-run alpha, +25% in the hottest function is
+// found nearly always, and the stated MDE is a fraction of what the same
+// runs compared unpaired state (where the shared move is noise, floored at
+// ±5% as against a stored baseline). The threshold is set low (2%) so that
+// the MDE shows the noise, not the threshold.
+func TestDuet(t *testing.T) {
+	const seeds = 200
+	paired := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, Threshold: 0.02}}
+	unpaired := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, Threshold: 0.02, MinRunDrift: 0.05}}
+	var aaFalse, found, foundUnpaired int
+	var mde, mdeUnpaired float64
+	for seed := range uint64(seeds) {
+		rng := rand.New(rand.NewPCG(seed, 41))
+		b, c := duetSeries(rng, 6, 6, 30, 0.10, 0.02, 0.03, 1)
+		r := mustCompare(t, duetSnap(true, b), duetSnap(true, c), paired)
+		if !r.Paired {
+			t.Fatal("a duet's snapshots were not compared as pairs")
+		}
+		if r.Verdict != Pass {
+			aaFalse++
+		}
+		b, c = duetSeries(rng, 6, 6, 30, 0.10, 0.02, 0.03, 1.25)
+		r = mustCompare(t, duetSnap(true, b), duetSnap(true, c), paired)
+		if named(r.Series[0], "main.f00") {
+			found++
+		}
+		mde += r.Series[0].MinDetectable / seeds
+		u := mustCompare(t, duetSnap(false, b), duetSnap(false, c), unpaired)
+		if named(u.Series[0], "main.f00") {
+			foundUnpaired++
+		}
+		mdeUnpaired += u.Series[0].MinDetectable / seeds
+	}
+	t.Logf("A/A false %d/%d; +25%% found %d/%d paired (MDE %.1f%%), %d/%d unpaired (MDE %.1f%%)", aaFalse, seeds, found, seeds, 100*mde, foundUnpaired, seeds, 100*mdeUnpaired)
+	if aaFalse > seeds/20+6 {
+		t.Errorf("%d of %d A/A duets failed; want about 5%% at most", aaFalse, seeds)
+	}
+	if found < seeds*9/10 {
+		t.Errorf("+25%% found in %d of %d duets; want at least 90%%", found, seeds)
+	}
+	if mde > mdeUnpaired/2 {
+		t.Errorf("paired MDE %.1f%% against %.1f%% unpaired: the pairing should cancel the shared drift", 100*mde, 100*mdeUnpaired)
+	}
+}
