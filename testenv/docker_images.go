@@ -214,7 +214,7 @@ func (d *dockerStack) buildBankImage(ctx context.Context, p *dockerPlan) error {
 	if err != nil {
 		return fmt.Errorf("services image: %w", err)
 	}
-	bin, err := bankBinary(ctx, d.opts.WorkDir, d.progress)
+	bin, err := bankBinary(ctx, d.opts, d.progress)
 	if err != nil {
 		return err
 	}

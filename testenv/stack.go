@@ -46,6 +46,10 @@ type Options struct {
 	Services []string
 	// Inject is BANK_INJECT for every service, e.g. "fraud.rules=1.5".
 	Inject string
+	// BankBinary is a prebuilt services binary (services/cmd/bank) to run
+	// instead of building one; it wins over $PROFDIFF_BANK_BIN. A duet sets
+	// it to run the base and the candidate builds side by side.
+	BankBinary string
 	// Version and Env become the services' version and env profile labels
 	// (defaults "dev" and "bankstack").
 	Version, Env string
