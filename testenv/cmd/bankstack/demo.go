@@ -21,6 +21,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	lf := addLoadFlags(fs)
 	inject := fs.String("regression", "fraud.rules=1.5", "the regression injected into the third run, NAME=FACTOR")
 	keep := fs.String("baseline-out", "", "keep the recorded baseline in this directory (default: a temporary one)")
+	duet := fs.Bool("duet", false, "show the duet instead: the build measured beside itself (A/A), then beside itself with the regression injected into one side; no baseline is recorded")
+	pairs := fs.Int("pairs", testenv.DefaultDuetPairs, "with --duet: pairs of blocks per duet")
+	mode := fs.String("duet-mode", string(testenv.DefaultDuetMode), "with --duet: interleaved, simultaneous or reuse (see gate --help)")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -34,6 +37,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var hot bank.Hotspot
 	for name := range inj {
 		hot, _ = bank.HotspotByInject(name)
+	}
+	if *duet {
+		if *keep != "" {
+			return fail(stderr, "demo", fmt.Errorf("--baseline-out does not apply to --duet: a duet records no baseline"))
+		}
+		return runDemoDuet(ctx, fs, sf, lf, *inject, hot, *pairs, testenv.DuetMode(*mode), stdout, stderr)
 	}
 
 	dir := *keep
@@ -78,6 +87,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "demo", err)
 	}
 
+	return demoSummary(stdout, aa, ab, hot)
+}
+
+// demoSummary prints whether the A/A run passed and the injected run named
+// the hot spot, and returns the demo's exit status: 0 when both did.
+func demoSummary(stdout io.Writer, aa, ab *diff.Result, hot bank.Hotspot) int {
 	fmt.Fprintln(stdout, "\n== summary")
 	ok := true
 	if aa.Verdict == diff.Pass {
