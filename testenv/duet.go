@@ -41,8 +41,9 @@ const (
 	// side instead of carrying one start's offset in full.
 	DuetInterleaved DuetMode = "interleaved"
 	// DuetSimultaneous starts both builds' stacks for each pair and loads
-	// them at the same time: the pair sees exactly the same machine, but the
-	// two stacks compete for the cores.
+	// them at the same time, each at half the load's Rate, so the machine
+	// carries the load of one stack: the pair sees exactly the same machine,
+	// and the two stacks share its cores.
 	DuetSimultaneous DuetMode = "simultaneous"
 	// DuetReuse starts each build's stack once and alternates the load
 	// between them (B C C B …) without restarting: it saves the start-ups
@@ -90,6 +91,7 @@ type DuetOptions struct {
 	Pairs int
 	// Load is each block's load; Load.Duration is the block length
 	// (default DefaultDuetBlock) and pair k runs with seed Load.Seed+k.
+	// In DuetSimultaneous mode each of the two stacks gets half its Rate.
 	Load LoadOptions
 	// Stack configures every block's stack (backend, sampling, services);
 	// its Inject, BankBinary and Version are set per side.
@@ -171,8 +173,17 @@ func Duet(ctx context.Context, o DuetOptions) (*DuetResult, error) {
 		return nil, bounded(ctx, o.Timeout, "build the candidate", err)
 	}
 	out.BuildTime = time.Since(start)
-	fmt.Fprintf(progress, "duet: built base and candidate in %s; %d pairs of %s blocks (%s), load %.0f req/s\n",
-		out.BuildTime.Round(time.Second), o.Pairs, o.Load.Duration, o.Mode, o.Load.Rate)
+	rate := fmt.Sprintf("%.0f req/s", o.Load.Rate)
+	if o.Mode == DuetSimultaneous {
+		rate += ", half to each stack"
+	}
+	need := o.estimate()
+	fmt.Fprintf(progress, "duet: built base and candidate in %s; %d pairs of %s blocks (%s), load %s; about %s to measure\n",
+		out.BuildTime.Round(time.Second), o.Pairs, o.Load.Duration, o.Mode, rate, need.Round(10*time.Second))
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < need {
+		return nil, fmt.Errorf("duet: %d pairs of %s blocks need about %s, but only %s of the time bound of %s is left (raise the timeout, or measure fewer or shorter blocks)",
+			o.Pairs, o.Load.Duration, need.Round(10*time.Second), time.Until(dl).Round(time.Second), o.Timeout)
+	}
 
 	sides := map[string]Options{SideBase: o.sideOptions(SideBase, out.BaseBinary, ""), SideCandidate: o.sideOptions(SideCandidate, out.CandidateBinary, o.Inject)}
 	switch o.Mode {
@@ -263,6 +274,28 @@ func (o *DuetOptions) setDefaults() error {
 		return errors.New("duet: every block gets its own work directory; leave Stack.WorkDir empty")
 	}
 	return nil
+}
+
+// blockOverhead is a block's time beyond its load, measured on the 2-core
+// machine of docs/duet.md with the local backend: start-up, waiting for the
+// last upload, collection and shutdown took 1-2 s; the rest is margin for a
+// slower machine or the docker backend.
+const blockOverhead = 10 * time.Second
+
+// estimate is how long the blocks take.
+func (o *DuetOptions) estimate() time.Duration {
+	warm := o.Load.Warmup
+	if warm == 0 {
+		warm = o.Stack.UploadInterval
+		if warm == 0 {
+			warm = DefaultUploadInterval
+		}
+	}
+	blocks := 2 * o.Pairs
+	if o.Mode == DuetSimultaneous {
+		blocks = o.Pairs
+	}
+	return time.Duration(blocks) * (warm + o.Load.Duration + blockOverhead)
 }
 
 // bounded names the time bound when it is why step failed.
@@ -502,6 +535,8 @@ func duetSimultaneous(ctx context.Context, o DuetOptions, sides map[string]Optio
 	mstart := time.Now()
 	for k := range o.Pairs {
 		duetProgress(o, mstart, 2*k+1, 2*o.Pairs, fmt.Sprintf("pair %d of %d, base and candidate at once", k+1, o.Pairs))
+		load := o.blockLoad(k)
+		load.Rate /= 2
 		var pair [2]DuetBlock
 		var errs [2]error
 		var wg sync.WaitGroup
@@ -509,7 +544,7 @@ func duetSimultaneous(ctx context.Context, o DuetOptions, sides map[string]Optio
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				pair[i], errs[i] = freshBlock(ctx, blockOptions(sides[side], tmp, 2*k+1+i, side, o.Progress), o.blockLoad(k), k, side)
+				pair[i], errs[i] = freshBlock(ctx, blockOptions(sides[side], tmp, 2*k+1+i, side, o.Progress), load, k, side)
 			}()
 		}
 		wg.Wait()

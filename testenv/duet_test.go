@@ -351,3 +351,20 @@ func TestDuet(t *testing.T) {
 const testDuetPairs = 3
 
 func collected(s *baseline.Snapshot) *pyroscope.Result { return &pyroscope.Result{Snapshot: s} }
+
+// TestDuetTimeBound: a duet that cannot finish within its time bound says
+// so before it starts a stack.
+func TestDuetTimeBound(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "bank")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := Duet(context.Background(), DuetOptions{BaseBinary: bin, CandidateBinary: bin, Pairs: 4, Timeout: 30 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "4 pairs of 30s blocks need about 6m0s") {
+		t.Fatalf("error %v, want one saying how long the blocks need", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("refused after %s; it should refuse before starting a stack", el)
+	}
+}
