@@ -94,7 +94,8 @@ type DuetOptions struct {
 	// In DuetSimultaneous mode each of the two stacks gets half its Rate.
 	Load LoadOptions
 	// Stack configures every block's stack (backend, sampling, services);
-	// its Inject, BankBinary and Version are set per side.
+	// its Inject, BankBinary and Version are set per side. Prometheus and
+	// Grafana default to off in a duet.
 	Stack Options
 	// Mode (default DefaultDuetMode).
 	Mode DuetMode
@@ -269,6 +270,15 @@ func (o *DuetOptions) setDefaults() error {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultDuetTimeout
+	}
+	// A block measures profiles only; Prometheus and Grafana would start in
+	// every block and scrape during it, on both sides alike, for nothing
+	// the verdict reads. They run only when asked for ("on" or "auto").
+	if o.Stack.Prometheus == "" {
+		o.Stack.Prometheus = "off"
+	}
+	if o.Stack.Grafana == "" {
+		o.Stack.Grafana = "off"
 	}
 	if o.Stack.WorkDir != "" {
 		return errors.New("duet: every block gets its own work directory; leave Stack.WorkDir empty")
