@@ -222,14 +222,18 @@ func (d *dockerStack) buildBankImage(ctx context.Context, p *dockerPlan) error {
 	if err != nil {
 		return err
 	}
-	if err := d.buildImage(ctx, bankImage, "services/Dockerfile", []buildFile{
+	tag := bankImage
+	if d.opts.bankImageTag != "" {
+		tag = d.opts.bankImageTag
+	}
+	if err := d.buildImage(ctx, tag, "services/Dockerfile", []buildFile{
 		{path: "Dockerfile", data: dockerfile},
 		{path: "bin/bank", src: bin},
 		{path: "bin/loadgen", src: lg},
 	}); err != nil {
 		return err
 	}
-	p.bank = bankImage
+	p.bank = tag
 	return nil
 }
 

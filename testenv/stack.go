@@ -78,6 +78,11 @@ type Options struct {
 	Images Images
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
+
+	// bankImageTag is the docker backend's tag for the services image
+	// (default bankImage); a duet gives each build its own, so two builds'
+	// stacks can run at once.
+	bankImageTag string
 }
 
 // Sampling defaults of the harness. Allocations are sampled every 64 KiB

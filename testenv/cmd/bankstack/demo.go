@@ -22,7 +22,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	inject := fs.String("regression", "fraud.rules=1.5", "the regression injected into the third run, NAME=FACTOR")
 	keep := fs.String("baseline-out", "", "keep the recorded baseline in this directory (default: a temporary one)")
 	duet := fs.Bool("duet", false, "show the duet instead: the build measured beside itself (A/A), then beside itself with the regression injected into one side; no baseline is recorded")
-	pairs := fs.Int("pairs", testenv.DefaultDuetPairs, "with --duet: pairs of blocks per duet")
+	pairs := fs.Int("pairs", demoDuetPairs, "with --duet: pairs of blocks per duet")
 	mode := fs.String("duet-mode", string(testenv.DefaultDuetMode), "with --duet: interleaved, simultaneous or reuse (see gate --help)")
 	if code, done := parse(fs, args, stderr); done {
 		return code

@@ -16,6 +16,10 @@ import (
 	"github.com/profdiff/profdiff/testenv"
 )
 
+// demoDuetPairs is the demo's duet size: fewer pairs than the gate's
+// default, so both duets finish within about six minutes on 2 cores.
+const demoDuetPairs = 4
+
 // runDemoDuet is demo --duet: the working tree's build measured beside
 // itself (an A/A duet: it must pass), then beside itself with the
 // regression injected into the candidate only (it must name the hot spot).
