@@ -498,7 +498,11 @@ func blockOptions(so Options, tmp string, n int, side string, progress io.Writer
 
 func duetProgress(o DuetOptions, start time.Time, n, total int, what string) {
 	el := time.Since(start)
-	line := fmt.Sprintf("duet: block %d of %d: %s (%s elapsed", n, total, what, el.Round(time.Second))
+	step := "block"
+	if o.Mode == DuetSimultaneous {
+		step = "pair"
+	}
+	line := fmt.Sprintf("duet: %s %d of %d: %s (%s elapsed", step, n, total, what, el.Round(time.Second))
 	if n > 1 {
 		// The blocks so far set the pace; the builds are behind us.
 		line += fmt.Sprintf(", about %s left", (el / time.Duration(n-1) * time.Duration(total-n+1)).Round(10*time.Second))
@@ -550,7 +554,7 @@ func duetSimultaneous(ctx context.Context, o DuetOptions, sides map[string]Optio
 	var blocks []DuetBlock
 	mstart := time.Now()
 	for k := range o.Pairs {
-		duetProgress(o, mstart, 2*k+1, 2*o.Pairs, fmt.Sprintf("pair %d of %d, base and candidate at once", k+1, o.Pairs))
+		duetProgress(o, mstart, k+1, o.Pairs, "base and candidate at once")
 		load := o.blockLoad(k)
 		load.Rate /= 2
 		var pair [2]DuetBlock
