@@ -716,6 +716,12 @@ func judgeDuet(base, cur *baseline.Snapshot, blocks []DuetBlock, dopts diff.Opti
 // baseline leaves them out (Prune, lockOnlyWithLockHotspots); the reasons
 // are returned.
 func duetGatedSeries(base *baseline.Snapshot, dopts diff.Options) (*baseline.Snapshot, []string, error) {
+	// Prune asks a K-run baseline for K times the samples of the single
+	// run it will gate. Both sides of a duet hold the same P runs, so the
+	// bar is the gate's own, once: the minimum is divided by the runs
+	// Prune multiplies it by.
+	p := dopts.Params.Merge(diff.DefaultParams())
+	dopts.Params.MinSamples = max(1, p.MinSamples/int64(runsIn(base)))
 	kept, dropped, err := Prune(base, dopts)
 	if err != nil {
 		return nil, nil, err

@@ -367,3 +367,31 @@ func TestDuetTimeBound(t *testing.T) {
 		t.Errorf("refused after %s; it should refuse before starting a stack", el)
 	}
 }
+
+// TestDuetGatedSeriesBar: a side of P runs is asked for the samples the
+// gate asks of one run, half again, not P times that (both sides of a duet
+// hold P runs). Each synthetic run holds 18,000 samples.
+func TestDuetGatedSeriesBar(t *testing.T) {
+	blocks := blocksOf(SideBase, duetSide(t, 1, 4, 1), okLoad)
+	base, err := mergeDuetSide(blocks, SideBase, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		minSamples int64
+		gated      bool
+	}{
+		{20000, true},  // 72,000 samples >= 1.5 x 20,000
+		{60000, false}, // 72,000 < 1.5 x 60,000
+	} {
+		var o diff.Options
+		o.Params.MinSamples = c.minSamples
+		kept, dropped, err := duetGatedSeries(base, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(kept.Series) == 1; got != c.gated {
+			t.Errorf("min samples %d: gated %v, want %v (dropped %q)", c.minSamples, got, c.gated, dropped)
+		}
+	}
+}
