@@ -15,15 +15,15 @@ import (
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("demo", "record a baseline, gate an A/A run (it passes) and a run with an injected regression (it fails, naming the function)",
+	fs := newFlags("demo", "a duet of the build with itself (A/A: it passes), then with a regression injected into one side (it fails, naming the function); --with-baseline records a baseline and gates against it instead",
 		"go run ./testenv/cmd/bankstack demo", stdout)
 	sf := addStackFlags(fs)
 	lf := addLoadFlags(fs)
 	inject := fs.String("regression", "fraud.rules=1.5", "the regression injected into the third run, NAME=FACTOR")
-	keep := fs.String("baseline-out", "", "keep the recorded baseline in this directory (default: a temporary one)")
-	duet := fs.Bool("duet", false, "show the duet instead: the build measured beside itself (A/A), then beside itself with the regression injected into one side; no baseline is recorded")
-	pairs := fs.Int("pairs", demoDuetPairs, "with --duet: pairs of blocks per duet")
-	mode := fs.String("duet-mode", string(testenv.DefaultDuetMode), "with --duet: interleaved, simultaneous or reuse (see gate --help)")
+	withBaseline := fs.Bool("with-baseline", false, "record a baseline (8 runs) and gate an A/A run and the injected run against it, instead of the duets")
+	keep := fs.String("baseline-out", "", "with --with-baseline: keep the recorded baseline in this directory (default: a temporary one)")
+	pairs := fs.Int("pairs", demoDuetPairs, "pairs of blocks per duet")
+	mode := fs.String("duet-mode", string(testenv.DefaultDuetMode), "how a duet runs its blocks: simultaneous, interleaved or reuse (see gate --help)")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -38,11 +38,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for name := range inj {
 		hot, _ = bank.HotspotByInject(name)
 	}
-	if *duet {
+	if !*withBaseline {
 		if *keep != "" {
-			return fail(stderr, "demo", fmt.Errorf("--baseline-out does not apply to --duet: a duet records no baseline"))
+			return fail(stderr, "demo", fmt.Errorf("--baseline-out needs --with-baseline: a duet records no baseline"))
 		}
 		return runDemoDuet(ctx, fs, sf, lf, *inject, hot, *pairs, testenv.DuetMode(*mode), stdout, stderr)
+	}
+	for _, f := range []string{"pairs", "duet-mode"} {
+		if fs.Changed(f) {
+			return fail(stderr, "demo", fmt.Errorf("--%s applies to the duets, not --with-baseline", f))
+		}
 	}
 
 	dir := *keep

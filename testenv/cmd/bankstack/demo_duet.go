@@ -20,13 +20,13 @@ import (
 // default, so both duets finish within about six minutes on 2 cores.
 const demoDuetPairs = 4
 
-// runDemoDuet is demo --duet: the working tree's build measured beside
+// runDemoDuet is the demo: the working tree's build measured beside
 // itself (an A/A duet: it must pass), then beside itself with the
 // regression injected into the candidate only (it must name the hot spot).
 // One build serves both sides of both duets, so the A/A is exactly that.
 func runDemoDuet(ctx context.Context, fs *pflag.FlagSet, sf *stackFlags, lf *loadFlags, inject string, hot bank.Hotspot, pairs int, mode testenv.DuetMode, stdout, stderr io.Writer) int {
 	if sf.workDir != "" {
-		return fail(stderr, "demo", fmt.Errorf("--work-dir does not apply to --duet: every block gets its own"))
+		return fail(stderr, "demo", fmt.Errorf("--work-dir applies to --with-baseline; a duet gives every block its own"))
 	}
 	start := time.Now()
 	tmp, err := os.MkdirTemp("", "bankstack-demo-")

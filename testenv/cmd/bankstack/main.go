@@ -9,7 +9,7 @@
 //	bankstack down      stop a stack started by up
 //	bankstack baseline  start, load, collect and write a baseline
 //	bankstack gate      a duet with --against REF, or compare with --baseline DIR; exit 0/1/2
-//	bankstack demo      baseline, then an A/A gate and an injected regression (--duet: as duets)
+//	bankstack demo      an A/A duet and a duet with an injected regression (--with-baseline: against a recorded baseline)
 //
 // Every command takes --backend local|docker (default local: child processes
 // and the embedded Pyroscope-compatible server, nothing but Go needed).
@@ -42,7 +42,7 @@ var commands = []command{
 	{"down", "stop the stack started by up", runDown},
 	{"baseline", "start the stack, drive load, collect and write a baseline", runBaseline},
 	{"gate", "measure beside --against REF (a duet) or compare with --baseline DIR; exit 0 pass, 1 regression, 2 inconclusive/error", runGate},
-	{"demo", "record a baseline, gate an A/A run (passes) and an injected regression (fails); --duet shows both as duets", runDemo},
+	{"demo", "an A/A duet (passes) and a duet with an injected regression (fails); --with-baseline gates against a recorded baseline", runDemo},
 	{"calibrate", "measure false alarms on A/A runs and detection of injected regressions; table and JSON", runCalibrate},
 }
 
