@@ -139,6 +139,18 @@ func TestJudgeDuet(t *testing.T) {
 		}
 		return r
 	}
+	apart := func(k int) *loadgen.Result {
+		r := okLoad(k)
+		if k == 2 {
+			r.Achieved = 460 // base 499: 7.8% apart
+		}
+		return r
+	}
+	bothShort := func(k int) *loadgen.Result { // 88% on both sides of every pair
+		r := okLoad(k)
+		r.Achieved = 440
+		return r
+	}
 	failing := func(k int) *loadgen.Result {
 		r := okLoad(k)
 		if k == 2 {
@@ -148,21 +160,23 @@ func TestJudgeDuet(t *testing.T) {
 		return r
 	}
 	for _, c := range []struct {
-		name    string
-		factor  float64
-		curLoad func(int) *loadgen.Result
-		down    []string
-		want    diff.Verdict
-		warning string
+		name              string
+		factor            float64
+		baseLoad, curLoad func(int) *loadgen.Result
+		down              []string
+		want              diff.Verdict
+		warning           string
 	}{
-		{"a/a", 1, okLoad, nil, diff.Pass, ""},
-		{"twice the work", 2, okLoad, nil, diff.Regression, ""},
-		{"short load", 1, short, nil, diff.Inconclusive, "reached 300 of 500 req/s"},
-		{"failed load", 1, failing, nil, diff.Inconclusive, bank.ServiceLoan},
-		{"service down", 1, okLoad, []string{bank.ServiceFraud}, diff.Inconclusive, "not answering /health"},
+		{"a/a", 1, okLoad, okLoad, nil, diff.Pass, ""},
+		{"twice the work", 2, okLoad, okLoad, nil, diff.Regression, ""},
+		{"short load", 1, okLoad, short, nil, diff.Inconclusive, "reached 300 of 500 req/s (60.0%, below 80%)"},
+		{"pair apart", 1, okLoad, apart, nil, diff.Inconclusive, "pair 3: the load reached 499 req/s for the base and 460 for the candidate, 7.8% apart"},
+		{"both short alike", 1, bothShort, bothShort, nil, diff.Pass, ""},
+		{"failed load", 1, okLoad, failing, nil, diff.Inconclusive, bank.ServiceLoan},
+		{"service down", 1, okLoad, okLoad, []string{bank.ServiceFraud}, diff.Inconclusive, "not answering /health"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			bb := blocksOf(SideBase, duetSide(t, 11, pairs, 1), okLoad)
+			bb := blocksOf(SideBase, duetSide(t, 11, pairs, 1), c.baseLoad)
 			cb := blocksOf(SideCandidate, duetSide(t, 12, pairs, c.factor), c.curLoad)
 			cb[pairs-1].Down = c.down
 			blocks := append(bb, cb...)
