@@ -142,7 +142,7 @@ func TestJudgeDuet(t *testing.T) {
 	apart := func(k int) *loadgen.Result {
 		r := okLoad(k)
 		if k == 2 {
-			r.Achieved = 460 // base 499: 7.8% apart
+			r.Achieved = 460 // 499 on the other side: 7.8% apart
 		}
 		return r
 	}
@@ -169,8 +169,10 @@ func TestJudgeDuet(t *testing.T) {
 	}{
 		{"a/a", 1, okLoad, okLoad, nil, diff.Pass, ""},
 		{"twice the work", 2, okLoad, okLoad, nil, diff.Regression, ""},
-		{"short load", 1, okLoad, short, nil, diff.Inconclusive, "reached 300 of 500 req/s (60.0%, below 80%)"},
-		{"pair apart", 1, okLoad, apart, nil, diff.Inconclusive, "pair 3: the load reached 499 req/s for the base and 460 for the candidate, 7.8% apart"},
+		{"base short", 1, short, short, nil, diff.Inconclusive, "pair 2: the base's load reached 300 of 500 req/s (60.0%, below 80%)"},
+		{"candidate behind, pass", 1, okLoad, apart, nil, diff.Inconclusive, "(pair 3: 460 against the base's 499 req/s): a build that cannot keep up is not a pass"},
+		{"candidate behind, regression", 2, okLoad, apart, nil, diff.Regression, "its regressions, measured as rates, are understated"},
+		{"base behind", 1, apart, okLoad, nil, diff.Inconclusive, "pair 3: the base's load reached 460 req/s, the candidate's 499, 7.8% more"},
 		{"both short alike", 1, bothShort, bothShort, nil, diff.Pass, ""},
 		{"failed load", 1, okLoad, failing, nil, diff.Inconclusive, bank.ServiceLoan},
 		{"service down", 1, okLoad, okLoad, []string{bank.ServiceFraud}, diff.Inconclusive, "not answering /health"},
