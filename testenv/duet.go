@@ -213,11 +213,11 @@ func Duet(ctx context.Context, o DuetOptions) (*DuetResult, error) {
 	sides := map[string]Options{SideBase: o.sideOptions(SideBase, out.BaseBinary, ""), SideCandidate: o.sideOptions(SideCandidate, out.CandidateBinary, o.Inject)}
 	switch o.Mode {
 	case DuetInterleaved:
-		out.Blocks, err = duetInterleaved(ctx, o, sides, tmp, start)
+		out.Blocks, err = duetInterleaved(ctx, o, sides, tmp)
 	case DuetSimultaneous:
-		out.Blocks, err = duetSimultaneous(ctx, o, sides, tmp, start)
+		out.Blocks, err = duetSimultaneous(ctx, o, sides, tmp)
 	case DuetReuse:
-		out.Blocks, err = duetReuse(ctx, o, sides, tmp, start)
+		out.Blocks, err = duetReuse(ctx, o, sides, tmp)
 	}
 	if err != nil {
 		return nil, bounded(ctx, o.Timeout, "measure", err)
@@ -527,7 +527,7 @@ func duetProgress(o DuetOptions, start time.Time, n, total int, what string) {
 }
 
 // duetInterleaved runs the blocks one at a time, each on a fresh stack.
-func duetInterleaved(ctx context.Context, o DuetOptions, sides map[string]Options, tmp string, start time.Time) ([]DuetBlock, error) {
+func duetInterleaved(ctx context.Context, o DuetOptions, sides map[string]Options, tmp string) ([]DuetBlock, error) {
 	var blocks []DuetBlock
 	total := 2 * o.Pairs
 	mstart := time.Now()
@@ -566,7 +566,7 @@ func freshBlock(ctx context.Context, so Options, load LoadOptions, k int, side s
 
 // duetSimultaneous starts both sides' stacks for each pair and loads them
 // at the same time.
-func duetSimultaneous(ctx context.Context, o DuetOptions, sides map[string]Options, tmp string, start time.Time) ([]DuetBlock, error) {
+func duetSimultaneous(ctx context.Context, o DuetOptions, sides map[string]Options, tmp string) ([]DuetBlock, error) {
 	var blocks []DuetBlock
 	mstart := time.Now()
 	for k := range o.Pairs {
@@ -594,7 +594,7 @@ func duetSimultaneous(ctx context.Context, o DuetOptions, sides map[string]Optio
 
 // duetReuse starts each side's stack once and alternates the load between
 // them.
-func duetReuse(ctx context.Context, o DuetOptions, sides map[string]Options, tmp string, start time.Time) (_ []DuetBlock, err error) {
+func duetReuse(ctx context.Context, o DuetOptions, sides map[string]Options, tmp string) (_ []DuetBlock, err error) {
 	stacks := map[string]*Stack{}
 	defer func() {
 		for _, s := range stacks {
