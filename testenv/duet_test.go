@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -343,6 +344,21 @@ func TestDuet(t *testing.T) {
 			var b strings.Builder
 			report.Text(&b, res.Result)
 			t.Logf("duet %s (%s, builds %s):\n%s", c.name, res.Elapsed.Round(time.Second), res.BuildTime.Round(time.Second), b.String())
+			t.Cleanup(func() {
+				if !t.Failed() {
+					return
+				}
+				// Both sides, for a replay (go run ./testenv/cmd/duetnoise DIR).
+				dir, err := os.MkdirTemp("", "duet-failed-")
+				if err == nil {
+					err = errors.Join(baseline.Write(filepath.Join(dir, "base"), res.Base), baseline.Write(filepath.Join(dir, "current"), res.Current))
+				}
+				if err != nil {
+					t.Logf("could not keep the snapshots: %v", err)
+					return
+				}
+				t.Logf("snapshots kept in %s (base, current)", dir)
+			})
 			if len(res.Blocks) != 2*testDuetPairs {
 				t.Errorf("%d blocks, want %d", len(res.Blocks), 2*testDuetPairs)
 			}
