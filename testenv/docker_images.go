@@ -214,7 +214,7 @@ func (d *dockerStack) buildBankImage(ctx context.Context, p *dockerPlan) error {
 	if err != nil {
 		return fmt.Errorf("services image: %w", err)
 	}
-	bin, err := bankBinary(ctx, d.opts.WorkDir, d.progress)
+	bin, err := bankBinary(ctx, d.opts, d.progress)
 	if err != nil {
 		return err
 	}
@@ -222,14 +222,18 @@ func (d *dockerStack) buildBankImage(ctx context.Context, p *dockerPlan) error {
 	if err != nil {
 		return err
 	}
-	if err := d.buildImage(ctx, bankImage, "services/Dockerfile", []buildFile{
+	tag := bankImage
+	if d.opts.bankImageTag != "" {
+		tag = d.opts.bankImageTag
+	}
+	if err := d.buildImage(ctx, tag, "services/Dockerfile", []buildFile{
 		{path: "Dockerfile", data: dockerfile},
 		{path: "bin/bank", src: bin},
 		{path: "bin/loadgen", src: lg},
 	}); err != nil {
 		return err
 	}
-	p.bank = bankImage
+	p.bank = tag
 	return nil
 }
 

@@ -50,7 +50,7 @@ func startLocal(ctx context.Context, opts *Options, progress io.Writer) (_ backe
 			l.close()
 		}
 	}()
-	bin, err := bankBinary(ctx, opts.WorkDir, progress)
+	bin, err := bankBinary(ctx, opts, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -102,9 +102,16 @@ func startLocal(ctx context.Context, opts *Options, progress io.Writer) (_ backe
 	return l, nil
 }
 
-// bankBinary returns a bank binary: $PROFDIFF_BANK_BIN when set, else one
-// built into dir.
-func bankBinary(ctx context.Context, dir string, progress io.Writer) (string, error) {
+// bankBinary returns a bank binary: opts.BankBinary, else
+// $PROFDIFF_BANK_BIN when set, else one built into the work directory.
+func bankBinary(ctx context.Context, opts *Options, progress io.Writer) (string, error) {
+	if opts.BankBinary != "" {
+		if _, err := os.Stat(opts.BankBinary); err != nil {
+			return "", fmt.Errorf("bank binary: %w", err)
+		}
+		return opts.BankBinary, nil
+	}
+	dir := opts.WorkDir
 	if p := os.Getenv(BankBinaryEnv); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("%s=%s: %w", BankBinaryEnv, p, err)

@@ -46,6 +46,10 @@ type Options struct {
 	Services []string
 	// Inject is BANK_INJECT for every service, e.g. "fraud.rules=1.5".
 	Inject string
+	// BankBinary is a prebuilt services binary (services/cmd/bank) to run
+	// instead of building one; it wins over $PROFDIFF_BANK_BIN. A duet sets
+	// it to run the base and the candidate builds side by side.
+	BankBinary string
 	// Version and Env become the services' version and env profile labels
 	// (defaults "dev" and "bankstack").
 	Version, Env string
@@ -74,6 +78,11 @@ type Options struct {
 	Images Images
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
+
+	// bankImageTag is the docker backend's tag for the services image
+	// (default bankImage); a duet gives each build its own, so two builds'
+	// stacks can run at once.
+	bankImageTag string
 }
 
 // Sampling defaults of the harness. Allocations are sampled every 64 KiB

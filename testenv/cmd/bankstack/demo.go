@@ -15,12 +15,15 @@ import (
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("demo", "record a baseline, gate an A/A run (it passes) and a run with an injected regression (it fails, naming the function)",
+	fs := newFlags("demo", "a duet of the build with itself (A/A: it passes), then with a regression injected into one side (it fails, naming the function); --with-baseline records a baseline and gates against it instead",
 		"go run ./testenv/cmd/bankstack demo", stdout)
 	sf := addStackFlags(fs)
 	lf := addLoadFlags(fs)
 	inject := fs.String("regression", "fraud.rules=1.5", "the regression injected into the third run, NAME=FACTOR")
-	keep := fs.String("baseline-out", "", "keep the recorded baseline in this directory (default: a temporary one)")
+	withBaseline := fs.Bool("with-baseline", false, "record a baseline (8 runs) and gate an A/A run and the injected run against it, instead of the duets")
+	keep := fs.String("baseline-out", "", "with --with-baseline: keep the recorded baseline in this directory (default: a temporary one)")
+	pairs := fs.Int("pairs", demoDuetPairs, "pairs of blocks per duet")
+	mode := fs.String("duet-mode", string(testenv.DefaultDuetMode), "how a duet runs its blocks: simultaneous, interleaved or reuse (see gate --help)")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -34,6 +37,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var hot bank.Hotspot
 	for name := range inj {
 		hot, _ = bank.HotspotByInject(name)
+	}
+	if !*withBaseline {
+		if *keep != "" {
+			return fail(stderr, "demo", fmt.Errorf("--baseline-out needs --with-baseline: a duet records no baseline"))
+		}
+		return runDemoDuet(ctx, fs, sf, lf, *inject, hot, *pairs, testenv.DuetMode(*mode), stdout, stderr)
+	}
+	for _, f := range []string{"pairs", "duet-mode"} {
+		if fs.Changed(f) {
+			return fail(stderr, "demo", fmt.Errorf("--%s applies to the duets, not --with-baseline", f))
+		}
 	}
 
 	dir := *keep
@@ -78,6 +92,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "demo", err)
 	}
 
+	return demoSummary(stdout, aa, ab, hot)
+}
+
+// demoSummary prints whether the A/A run passed and the injected run named
+// the hot spot, and returns the demo's exit status: 0 when both did.
+func demoSummary(stdout io.Writer, aa, ab *diff.Result, hot bank.Hotspot) int {
 	fmt.Fprintln(stdout, "\n== summary")
 	ok := true
 	if aa.Verdict == diff.Pass {

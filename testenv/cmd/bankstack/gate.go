@@ -107,19 +107,26 @@ func (g *gateFlags) gateOptions() (gate.Options, error) {
 }
 
 func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("gate", "start the stack, drive load, collect, compare with a baseline and exit 0 (pass), 1 (regression) or 2 (inconclusive or error)",
-		"go run ./testenv/cmd/bankstack gate --baseline testenv/baselines/local --inject fraud.rules=1.5", stdout)
+	fs := newFlags("gate", "measure this working tree beside the build of --against REF (a duet), or against a recorded --baseline; exit 0 (pass), 1 (regression) or 2 (inconclusive or error)",
+		"go run ./testenv/cmd/bankstack gate --against HEAD --inject fraud.rules=1.5", stdout)
 	sf := addStackFlags(fs)
 	lf := addLoadFlags(fs)
 	gf := addGateFlags(fs)
-	base := fs.String("baseline", "", "baseline directory (required)")
-	runs := fs.Int("runs", testenv.DefaultGateRuns, "independent runs to measure the build over, each on a fresh stack for --duration (more runs carry less of one process start's drift; runs shorter than 60 s blur allocation profiles; see docs/verdict-quality.md)")
+	base := fs.String("baseline", "", "baseline directory to gate against (instead of a duet with --against)")
+	runs := fs.Int("runs", testenv.DefaultGateRuns, "with --baseline: independent runs to measure the build over, each on a fresh stack for --duration (more runs carry less of one process start's drift; runs shorter than 60 s blur allocation profiles; see docs/verdict-quality.md)")
+	df := addDuetFlags(fs)
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
 	all.Register()
+	if df.against != "" || df.baseBinary != "" {
+		if *base != "" {
+			return fail(stderr, "gate", fmt.Errorf("--baseline and --against are two ways to gate; give one"))
+		}
+		return runDuetGate(ctx, fs, sf, lf, gf, df, stdout, stderr)
+	}
 	if *base == "" {
-		return fail(stderr, "gate", fmt.Errorf("--baseline is required"))
+		return fail(stderr, "gate", fmt.Errorf("give --against REF (a duet: the base build measured beside this working tree) or --baseline DIR (a recorded baseline)"))
 	}
 	if *runs < 1 {
 		return fail(stderr, "gate", fmt.Errorf("--runs=%d: want at least 1", *runs))

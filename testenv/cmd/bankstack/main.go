@@ -1,14 +1,15 @@
 // Command bankstack runs the bank stack that profdiff guards: it starts the
 // seven services with Pyroscope and Prometheus, drives load, validates the
-// deployment, records baselines and gates a build against them.
+// deployment, and gates a build: against the build of another commit,
+// measured beside it (a duet), or against a recorded baseline.
 //
 //	bankstack up        start the stack and keep it running (Ctrl-C stops it)
 //	bankstack load      drive load against a running stack
 //	bankstack validate  check a running stack the way the runbook does
 //	bankstack down      stop a stack started by up
 //	bankstack baseline  start, load, collect and write a baseline
-//	bankstack gate      start, load, collect, compare with a baseline; exit 0/1/2
-//	bankstack demo      baseline, then an A/A gate and an injected regression
+//	bankstack gate      a duet with --against REF, or compare with --baseline DIR; exit 0/1/2
+//	bankstack demo      an A/A duet and a duet with an injected regression (--with-baseline: against a recorded baseline)
 //
 // Every command takes --backend local|docker (default local: child processes
 // and the embedded Pyroscope-compatible server, nothing but Go needed).
@@ -40,8 +41,8 @@ var commands = []command{
 	{"validate", "check the running stack: services, Prometheus, Grafana, Pyroscope", runValidate},
 	{"down", "stop the stack started by up", runDown},
 	{"baseline", "start the stack, drive load, collect and write a baseline", runBaseline},
-	{"gate", "start the stack, drive load, compare with a baseline; exit 0 pass, 1 regression, 2 inconclusive/error", runGate},
-	{"demo", "record a baseline, gate an A/A run (passes) and an injected regression (fails)", runDemo},
+	{"gate", "measure beside --against REF (a duet) or compare with --baseline DIR; exit 0 pass, 1 regression, 2 inconclusive/error", runGate},
+	{"demo", "an A/A duet (passes) and a duet with an injected regression (fails); --with-baseline gates against a recorded baseline", runDemo},
 	{"calibrate", "measure false alarms on A/A runs and detection of injected regressions; table and JSON", runCalibrate},
 }
 

@@ -20,7 +20,16 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"gate"}, "--baseline is required"},
+		{[]string{"gate"}, "give --against REF"},
+		{[]string{"gate", "--against", "HEAD", "--baseline", "b"}, "give one"},
+		{[]string{"gate", "--against", "HEAD", "--runs", "2"}, "--runs applies to --baseline"},
+		{[]string{"gate", "--against", "HEAD", "--pairs", "-1"}, "-1 pairs"},
+		{[]string{"gate", "--against", "HEAD", "--duet-mode", "sideways"}, `mode "sideways"`},
+		{[]string{"gate", "--against", "HEAD", "--inject", "fraud.nope=2"}, "fraud.nope"},
+		{[]string{"gate", "--against", "no-such-ref-of-this-repo"}, `"no-such-ref-of-this-repo" is not a commit`},
+		{[]string{"gate", "--against", "HEAD", "--timeout", "1ms"}, "time bound of 1ms ran out"},
+		{[]string{"demo", "--baseline-out", "x"}, "--baseline-out needs --with-baseline"},
+		{[]string{"demo", "--with-baseline", "--pairs", "3"}, "--pairs applies to the duets"},
 		{[]string{"gate", "--baseline", "b", "--runs", "0"}, "--runs=0: want at least 1"},
 		{[]string{"gate", "--baseline", "/nonexistent/baseline"}, "/nonexistent/baseline"},
 		{[]string{"baseline"}, "--out is required"},
