@@ -16,6 +16,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
+	"github.com/profdiff/profdiff/pkg/gate"
 	"github.com/profdiff/profdiff/services/bank"
 	"github.com/profdiff/profdiff/services/loadgen"
 )
@@ -125,8 +126,8 @@ type DuetOptions struct {
 	Mode DuetMode
 	// Timeout bounds the whole duet (default DefaultDuetTimeout).
 	Timeout time.Duration
-	// DiffOptions are the comparison options; nil means DiffOptions().
-	DiffOptions *diff.Options
+	// Gate is the gate the duet judges with; nil means GateOptions().
+	Gate *gate.Options
 	// Progress receives one line per step; nil discards.
 	Progress io.Writer
 }
@@ -237,11 +238,11 @@ func Duet(ctx context.Context, o DuetOptions) (*DuetResult, error) {
 		}
 	}
 	out.Base.Meta.GitCommit = out.BaseCommit
-	dopts := DiffOptions()
-	if o.DiffOptions != nil {
-		dopts = *o.DiffOptions
+	gopts := GateOptions()
+	if o.Gate != nil {
+		gopts = *o.Gate
 	}
-	if out.Result, err = judgeDuet(out.Base, out.Current, out.Blocks, dopts); err != nil {
+	if out.Result, err = judgeDuet(out.Base, out.Current, out.Blocks, gopts); err != nil {
 		return nil, err
 	}
 	out.Elapsed = time.Since(start)
@@ -696,12 +697,22 @@ func mergeRunsAs(snaps []*baseline.Snapshot) (*baseline.Snapshot, error) {
 // pair k. Blocks whose load fell short or failed, or after which services
 // were down, make the verdict inconclusive: they measure the failure, not
 // the build.
-func judgeDuet(base, cur *baseline.Snapshot, blocks []DuetBlock, dopts diff.Options) (*diff.Result, error) {
-	gated, dropped, err := duetGatedSeries(base, dopts)
+func judgeDuet(base, cur *baseline.Snapshot, blocks []DuetBlock, gopts gate.Options) (*diff.Result, error) {
+	gated, dropped, err := duetGatedSeries(base, gopts)
 	if err != nil {
 		return nil, err
 	}
-	r, err := diff.Compare(gated, onlyBaselineSeries(cur, gated), dopts) // TODO(gate): the paired comparison of pkg/gate replaces this call
+	// The gate compares run k of each side as a pair (both snapshots carry
+	// diff.PairingLabel). Each block's failed requests are the gate's
+	// rule; whether a block's load fell short is judged below, pair by
+	// pair, since in a duet the sides' loads are compared with each other.
+	for _, b := range blocks {
+		if l := b.Measurement.gateLoad(); l.Requests > 0 {
+			l.Rate = 0
+			gopts.Loads = append(gopts.Loads, l)
+		}
+	}
+	r, err := gate.Compare(gated, onlyBaselineSeries(cur, gated), gopts)
 	if err != nil {
 		return nil, err
 	}
@@ -712,7 +723,6 @@ func judgeDuet(base, cur *baseline.Snapshot, blocks []DuetBlock, dopts diff.Opti
 	seen := map[string]bool{}
 	shortDuetLoad(r, blocks)
 	for _, b := range blocks {
-		failedLoad(r, b.Measurement)
 		for _, name := range b.Down {
 			if !seen[name] {
 				seen[name] = true
@@ -727,23 +737,21 @@ func judgeDuet(base, cur *baseline.Snapshot, blocks []DuetBlock, dopts diff.Opti
 	return r, nil
 }
 
-// duetGatedSeries is the base side without the series too thin to gate and
-// the lock series of services without a lock hot spot, as a recorded
-// baseline leaves them out (Prune, lockOnlyWithLockHotspots); the reasons
-// are returned.
-func duetGatedSeries(base *baseline.Snapshot, dopts diff.Options) (*baseline.Snapshot, []string, error) {
-	// Prune asks a K-run baseline for K times the samples of the single
-	// run it will gate. Both sides of a duet hold the same P runs, so the
-	// bar is the gate's own, once: the minimum is divided by the runs
-	// Prune multiplies it by.
-	p := dopts.Params.Merge(diff.DefaultParams())
-	dopts.Params.MinSamples = max(1, p.MinSamples/int64(runsIn(base)))
-	kept, dropped, err := Prune(base, dopts)
+// duetGatedSeries is the base side without the series the gate could not
+// judge (gate.Prune: the harness rules' whole-series ignores, series too
+// thin), as a recorded baseline leaves them out; the reasons are returned.
+func duetGatedSeries(base *baseline.Snapshot, gopts gate.Options) (*baseline.Snapshot, []string, error) {
+	// Prune asks a K-run baseline for half again K times the samples of
+	// the single run it will gate. Both sides of a duet hold the same P
+	// runs, so the bar is half again the gate's own, once: the minimum is
+	// divided by the runs Prune multiplies it by.
+	dopts, err := gate.DiffOptions(base, base, gopts)
 	if err != nil {
 		return nil, nil, err
 	}
-	kept, lockDropped := lockOnlyWithLockHotspots(kept)
-	return kept, append(dropped, lockDropped...), nil
+	p := dopts.Params.Merge(diff.DefaultParams())
+	gopts.Params.MinSamples = max(1, p.MinSamples/int64(runsIn(base)))
+	return gate.Prune(base, gopts)
 }
 
 // shortDuetLoad judges the blocks' load: inconclusive when a base block

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/profdiff/profdiff/pkg/gate"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -191,7 +192,7 @@ func TestJudgeDuet(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := judgeDuet(base, cur, blocks, diff.Options{})
+			r, err := judgeDuet(base, cur, blocks, gate.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -416,7 +417,7 @@ func TestDuetGatedSeriesBar(t *testing.T) {
 		{20000, true},  // 72,000 samples >= 1.5 x 20,000
 		{60000, false}, // 72,000 < 1.5 x 60,000
 	} {
-		var o diff.Options
+		var o gate.Options
 		o.Params.MinSamples = c.minSamples
 		kept, dropped, err := duetGatedSeries(base, o)
 		if err != nil {

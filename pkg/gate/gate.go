@@ -225,9 +225,13 @@ func Prune(snap *baseline.Snapshot, o Options) (*baseline.Snapshot, []string, er
 		return nil, nil, err
 	}
 	// A snapshot merged from K runs holds K runs' samples; a later run has
-	// one run's.
+	// one run's. The bar goes in as this run's parameter, so that it wins
+	// over every rules file's defaults, as a flag does.
 	p := dopts.Params.Merge(diff.DefaultParams())
-	dopts.Params.MinSamples = p.MinSamples * 3 / 2 * int64(Runs(snap))
+	o.Params.MinSamples = p.MinSamples * 3 / 2 * int64(Runs(snap))
+	if dopts, err = DiffOptions(snap, snap, o); err != nil {
+		return nil, nil, err
+	}
 	self, err := diff.Compare(snap, snap, dopts)
 	if err != nil {
 		return nil, nil, err

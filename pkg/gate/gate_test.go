@@ -150,3 +150,25 @@ func TestFlagsBeatRules(t *testing.T) {
 		t.Errorf("threshold %g, floor %g; want the flag's 0.5 and the file's 0.02", p.Threshold, p.Floor)
 	}
 }
+
+// TestPruneBarBeatsRules: the samples a baseline's series needs (half again
+// the gate's minimum, per run it holds) hold whatever a rules file's
+// defaults say the minimum is.
+func TestPruneBarBeatsRules(t *testing.T) {
+	r, err := rules.Parse([]byte("version: 1\ndefaults:\n  min_samples: 4000\n"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8 windows of 1,000 samples: 8,000, under 1.5 x 4,000 x 2 runs.
+	se := cpuSeries("svc", 8, 100)
+	for i := range se.Windows {
+		se.Windows[i].Run = int32(i % 2)
+	}
+	kept, dropped, err := Prune(snapshot("500", se), Options{Rules: r, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept.Series) != 0 || len(dropped) != 1 || !strings.Contains(dropped[0], "need 12000") {
+		t.Errorf("kept %d series, dropped %q; want it dropped for needing 12000 samples", len(kept.Series), dropped)
+	}
+}

@@ -73,12 +73,12 @@ func runDuetGate(ctx context.Context, fs *pflag.FlagSet, sf *stackFlags, lf *loa
 	if sf.workDir != "" {
 		return fail(stderr, "gate", fmt.Errorf("--work-dir does not apply to a duet: every block gets its own"))
 	}
-	dopts, err := gf.diffOptions()
+	gopts, err := gf.gateOptions()
 	if err != nil {
 		return fail(stderr, "gate", err)
 	}
 	o := df.duetOptions(fs, sf, lf, sf.inject, stderr)
-	o.DiffOptions = &dopts
+	o.Gate = &gopts
 	res, err := testenv.Duet(ctx, o)
 	if err != nil {
 		return fail(stderr, "gate", err)
