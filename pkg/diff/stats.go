@@ -169,15 +169,16 @@ func (sc *seriesCompare) windowStats(t *fnTest, bs, cs *side) windowStats {
 	w.fc = cs.floor(m, g, sc.norm, bs)
 	w.vr = bs.runMeansVariance(m, g)
 	// An intermittent function — absent from a quarter of the windows or
-	// more, but not from every baseline window (a new hot path) — comes
-	// in bursts: a handler run once per scrape, a cache refill. Its unit of
+	// more, unless it is new and in (nearly) every current window, a new
+	// hot path — comes in bursts: a handler run once per scrape, a cache refill. Its unit of
 	// randomness is the burst, not the sampled event: a window either
 	// catches one or not. So its floor is the compound Poisson variance of
 	// bursts, each the size of its mean window when present. Without it a
 	// t test on six windows a side, four bursts against one, claims
 	// p = 0.003 where exchanging the windows gives 0.12.
 	seen := float64(bs.seen[m][g] + cs.seen[m][g])
-	if bs.seen[m][g] > 0 && seen > 0 && nb+nc-seen >= (nb+nc)/4 {
+	steadyNew := bs.seen[m][g] == 0 && float64(cs.seen[m][g]) >= 0.75*nc
+	if !steadyNew && seen > 0 && nb+nc-seen >= (nb+nc)/4 {
 		burst := (bs.sum[m][g] + cs.sum[m][g]) / seen
 		w.fb = math.Max(w.fb, w.mu0*burst/nb)
 		w.fc = math.Max(w.fc, w.mu0*burst/nc)
