@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +37,7 @@ type pyroscopeFlags struct {
 	tenant                 string
 	timeout, wait          time.Duration
 	concurrency            int
+	allocRate              string
 	fs                     *pflag.FlagSet
 	now                    time.Time // one instant for every relative time
 }
@@ -70,6 +73,7 @@ func addPyroscopeFlags(fs *pflag.FlagSet, compare bool) *pyroscopeFlags {
 	fs.DurationVar(&p.wait, "wait", 0, "wait up to this long for the last window's data to arrive before collecting")
 	fs.DurationVar(&p.timeout, "timeout", 5*time.Minute, "give up on Pyroscope after this long")
 	fs.IntVar(&p.concurrency, "concurrency", pyroscope.DefaultConcurrency, "queries in flight")
+	fs.StringVar(&p.allocRate, "alloc-sample-rate", "", "the services' allocation sampling rate (Go's MemProfileRate, pyroscope-go's), e.g. 512k or 64k: how many objects a sampled allocation stands for (default: the merged profile's period)")
 	return p
 }
 
@@ -95,6 +99,13 @@ func (p *pyroscopeFlags) client() (*pyroscope.Client, error) {
 	}
 	if p.tenant != "" {
 		opts = append(opts, pyroscope.WithTenant(p.tenant))
+	}
+	if p.allocRate != "" {
+		n, err := parseBytes(p.allocRate)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--alloc-sample-rate %q: want a byte count like 512k, 64k or 65536", p.allocRate)
+		}
+		opts = append(opts, pyroscope.WithAllocSampleRate(n))
 	}
 	return pyroscope.New(p.url, opts...)
 }
@@ -319,4 +330,23 @@ Example:
 		fmt.Fprintf(stdout, "%d series had no data (see above); comparing against a baseline that has them is inconclusive\n", len(res.Missing))
 	}
 	return exitOK
+}
+
+// parseBytes reads a byte count with an optional k or m suffix (binary:
+// 512k is 524,288), as pyroscope-go's and the services' settings write it.
+func parseBytes(s string) (int, error) {
+	mult := 1
+	switch t := strings.ToLower(strings.TrimSpace(s)); {
+	case strings.HasSuffix(t, "k"):
+		mult, s = 1<<10, strings.TrimSuffix(t, "k")
+	case strings.HasSuffix(t, "m"):
+		mult, s = 1<<20, strings.TrimSuffix(t, "m")
+	default:
+		s = t
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n > math.MaxInt32/mult {
+		return 0, fmt.Errorf("not a byte count")
+	}
+	return n * mult, nil
 }

@@ -199,3 +199,24 @@ func TestCompareFlagConflicts(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBytes(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"512k", 512 << 10, true},
+		{"64K", 64 << 10, true},
+		{"1m", 1 << 20, true},
+		{"65536", 65536, true},
+		{"", 0, false},
+		{"lots", 0, false},
+		{"99999999m", 0, false},
+	} {
+		got, err := parseBytes(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
