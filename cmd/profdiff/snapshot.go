@@ -61,6 +61,14 @@ Example:
 	if err != nil {
 		return fail(stderr, "snapshot", err)
 	}
+	// The lock is held from reading the snapshot to writing it back, so a
+	// second snapshot command adding to the same directory is refused
+	// instead of losing the first one's windows.
+	lock, err := baseline.Lock(*out)
+	if err != nil {
+		return fail(stderr, "snapshot", err)
+	}
+	defer lock.Unlock()
 	snap, err := loadOrNew(*out)
 	if err != nil {
 		return fail(stderr, "snapshot", err)
@@ -70,7 +78,7 @@ Example:
 		return fail(stderr, "snapshot", err)
 	}
 	fillMeta(&snap.Meta, snap, *source)
-	if err := baseline.Write(*out, snap); err != nil {
+	if err := lock.Write(snap); err != nil {
 		return fail(stderr, "snapshot", err)
 	}
 	var parts []string

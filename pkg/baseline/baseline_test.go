@@ -345,6 +345,9 @@ func TestInterruptedWriteKeepsOldBaseline(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if extra := nonSnapshotFiles(t, dir); len(extra) > 0 {
+		t.Errorf("after the killed writers, the next write left their files behind: %v", extra)
+	}
 	t.Logf("interrupted writes: %d left the old baseline, %d completed", sawOld, sawNew)
 	if sawOld == 0 {
 		t.Error("no write was interrupted early enough to test anything")

@@ -62,7 +62,30 @@ var ErrNotSnapshot = errors.New("not a profdiff snapshot (no " + ManifestFile + 
 // one, whole. Series files the new manifest no longer references are removed
 // afterwards. A non-empty dir that is not a snapshot is refused rather than
 // written into.
+//
+// Write holds dir's writer lock (see Lock) throughout, and is refused with an
+// error wrapping ErrLocked when another writer holds it.
 func Write(dir string, snap *Snapshot) error {
+	if err := snap.Validate(); err != nil {
+		return fmt.Errorf("snapshot %s: %w", dir, err)
+	}
+	if err := checkWritable(dir); err != nil {
+		return err
+	}
+	l, err := Lock(dir)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	return l.Write(snap)
+}
+
+// Write stores snap in the locked directory, as the package's Write does.
+func (l *Locked) Write(snap *Snapshot) (err error) {
+	dir := l.dir
+	if l.f == nil {
+		return fmt.Errorf("snapshot %s: written after Unlock", dir)
+	}
 	if err := snap.Validate(); err != nil {
 		return fmt.Errorf("snapshot %s: %w", dir, err)
 	}
@@ -76,6 +99,17 @@ func Write(dir string, snap *Snapshot) error {
 	if m.Meta.CreatedAt.IsZero() {
 		m.Meta.CreatedAt = time.Now().UTC().Truncate(time.Second)
 	}
+	// Files this writer adds are removed again if it fails before the new
+	// manifest is in place; files that were there already are left alone.
+	var created []string
+	defer func() {
+		if err != nil {
+			for _, p := range created {
+				os.Remove(p)
+			}
+			removeEmptyServiceDirs(dir)
+		}
+	}()
 	keep := map[string]bool{}
 	for _, se := range snap.Series {
 		data, err := encodeSeries(se)
@@ -84,8 +118,16 @@ func Write(dir string, snap *Snapshot) error {
 		}
 		sum := sha256.Sum256(data)
 		hexsum := hex.EncodeToString(sum[:])
-		rel := filepath.ToSlash(filepath.Join("series", safeName(se.Service), safeName(profiletype.MustAlias(se.ProfileType))+"-"+hexsum[:12]+".json.gz"))
-		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(rel)), data); err != nil {
+		svcDir := filepath.Join("series", safeName(se.Service))
+		rel := filepath.ToSlash(filepath.Join(svcDir, safeName(profiletype.MustAlias(se.ProfileType))+"-"+hexsum[:12]+".json.gz"))
+		if err := checkPlainDirs(dir, "series", svcDir); err != nil {
+			return err
+		}
+		path := filepath.Join(dir, filepath.FromSlash(rel))
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			created = append(created, path)
+		}
+		if err := writeFileAtomic(path, data); err != nil {
 			return err
 		}
 		keep[rel] = true
@@ -100,12 +142,39 @@ func Write(dir string, snap *Snapshot) error {
 	if err := writeFileAtomic(filepath.Join(dir, ManifestFile), append(mdata, '\n')); err != nil {
 		return err
 	}
+	l.created = false // dir holds a snapshot now: Unlock must not remove it
 	removeUnreferenced(dir, keep)
 	return nil
 }
 
+// checkPlainDirs refuses to write when any of dir's subdirectories rels
+// (relative to dir, outermost first) exists as something other than a plain
+// directory: writing through a symbolic link would put the baseline's files
+// outside it, and a pull request can commit such a link.
+func checkPlainDirs(dir string, rels ...string) error {
+	for _, rel := range rels {
+		fi, err := os.Lstat(filepath.Join(dir, rel))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", dir, err)
+		}
+		if !fi.IsDir() {
+			what := "not a directory"
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				what = "a symbolic link"
+			}
+			return fmt.Errorf("snapshot %s: %s is %s; refusing to write through it (replace it with a plain directory)", dir, filepath.ToSlash(rel), what)
+		}
+	}
+	return nil
+}
+
 // checkWritable refuses to write into a directory that exists, is not empty,
-// and holds no snapshot manifest: that is somebody else's data.
+// and holds no snapshot manifest: that is somebody else's data. What a killed
+// writer leaves in a new directory (its lock file, temporary files, series
+// files under profdiff's own names) does not count.
 func checkWritable(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -114,13 +183,50 @@ func checkWritable(dir string) error {
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", dir, err)
 	}
-	if len(entries) == 0 {
-		return nil
+	if _, err := os.Lstat(filepath.Join(dir, ManifestFile)); err == nil {
+		return checkPlainDirs(dir, "series")
 	}
-	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err != nil {
-		return fmt.Errorf("snapshot %s: directory is not empty and is not a profdiff snapshot; refusing to write into it", dir)
+	for _, e := range entries {
+		if !ownLeftover(dir, e) {
+			return fmt.Errorf("snapshot %s: directory is not empty and is not a profdiff snapshot; refusing to write into it", dir)
+		}
 	}
 	return nil
+}
+
+// seriesFileName matches the names Write gives series files.
+var seriesFileName = regexp.MustCompile(`^[A-Za-z0-9._-]+-[0-9a-f]{12}\.json\.gz$`)
+
+// ownLeftover reports whether e, an entry of dir, is something only a
+// profdiff writer makes: its lock file, a temporary file, or a series/ tree
+// of nothing but series files and temporary files.
+func ownLeftover(dir string, e fs.DirEntry) bool {
+	name := e.Name()
+	switch {
+	case name == LockFile, strings.HasPrefix(name, ".tmp-") && e.Type().IsRegular():
+		return true
+	case name != "series" || !e.IsDir():
+		return false
+	}
+	services, err := os.ReadDir(filepath.Join(dir, "series"))
+	if err != nil {
+		return false
+	}
+	for _, s := range services {
+		if !s.IsDir() {
+			return false
+		}
+		files, err := os.ReadDir(filepath.Join(dir, "series", s.Name()))
+		if err != nil {
+			return false
+		}
+		for _, f := range files {
+			if !f.Type().IsRegular() || !(seriesFileName.MatchString(f.Name()) || strings.HasPrefix(f.Name(), ".tmp-")) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func encodeSeries(se *Series) ([]byte, error) {
@@ -185,10 +291,15 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // removeUnreferenced deletes series files and leftover temporary files that
-// the manifest just written does not name. Failures are harmless (the files
-// are simply unused) and so are ignored.
+// the manifest just written does not name. It runs under the writer lock, so
+// nothing it removes can belong to a writer still at work: what it finds
+// unreferenced is the previous snapshot's or a killed writer's. Failures are
+// harmless (the files are simply unused) and so are ignored.
 func removeUnreferenced(dir string, keep map[string]bool) {
 	root := filepath.Join(dir, "series")
+	if fi, err := os.Lstat(root); err != nil || !fi.IsDir() {
+		return
+	}
 	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
@@ -202,16 +313,25 @@ func removeUnreferenced(dir string, keep map[string]bool) {
 		}
 		return nil
 	})
-	// Remove service directories left empty.
+	removeEmptyServiceDirs(dir)
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	for _, l := range leftovers {
+		os.Remove(l)
+	}
+}
+
+// removeEmptyServiceDirs removes the service directories under series/ that
+// are empty, and series/ itself when it is.
+func removeEmptyServiceDirs(dir string) {
+	root := filepath.Join(dir, "series")
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
 		if e.IsDir() {
 			os.Remove(filepath.Join(root, e.Name())) // fails, harmlessly, when not empty
 		}
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
-	for _, l := range leftovers {
-		os.Remove(l)
+	if fi, err := os.Lstat(root); err == nil && fi.IsDir() {
+		os.Remove(root) // likewise
 	}
 }
 
@@ -227,21 +347,40 @@ func safeName(s string) string {
 
 // Load reads and validates the snapshot in dir. Errors name the offending
 // file; a manifest of an unknown major schema version is refused.
+//
+// Load takes no lock: a writer replaces the manifest atomically, but then
+// removes the series files only the old manifest named, so a Load that read
+// the old manifest may find one of them gone. Load then reads the manifest
+// again and, when it has changed, starts over on the new snapshot.
 func Load(dir string) (*Snapshot, error) {
+	for try := 0; ; try++ {
+		snap, mdata, err := loadOnce(dir)
+		if err == nil || try == 3 || !errors.Is(err, fs.ErrNotExist) || mdata == nil {
+			return snap, err
+		}
+		now, rerr := os.ReadFile(filepath.Join(dir, ManifestFile))
+		if rerr != nil || bytes.Equal(now, mdata) {
+			return nil, err
+		}
+	}
+}
+
+// loadOnce is one attempt of Load; it also returns the manifest it read.
+func loadOnce(dir string) (*Snapshot, []byte, error) {
 	mpath := filepath.Join(dir, ManifestFile)
 	data, err := os.ReadFile(mpath)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Stat(dir); serr != nil {
-			return nil, fmt.Errorf("snapshot %s: %w", dir, serr)
+			return nil, nil, fmt.Errorf("snapshot %s: %w", dir, serr)
 		}
-		return nil, fmt.Errorf("snapshot %s: %w", dir, ErrNotSnapshot)
+		return nil, nil, fmt.Errorf("snapshot %s: %w", dir, ErrNotSnapshot)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", mpath, err)
+		return nil, nil, fmt.Errorf("%s: %w", mpath, err)
 	}
 	m, err := decodeManifest(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", mpath, err)
+		return nil, nil, fmt.Errorf("%s: %w", mpath, err)
 	}
 	snap := &Snapshot{Meta: m.Meta}
 	// Series files are read, checked and decoded concurrently (decoding is
@@ -285,14 +424,14 @@ func Load(dir string) (*Snapshot, error) {
 	wg.Wait()
 	for _, r := range results {
 		if r.err != nil {
-			return nil, r.err
+			return nil, data, r.err
 		}
 		if snap.Lookup(r.se.Service, r.se.ProfileType) != nil {
-			return nil, fmt.Errorf("%s: series %s %s listed twice", mpath, r.se.Service, r.se.ProfileType)
+			return nil, data, fmt.Errorf("%s: series %s %s listed twice", mpath, r.se.Service, r.se.ProfileType)
 		}
 		snap.Series = append(snap.Series, r.se)
 	}
-	return snap, nil
+	return snap, data, nil
 }
 
 func decodeManifest(data []byte) (*manifest, error) {
