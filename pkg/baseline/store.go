@@ -22,6 +22,7 @@ import (
 	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/profdiff/profdiff/internal/buildinfo"
+	"github.com/profdiff/profdiff/internal/inputfile"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
@@ -32,9 +33,14 @@ const ManifestFile = "manifest.json"
 // another tool is not mistaken for a snapshot.
 const manifestKind = "profdiff-snapshot"
 
-// maxSeriesBytes bounds how much a series file may decompress to, so a
-// corrupt or hostile file cannot exhaust memory.
-const maxSeriesBytes = 1 << 30
+// Limits on the files of a snapshot, so a corrupt or hostile one cannot
+// exhaust memory. A series file of a real baseline (a service's profile type
+// over dozens of windows) decompresses to well under 1 MiB; its limit is 128
+// times that. A manifest holds a few hundred bytes per series.
+var (
+	seriesLimit   = inputfile.Limit{What: "a series file", Max: 128 << 20}
+	manifestLimit = inputfile.Limit{What: "a snapshot manifest", Max: 16 << 20}
+)
 
 type manifest struct {
 	Kind          string          `json:"kind"`
@@ -358,7 +364,7 @@ func Load(dir string) (*Snapshot, error) {
 		if err == nil || try == 3 || !errors.Is(err, fs.ErrNotExist) || mdata == nil {
 			return snap, err
 		}
-		now, rerr := os.ReadFile(filepath.Join(dir, ManifestFile))
+		now, rerr := inputfile.ReadIn(dir, ManifestFile, manifestLimit, inputfile.Options{})
 		if rerr != nil || bytes.Equal(now, mdata) {
 			return nil, err
 		}
@@ -368,7 +374,7 @@ func Load(dir string) (*Snapshot, error) {
 // loadOnce is one attempt of Load; it also returns the manifest it read.
 func loadOnce(dir string) (*Snapshot, []byte, error) {
 	mpath := filepath.Join(dir, ManifestFile)
-	data, err := os.ReadFile(mpath)
+	data, err := inputfile.ReadIn(dir, ManifestFile, manifestLimit, inputfile.Options{})
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Stat(dir); serr != nil {
 			return nil, nil, fmt.Errorf("snapshot %s: %w", dir, serr)
@@ -376,7 +382,7 @@ func loadOnce(dir string) (*Snapshot, []byte, error) {
 		return nil, nil, fmt.Errorf("snapshot %s: %w", dir, ErrNotSnapshot)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", mpath, err)
+		return nil, nil, err // names the manifest
 	}
 	m, err := decodeManifest(data)
 	if err != nil {
@@ -398,19 +404,27 @@ func loadOnce(dir string) (*Snapshot, []byte, error) {
 		wg.Go(func() {
 			for i := range next {
 				e := m.Series[i]
-				if e.File == "" || strings.Contains(e.File, "..") || filepath.IsAbs(e.File) {
+				if e.File == "" || strings.Contains(e.File, "..") || !filepath.IsLocal(filepath.FromSlash(e.File)) {
 					results[i].err = fmt.Errorf("%s: series %d: bad file name %q", mpath, i, e.File)
 					continue
 				}
+				if e.SHA256 == "" {
+					results[i].err = fmt.Errorf("%s: series %d (%s): no sha256; every series file needs its checksum (write the snapshot again with profdiff)", mpath, i, e.File)
+					continue
+				}
 				spath := filepath.Join(dir, filepath.FromSlash(e.File))
-				se, err := loadSeries(spath, e.SHA256)
+				se, err := loadSeries(dir, e.File, e.SHA256)
 				if err == nil && (se.Service != e.Service || se.ProfileType != e.ProfileType) {
 					err = fmt.Errorf("holds %s %s but the manifest lists it as %s %s", se.Service, se.ProfileType, e.Service, e.ProfileType)
+				}
+				if err == nil && len(se.Windows) != e.Windows {
+					err = fmt.Errorf("holds %d windows but the manifest lists %d", len(se.Windows), e.Windows)
 				}
 				if err == nil {
 					err = se.Validate()
 				}
-				if err != nil {
+				var named errNamed
+				if err != nil && !errors.As(err, &named) {
 					err = fmt.Errorf("%s: %w", spath, err)
 				}
 				results[i] = loaded{se, err}
@@ -450,16 +464,17 @@ func decodeManifest(data []byte) (*manifest, error) {
 	return &m, nil
 }
 
-func loadSeries(path, wantSum string) (*Series, error) {
-	raw, err := os.ReadFile(path)
+// loadSeries reads, checks and decodes the series file rel of the snapshot
+// in dir. Errors from reading name the file; the others do not (Load adds
+// the name).
+func loadSeries(dir, rel, wantSum string) (*Series, error) {
+	raw, err := inputfile.ReadIn(dir, rel, seriesLimit, inputfile.Options{})
 	if err != nil {
-		return nil, err
+		return nil, errNamed{err}
 	}
-	if wantSum != "" {
-		sum := sha256.Sum256(raw)
-		if hex.EncodeToString(sum[:]) != wantSum {
-			return nil, fmt.Errorf("checksum mismatch: the file was changed or truncated after it was written")
-		}
+	sum := sha256.Sum256(raw)
+	if hex.EncodeToString(sum[:]) != wantSum {
+		return nil, fmt.Errorf("checksum mismatch: the file was changed or truncated after it was written")
 	}
 	data, err := gunzip(raw)
 	if err != nil {
@@ -472,7 +487,12 @@ func loadSeries(path, wantSum string) (*Series, error) {
 	return se, nil
 }
 
-// gunzip decompresses a series file, refusing more than maxSeriesBytes of
+// errNamed marks an error that already names its file.
+type errNamed struct{ error }
+
+func (e errNamed) Unwrap() error { return e.error }
+
+// gunzip decompresses a series file, refusing more than seriesLimit of
 // output. It reads with klauspost/compress's gzip, which checks the CRC-32 and
 // length trailer as compress/gzip does and inflates about twice as fast.
 // Series files are still written with compress/gzip, whose output is
@@ -483,11 +503,11 @@ func gunzip(raw []byte) ([]byte, error) {
 		return nil, fmt.Errorf("not a gzipped series file: %w", err)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, gunzipSizeHint(raw)))
-	if _, err := buf.ReadFrom(io.LimitReader(zr, maxSeriesBytes+1)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(zr, seriesLimit.Max+1)); err != nil {
 		return nil, fmt.Errorf("corrupt series file: %w", err)
 	}
-	if buf.Len() > maxSeriesBytes {
-		return nil, fmt.Errorf("series file decompresses to more than %d bytes", maxSeriesBytes)
+	if int64(buf.Len()) > seriesLimit.Max {
+		return nil, fmt.Errorf("decompresses to more than %s, the limit for %s", inputfile.Size(seriesLimit.Max), seriesLimit.What)
 	}
 	return buf.Bytes(), nil
 }
@@ -506,5 +526,5 @@ func gunzipSizeHint(raw []byte) int {
 	if limit := 1032 * len(raw); n > limit {
 		n = limit
 	}
-	return min(n, maxSeriesBytes) + slack
+	return min(n, int(seriesLimit.Max)) + slack
 }
