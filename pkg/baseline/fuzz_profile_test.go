@@ -18,10 +18,9 @@ import (
 // FuzzSnapshotProfile feeds arbitrary bytes to the snapshot command's
 // profile path (AddProfileFiles: read within a limit, parse, reduce to a
 // window): it must fail with an error naming the file, never panic, and
-// what it accepts must validate. It lives here, not with the command, so
-// that its test binary is small: -fuzz instruments every package linked
-// in, and the command's test binary, which links the whole CLI, made
-// coverage tracking cost seconds an execution.
+// what it accepts must validate. It lives here, beside the code it
+// fuzzes, so that -fuzz instruments this package's small test binary and
+// not the whole CLI's.
 func FuzzSnapshotProfile(f *testing.F) {
 	m := gen.NewModel(1, 20)
 	rng := rand.New(rand.NewPCG(1, 1))
