@@ -15,7 +15,6 @@ import (
 
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
-	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
 // cli runs the program and returns its exit status and outputs.
@@ -382,43 +381,6 @@ func TestHelp(t *testing.T) {
 	if code, stdout, _ := cli(t, "version"); code != 0 || !strings.HasPrefix(stdout, "profdiff ") {
 		t.Errorf("version: %d %q", code, stdout)
 	}
-}
-
-// FuzzSnapshotProfile feeds arbitrary bytes to the snapshot command's
-// profile path (read, parse, reduce to a window): it must fail with an error
-// naming the file, never panic, and what it accepts must validate.
-func FuzzSnapshotProfile(f *testing.F) {
-	m := gen.NewModel(1, 20)
-	rng := rand.New(rand.NewPCG(1, 1))
-	var buf bytes.Buffer
-	m.Profile(m.Sample(rng, 100, 0), time.Unix(1e9, 0), time.Second).Write(&buf)
-	f.Add(buf.Bytes())
-	var raw bytes.Buffer
-	m.Profile(m.Sample(rng, 100, 0), time.Unix(1e9, 0), time.Second).WriteUncompressed(&raw)
-	f.Add(raw.Bytes())
-	f.Add([]byte{})
-	f.Add([]byte("--- contention:\ncycles/second=1000\n"))
-	dir := f.TempDir()
-	ids, _ := profiletype.ParseList([]string{"cpu", "alloc"})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		file := filepath.Join(dir, "in.pb")
-		if err := os.WriteFile(file, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		for _, id := range ids {
-			snap := &baseline.Snapshot{}
-			_, err := addProfiles(snap, "s", []profiletype.ID{id}, []string{file})
-			if err != nil {
-				if !strings.Contains(err.Error(), "in.pb") {
-					t.Fatalf("error does not name the file: %v", err)
-				}
-				continue
-			}
-			if err := snap.Validate(); err != nil {
-				t.Fatalf("accepted a profile that gives an invalid snapshot: %v", err)
-			}
-		}
-	})
 }
 
 // TestReportFlags: --full-names writes the text report's names in full (by

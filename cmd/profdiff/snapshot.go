@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/google/pprof/profile"
-
+	"github.com/profdiff/profdiff/internal/inputfile"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
@@ -20,9 +18,11 @@ func init() {
 	register(&command{name: "snapshot", summary: "build or extend a snapshot from pprof files, one per time window", run: runSnapshot})
 }
 
-// maxProfileBytes bounds a pprof file, so a wrong path (a disk image, a log)
-// fails fast instead of eating memory.
-const maxProfileBytes = 512 << 20
+// profileLimit bounds a pprof file, read or decompressed, so a wrong path (a
+// disk image, a log) or a gzip bomb fails fast instead of eating memory. A
+// CPU profile of a busy service over a minute decompresses to a few MiB;
+// Pyroscope merges of hours stay well under this. --max-profile-mib raises it.
+const defaultMaxProfileMiB = 64
 
 func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	fs := flagSet("snapshot", `
@@ -44,6 +44,7 @@ Example:
 	types := fs.StringArray("type", nil, "profile type: alias, group or full ID (required; repeatable)")
 	out := fs.String("out", "", "snapshot directory to create or extend (required)")
 	source := fs.String("source", "pprof files", "where the profiles came from, recorded in the snapshot")
+	maxMiB := fs.Int("max-profile-mib", defaultMaxProfileMiB, "refuse a pprof file larger than this many MiB, read or decompressed")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -56,11 +57,22 @@ Example:
 		return fail(stderr, "snapshot", errors.New("--out is required"))
 	case fs.NArg() == 0:
 		return fail(stderr, "snapshot", errors.New("no pprof files given"))
+	case *maxMiB < 1 || *maxMiB > 4096:
+		return fail(stderr, "snapshot", fmt.Errorf("--max-profile-mib %d: want 1 to 4096", *maxMiB))
 	}
+	profileLimit.Max = int64(*maxMiB) << 20
 	ids, err := profiletype.ParseList(*types)
 	if err != nil {
 		return fail(stderr, "snapshot", err)
 	}
+	// The lock is held from reading the snapshot to writing it back, so a
+	// second snapshot command adding to the same directory is refused
+	// instead of losing the first one's windows.
+	lock, err := baseline.Lock(*out)
+	if err != nil {
+		return fail(stderr, "snapshot", err)
+	}
+	defer lock.Unlock()
 	snap, err := loadOrNew(*out)
 	if err != nil {
 		return fail(stderr, "snapshot", err)
@@ -70,7 +82,7 @@ Example:
 		return fail(stderr, "snapshot", err)
 	}
 	fillMeta(&snap.Meta, snap, *source)
-	if err := baseline.Write(*out, snap); err != nil {
+	if err := lock.Write(snap); err != nil {
 		return fail(stderr, "snapshot", err)
 	}
 	var parts []string
@@ -83,32 +95,10 @@ Example:
 }
 
 // addProfiles reads each pprof file and adds it as a window of the
-// service's series of each profile type, returning how many windows each
-// type got. It changes only snap in memory; errors name the file.
+// service's series of each profile type (see baseline.AddProfileFiles),
+// within profileLimit.
 func addProfiles(snap *baseline.Snapshot, service string, ids []profiletype.ID, files []string) (map[string]int, error) {
-	added := map[string]int{}
-	for _, file := range files {
-		p, err := readProfile(file)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids {
-			se := snap.Lookup(service, id.String())
-			if se == nil {
-				se = baseline.NewSeries(service, id)
-				snap.Put(se)
-			}
-			empty := emptyWindows(se)
-			if err := se.AddProfile(p, baseline.WindowOptions{}); err != nil {
-				return nil, fmt.Errorf("%s: %w", file, err)
-			}
-			if emptyWindows(se) > empty {
-				return nil, fmt.Errorf("%s: no %s/%s values in the profile (all samples are zero)", file, id.SampleType, id.SampleUnit)
-			}
-			added[id.Alias()]++
-		}
-	}
-	return added, nil
+	return baseline.AddProfileFiles(snap, service, ids, files, profileLimit)
 }
 
 // loadOrNew loads the snapshot in dir, or returns an empty one when dir does
@@ -125,42 +115,8 @@ func loadOrNew(dir string) (*baseline.Snapshot, error) {
 	return nil, err
 }
 
-// readProfile reads and parses one pprof file, naming it in every error.
-func readProfile(file string) (*profile.Profile, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxProfileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if len(data) > maxProfileBytes {
-		return nil, fmt.Errorf("%s: larger than %d MiB; not a profile?", file, maxProfileBytes>>20)
-	}
-	if len(data) == 0 {
-		return nil, fmt.Errorf("%s: empty file, not a pprof profile", file)
-	}
-	p, err := profile.ParseData(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable pprof profile (%v)", file, err)
-	}
-	if len(p.Sample) == 0 {
-		return nil, fmt.Errorf("%s: empty profile (no samples)", file)
-	}
-	return p, nil
-}
-
-func emptyWindows(se *baseline.Series) int {
-	n := 0
-	for _, w := range se.Windows {
-		if w.Total == 0 {
-			n++
-		}
-	}
-	return n
-}
+// profileLimit is the bound on each pprof file; --max-profile-mib sets it.
+var profileLimit = inputfile.Limit{What: "a pprof profile (raise it with --max-profile-mib)", Max: defaultMaxProfileMiB << 20}
 
 // fillMeta records the snapshot's time span and, when all windows have the
 // same length, that length.

@@ -3,6 +3,8 @@ package baseline
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -252,9 +254,10 @@ func TestLoadSeriesCorruptContent(t *testing.T) {
 	}
 	for name, data := range tests {
 		t.Run(name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "s.json.gz")
-			os.WriteFile(p, data, 0o644)
-			if _, err := loadSeries(p, ""); err == nil {
+			d := t.TempDir()
+			os.WriteFile(filepath.Join(d, "s.json.gz"), data, 0o644)
+			sum := sha256.Sum256(data)
+			if _, err := loadSeries(d, "s.json.gz", hex.EncodeToString(sum[:])); err == nil {
 				t.Fatal("corrupt series loaded")
 			}
 		})
@@ -344,6 +347,9 @@ func TestInterruptedWriteKeepsOldBaseline(t *testing.T) {
 		if err := Write(dir, old); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if extra := nonSnapshotFiles(t, dir); len(extra) > 0 {
+		t.Errorf("after the killed writers, the next write left their files behind: %v", extra)
 	}
 	t.Logf("interrupted writes: %d left the old baseline, %d completed", sawOld, sawNew)
 	if sawOld == 0 {

@@ -314,8 +314,10 @@ func (s *Snapshot) Validate() error {
 	return nil
 }
 
-// Validate checks one series: names present, indices in range, values
-// non-negative and self never above cumulative.
+// Validate checks one series, as pprof's CheckValid checks a profile: names
+// present, the sample type the profile type's, indices in range, values
+// non-negative, self never above cumulative and self values summing to no
+// more than the window's total.
 func (se *Series) Validate() error {
 	where := fmt.Sprintf("series %s %s", se.Service, se.ProfileType)
 	if se.Service == "" {
@@ -324,11 +326,17 @@ func (se *Series) Validate() error {
 	if strings.ContainsAny(se.Service, "/\\\x00") || se.Service == "." || se.Service == ".." {
 		return fmt.Errorf("%s: service name may not contain '/', '\\' or NUL", where)
 	}
-	if _, err := profiletype.ParseID(se.ProfileType); err != nil {
+	id, err := profiletype.ParseID(se.ProfileType)
+	if err != nil {
 		return fmt.Errorf("%s: %v", where, err)
 	}
 	if se.SampleType.Type == "" {
 		return fmt.Errorf("%s: empty sample type", where)
+	}
+	// The profile type names its sample type: a series whose values are
+	// of another kind would be compared as if they were these.
+	if se.SampleType.Type != id.SampleType || se.SampleType.Unit != id.SampleUnit {
+		return fmt.Errorf("%s: sample type %s contradicts its profile type, whose samples are %s/%s", where, se.SampleType, id.SampleType, id.SampleUnit)
 	}
 	n := int32(len(se.Functions))
 	for i, f := range se.Functions {
@@ -362,6 +370,19 @@ func (se *Series) Validate() error {
 				prev = v.F
 			}
 		}
+		// Self values split the window's total among the functions whose
+		// own code was sampled, so they cannot add up to more than it; a
+		// window that says otherwise would give shares above 100%.
+		var selfSum int64
+		for _, v := range w.Self {
+			if selfSum > math.MaxInt64-v.V {
+				return fmt.Errorf("%s: self values sum past the int64 maximum", ww)
+			}
+			selfSum += v.V
+		}
+		if selfSum > w.Total {
+			return fmt.Errorf("%s: total %d is less than the sum of its functions' self values (%d)", ww, w.Total, selfSum)
+		}
 		// Both lists are sorted (checked above): one merge walk finds each
 		// self value's cumulative value, where a Get per value would be a
 		// binary search each.
@@ -382,6 +403,9 @@ func (se *Series) Validate() error {
 	for si, st := range se.Stacks {
 		if len(st.Frames) == 0 {
 			return fmt.Errorf("%s: stack %d is empty", where, si)
+		}
+		if st.Value < 0 {
+			return fmt.Errorf("%s: stack %d has a negative value (a sum past the int64 maximum?)", where, si)
 		}
 		for _, f := range st.Frames {
 			if f < 0 || f >= n {

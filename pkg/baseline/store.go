@@ -22,6 +22,7 @@ import (
 	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/profdiff/profdiff/internal/buildinfo"
+	"github.com/profdiff/profdiff/internal/inputfile"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
@@ -32,9 +33,14 @@ const ManifestFile = "manifest.json"
 // another tool is not mistaken for a snapshot.
 const manifestKind = "profdiff-snapshot"
 
-// maxSeriesBytes bounds how much a series file may decompress to, so a
-// corrupt or hostile file cannot exhaust memory.
-const maxSeriesBytes = 1 << 30
+// Limits on the files of a snapshot, so a corrupt or hostile one cannot
+// exhaust memory. A series file of a real baseline (a service's profile type
+// over dozens of windows) decompresses to well under 1 MiB; its limit is 128
+// times that. A manifest holds a few hundred bytes per series.
+var (
+	seriesLimit   = inputfile.Limit{What: "a series file", Max: 128 << 20}
+	manifestLimit = inputfile.Limit{What: "a snapshot manifest", Max: 16 << 20}
+)
 
 type manifest struct {
 	Kind          string          `json:"kind"`
@@ -62,7 +68,30 @@ var ErrNotSnapshot = errors.New("not a profdiff snapshot (no " + ManifestFile + 
 // one, whole. Series files the new manifest no longer references are removed
 // afterwards. A non-empty dir that is not a snapshot is refused rather than
 // written into.
+//
+// Write holds dir's writer lock (see Lock) throughout, and is refused with an
+// error wrapping ErrLocked when another writer holds it.
 func Write(dir string, snap *Snapshot) error {
+	if err := snap.Validate(); err != nil {
+		return fmt.Errorf("snapshot %s: %w", dir, err)
+	}
+	if err := checkWritable(dir); err != nil {
+		return err
+	}
+	l, err := Lock(dir)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	return l.Write(snap)
+}
+
+// Write stores snap in the locked directory, as the package's Write does.
+func (l *Locked) Write(snap *Snapshot) (err error) {
+	dir := l.dir
+	if l.f == nil {
+		return fmt.Errorf("snapshot %s: written after Unlock", dir)
+	}
 	if err := snap.Validate(); err != nil {
 		return fmt.Errorf("snapshot %s: %w", dir, err)
 	}
@@ -76,6 +105,17 @@ func Write(dir string, snap *Snapshot) error {
 	if m.Meta.CreatedAt.IsZero() {
 		m.Meta.CreatedAt = time.Now().UTC().Truncate(time.Second)
 	}
+	// Files this writer adds are removed again if it fails before the new
+	// manifest is in place; files that were there already are left alone.
+	var created []string
+	defer func() {
+		if err != nil {
+			for _, p := range created {
+				os.Remove(p)
+			}
+			removeEmptyServiceDirs(dir)
+		}
+	}()
 	keep := map[string]bool{}
 	for _, se := range snap.Series {
 		data, err := encodeSeries(se)
@@ -84,8 +124,16 @@ func Write(dir string, snap *Snapshot) error {
 		}
 		sum := sha256.Sum256(data)
 		hexsum := hex.EncodeToString(sum[:])
-		rel := filepath.ToSlash(filepath.Join("series", safeName(se.Service), safeName(profiletype.MustAlias(se.ProfileType))+"-"+hexsum[:12]+".json.gz"))
-		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(rel)), data); err != nil {
+		svcDir := filepath.Join("series", safeName(se.Service))
+		rel := filepath.ToSlash(filepath.Join(svcDir, safeName(profiletype.MustAlias(se.ProfileType))+"-"+hexsum[:12]+".json.gz"))
+		if err := checkPlainDirs(dir, "series", svcDir); err != nil {
+			return err
+		}
+		path := filepath.Join(dir, filepath.FromSlash(rel))
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			created = append(created, path)
+		}
+		if err := writeFileAtomic(path, data); err != nil {
 			return err
 		}
 		keep[rel] = true
@@ -100,12 +148,39 @@ func Write(dir string, snap *Snapshot) error {
 	if err := writeFileAtomic(filepath.Join(dir, ManifestFile), append(mdata, '\n')); err != nil {
 		return err
 	}
+	l.created = false // dir holds a snapshot now: Unlock must not remove it
 	removeUnreferenced(dir, keep)
 	return nil
 }
 
+// checkPlainDirs refuses to write when any of dir's subdirectories rels
+// (relative to dir, outermost first) exists as something other than a plain
+// directory: writing through a symbolic link would put the baseline's files
+// outside it, and a pull request can commit such a link.
+func checkPlainDirs(dir string, rels ...string) error {
+	for _, rel := range rels {
+		fi, err := os.Lstat(filepath.Join(dir, rel))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", dir, err)
+		}
+		if !fi.IsDir() {
+			what := "not a directory"
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				what = "a symbolic link"
+			}
+			return fmt.Errorf("snapshot %s: %s is %s; refusing to write through it (replace it with a plain directory)", dir, filepath.ToSlash(rel), what)
+		}
+	}
+	return nil
+}
+
 // checkWritable refuses to write into a directory that exists, is not empty,
-// and holds no snapshot manifest: that is somebody else's data.
+// and holds no snapshot manifest: that is somebody else's data. What a killed
+// writer leaves in a new directory (its lock file, temporary files, series
+// files under profdiff's own names) does not count.
 func checkWritable(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -114,13 +189,50 @@ func checkWritable(dir string) error {
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", dir, err)
 	}
-	if len(entries) == 0 {
-		return nil
+	if _, err := os.Lstat(filepath.Join(dir, ManifestFile)); err == nil {
+		return checkPlainDirs(dir, "series")
 	}
-	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err != nil {
-		return fmt.Errorf("snapshot %s: directory is not empty and is not a profdiff snapshot; refusing to write into it", dir)
+	for _, e := range entries {
+		if !ownLeftover(dir, e) {
+			return fmt.Errorf("snapshot %s: directory is not empty and is not a profdiff snapshot; refusing to write into it", dir)
+		}
 	}
 	return nil
+}
+
+// seriesFileName matches the names Write gives series files.
+var seriesFileName = regexp.MustCompile(`^[A-Za-z0-9._-]+-[0-9a-f]{12}\.json\.gz$`)
+
+// ownLeftover reports whether e, an entry of dir, is something only a
+// profdiff writer makes: its lock file, a temporary file, or a series/ tree
+// of nothing but series files and temporary files.
+func ownLeftover(dir string, e fs.DirEntry) bool {
+	name := e.Name()
+	switch {
+	case name == LockFile, strings.HasPrefix(name, ".tmp-") && e.Type().IsRegular():
+		return true
+	case name != "series" || !e.IsDir():
+		return false
+	}
+	services, err := os.ReadDir(filepath.Join(dir, "series"))
+	if err != nil {
+		return false
+	}
+	for _, s := range services {
+		if !s.IsDir() {
+			return false
+		}
+		files, err := os.ReadDir(filepath.Join(dir, "series", s.Name()))
+		if err != nil {
+			return false
+		}
+		for _, f := range files {
+			if !f.Type().IsRegular() || !(seriesFileName.MatchString(f.Name()) || strings.HasPrefix(f.Name(), ".tmp-")) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func encodeSeries(se *Series) ([]byte, error) {
@@ -185,10 +297,15 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // removeUnreferenced deletes series files and leftover temporary files that
-// the manifest just written does not name. Failures are harmless (the files
-// are simply unused) and so are ignored.
+// the manifest just written does not name. It runs under the writer lock, so
+// nothing it removes can belong to a writer still at work: what it finds
+// unreferenced is the previous snapshot's or a killed writer's. Failures are
+// harmless (the files are simply unused) and so are ignored.
 func removeUnreferenced(dir string, keep map[string]bool) {
 	root := filepath.Join(dir, "series")
+	if fi, err := os.Lstat(root); err != nil || !fi.IsDir() {
+		return
+	}
 	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
@@ -202,16 +319,25 @@ func removeUnreferenced(dir string, keep map[string]bool) {
 		}
 		return nil
 	})
-	// Remove service directories left empty.
+	removeEmptyServiceDirs(dir)
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	for _, l := range leftovers {
+		os.Remove(l)
+	}
+}
+
+// removeEmptyServiceDirs removes the service directories under series/ that
+// are empty, and series/ itself when it is.
+func removeEmptyServiceDirs(dir string) {
+	root := filepath.Join(dir, "series")
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
 		if e.IsDir() {
 			os.Remove(filepath.Join(root, e.Name())) // fails, harmlessly, when not empty
 		}
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
-	for _, l := range leftovers {
-		os.Remove(l)
+	if fi, err := os.Lstat(root); err == nil && fi.IsDir() {
+		os.Remove(root) // likewise
 	}
 }
 
@@ -227,21 +353,40 @@ func safeName(s string) string {
 
 // Load reads and validates the snapshot in dir. Errors name the offending
 // file; a manifest of an unknown major schema version is refused.
+//
+// Load takes no lock: a writer replaces the manifest atomically, but then
+// removes the series files only the old manifest named, so a Load that read
+// the old manifest may find one of them gone. Load then reads the manifest
+// again and, when it has changed, starts over on the new snapshot.
 func Load(dir string) (*Snapshot, error) {
+	for try := 0; ; try++ {
+		snap, mdata, err := loadOnce(dir)
+		if err == nil || try == 3 || !errors.Is(err, fs.ErrNotExist) || mdata == nil {
+			return snap, err
+		}
+		now, rerr := inputfile.ReadIn(dir, ManifestFile, manifestLimit, inputfile.Options{})
+		if rerr != nil || bytes.Equal(now, mdata) {
+			return nil, err
+		}
+	}
+}
+
+// loadOnce is one attempt of Load; it also returns the manifest it read.
+func loadOnce(dir string) (*Snapshot, []byte, error) {
 	mpath := filepath.Join(dir, ManifestFile)
-	data, err := os.ReadFile(mpath)
+	data, err := inputfile.ReadIn(dir, ManifestFile, manifestLimit, inputfile.Options{})
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Stat(dir); serr != nil {
-			return nil, fmt.Errorf("snapshot %s: %w", dir, serr)
+			return nil, nil, fmt.Errorf("snapshot %s: %w", dir, serr)
 		}
-		return nil, fmt.Errorf("snapshot %s: %w", dir, ErrNotSnapshot)
+		return nil, nil, fmt.Errorf("snapshot %s: %w", dir, ErrNotSnapshot)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", mpath, err)
+		return nil, nil, err // names the manifest
 	}
 	m, err := decodeManifest(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", mpath, err)
+		return nil, nil, fmt.Errorf("%s: %w", mpath, err)
 	}
 	snap := &Snapshot{Meta: m.Meta}
 	// Series files are read, checked and decoded concurrently (decoding is
@@ -259,19 +404,27 @@ func Load(dir string) (*Snapshot, error) {
 		wg.Go(func() {
 			for i := range next {
 				e := m.Series[i]
-				if e.File == "" || strings.Contains(e.File, "..") || filepath.IsAbs(e.File) {
+				if e.File == "" || strings.Contains(e.File, "..") || !filepath.IsLocal(filepath.FromSlash(e.File)) {
 					results[i].err = fmt.Errorf("%s: series %d: bad file name %q", mpath, i, e.File)
 					continue
 				}
+				if e.SHA256 == "" {
+					results[i].err = fmt.Errorf("%s: series %d (%s): no sha256; every series file needs its checksum (write the snapshot again with profdiff)", mpath, i, e.File)
+					continue
+				}
 				spath := filepath.Join(dir, filepath.FromSlash(e.File))
-				se, err := loadSeries(spath, e.SHA256)
+				se, err := loadSeries(dir, e.File, e.SHA256)
 				if err == nil && (se.Service != e.Service || se.ProfileType != e.ProfileType) {
 					err = fmt.Errorf("holds %s %s but the manifest lists it as %s %s", se.Service, se.ProfileType, e.Service, e.ProfileType)
+				}
+				if err == nil && len(se.Windows) != e.Windows {
+					err = fmt.Errorf("holds %d windows but the manifest lists %d", len(se.Windows), e.Windows)
 				}
 				if err == nil {
 					err = se.Validate()
 				}
-				if err != nil {
+				var named errNamed
+				if err != nil && !errors.As(err, &named) {
 					err = fmt.Errorf("%s: %w", spath, err)
 				}
 				results[i] = loaded{se, err}
@@ -285,14 +438,14 @@ func Load(dir string) (*Snapshot, error) {
 	wg.Wait()
 	for _, r := range results {
 		if r.err != nil {
-			return nil, r.err
+			return nil, data, r.err
 		}
 		if snap.Lookup(r.se.Service, r.se.ProfileType) != nil {
-			return nil, fmt.Errorf("%s: series %s %s listed twice", mpath, r.se.Service, r.se.ProfileType)
+			return nil, data, fmt.Errorf("%s: series %s %s listed twice", mpath, r.se.Service, r.se.ProfileType)
 		}
 		snap.Series = append(snap.Series, r.se)
 	}
-	return snap, nil
+	return snap, data, nil
 }
 
 func decodeManifest(data []byte) (*manifest, error) {
@@ -311,16 +464,17 @@ func decodeManifest(data []byte) (*manifest, error) {
 	return &m, nil
 }
 
-func loadSeries(path, wantSum string) (*Series, error) {
-	raw, err := os.ReadFile(path)
+// loadSeries reads, checks and decodes the series file rel of the snapshot
+// in dir. Errors from reading name the file; the others do not (Load adds
+// the name).
+func loadSeries(dir, rel, wantSum string) (*Series, error) {
+	raw, err := inputfile.ReadIn(dir, rel, seriesLimit, inputfile.Options{})
 	if err != nil {
-		return nil, err
+		return nil, errNamed{err}
 	}
-	if wantSum != "" {
-		sum := sha256.Sum256(raw)
-		if hex.EncodeToString(sum[:]) != wantSum {
-			return nil, fmt.Errorf("checksum mismatch: the file was changed or truncated after it was written")
-		}
+	sum := sha256.Sum256(raw)
+	if hex.EncodeToString(sum[:]) != wantSum {
+		return nil, fmt.Errorf("checksum mismatch: the file was changed or truncated after it was written")
 	}
 	data, err := gunzip(raw)
 	if err != nil {
@@ -333,7 +487,12 @@ func loadSeries(path, wantSum string) (*Series, error) {
 	return se, nil
 }
 
-// gunzip decompresses a series file, refusing more than maxSeriesBytes of
+// errNamed marks an error that already names its file.
+type errNamed struct{ error }
+
+func (e errNamed) Unwrap() error { return e.error }
+
+// gunzip decompresses a series file, refusing more than seriesLimit of
 // output. It reads with klauspost/compress's gzip, which checks the CRC-32 and
 // length trailer as compress/gzip does and inflates about twice as fast.
 // Series files are still written with compress/gzip, whose output is
@@ -344,11 +503,11 @@ func gunzip(raw []byte) ([]byte, error) {
 		return nil, fmt.Errorf("not a gzipped series file: %w", err)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, gunzipSizeHint(raw)))
-	if _, err := buf.ReadFrom(io.LimitReader(zr, maxSeriesBytes+1)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(zr, seriesLimit.Max+1)); err != nil {
 		return nil, fmt.Errorf("corrupt series file: %w", err)
 	}
-	if buf.Len() > maxSeriesBytes {
-		return nil, fmt.Errorf("series file decompresses to more than %d bytes", maxSeriesBytes)
+	if int64(buf.Len()) > seriesLimit.Max {
+		return nil, fmt.Errorf("decompresses to more than %s, the limit for %s", inputfile.Size(seriesLimit.Max), seriesLimit.What)
 	}
 	return buf.Bytes(), nil
 }
@@ -367,5 +526,5 @@ func gunzipSizeHint(raw []byte) int {
 	if limit := 1032 * len(raw); n > limit {
 		n = limit
 	}
-	return min(n, maxSeriesBytes) + slack
+	return min(n, int(seriesLimit.Max)) + slack
 }

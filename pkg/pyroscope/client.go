@@ -15,6 +15,8 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/grafana/pyroscope/api/gen/proto/go/querier/v1/querierv1connect"
+
+	"github.com/profdiff/profdiff/internal/redact"
 )
 
 // Defaults. They suit a CI runner with two shared cores talking to a
@@ -49,7 +51,7 @@ type Client struct {
 	url     string // base URL without credentials; the only form ever printed
 	cfg     config
 	q       querierv1connect.QuerierServiceClient
-	secrets []string // every credential in every encoding, for redaction
+	secrets *redact.Redactor // every credential in every encoding
 }
 
 type config struct {
@@ -278,32 +280,23 @@ func (c *Client) headerInterceptor() connect.UnaryInterceptorFunc {
 	}
 }
 
-// secretForms lists every form in which a credential could reach a message:
-// the raw password and token, and the encoded basic auth value.
-func secretForms(cfg config) []string {
-	var out []string
+// secretForms returns the redactor for cfg's credentials: the token, the
+// password and the basic auth pair, each in every encoding a server could
+// echo (see package redact).
+func secretForms(cfg config) *redact.Redactor {
+	var secrets []string
 	if cfg.token != "" {
-		out = append(out, cfg.token)
+		secrets = append(secrets, cfg.token)
 	}
 	if cfg.user != "" || cfg.password != "" {
-		out = append(out, base64.StdEncoding.EncodeToString([]byte(cfg.user+":"+cfg.password)))
-		if cfg.password != "" {
-			out = append(out, cfg.password, url.QueryEscape(cfg.password), url.PathEscape(cfg.password))
-		}
+		secrets = append(secrets, cfg.user+":"+cfg.password, cfg.password)
 	}
-	return out
+	return redact.New(secrets...)
 }
 
 // redact removes every credential from s. Errors from a server or a proxy
 // may echo request headers back; this is the last line of defence.
-func (c *Client) redact(s string) string {
-	for _, sec := range c.secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
-	}
-	return s
-}
+func (c *Client) redact(s string) string { return c.secrets.String(s) }
 
 func redactURL(s string) string {
 	u, err := url.Parse(strings.TrimSpace(s))

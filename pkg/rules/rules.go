@@ -55,7 +55,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"regexp"
 	"strconv"
@@ -64,6 +63,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/profdiff/profdiff/internal/inputfile"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
@@ -197,18 +197,36 @@ func ParseFraction(s string) (float64, error) {
 // Load reads and validates a rules file. Errors name the file and, where
 // known, the line.
 func Load(filename string) (*Rules, error) {
-	data, err := os.ReadFile(filename)
+	data, err := inputfile.Read(filename, fileLimit, inputfile.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("rules %s: %w", filename, err)
+		return nil, fmt.Errorf("rules: %w", err)
 	}
 	return Parse(data, filename)
 }
+
+// Limits on a rules file, which may come from a pull request: a real one is
+// a few KiB, and a pattern is a function name with wildcards. A pattern
+// compiles to a regexp whose size grows with the pattern's, so an unbounded
+// one could take the compiler's time and memory (or, past RE2's own limit,
+// fail).
+var (
+	fileLimit = inputfile.Limit{What: "a rules file", Max: 1 << 20}
+)
+
+const maxPatternBytes = 4096
+
+// maxErrorBytes bounds an error message, which may quote the file.
+const maxErrorBytes = 512
 
 // Parse reads and validates rules from data; name is used in messages.
 func Parse(data []byte, name string) (*Rules, error) {
 	r, err := parse(data, name)
 	if err != nil {
-		return nil, fmt.Errorf("rules %s: %s", name, oneLine(err.Error()))
+		msg := oneLine(err.Error())
+		if len(msg) > maxErrorBytes {
+			msg = strings.ToValidUTF8(msg[:maxErrorBytes], "") + "…"
+		}
+		return nil, fmt.Errorf("rules %s: %s", name, msg)
 	}
 	return r, nil
 }
@@ -375,11 +393,34 @@ func (p paramsYAML) params(perFunction bool) (diff.Params, error) {
 
 func pct(v float64) string { return strconv.FormatFloat(100*v, 'g', 4, 64) + "%" }
 
+// shortQuote quotes a pattern for a message, cut to a readable length.
+func shortQuote(p string) string {
+	if len(p) > 60 {
+		return strconv.Quote(strings.ToValidUTF8(p[:60], "")) + "…"
+	}
+	return strconv.Quote(p)
+}
+
+func checkPatternSize(field, p string) error {
+	if len(p) > maxPatternBytes {
+		return fmt.Errorf("%s %s is %d bytes long; the limit is %d", field, shortQuote(p), len(p), maxPatternBytes)
+	}
+	return nil
+}
+
 func (m matchYAML) compile() (Match, error) {
 	out := Match{Service: m.Service}
+	for _, f := range []struct{ field, p string }{{"service", m.Service}, {"function", m.Function}, {"function_regexp", m.FunctionRegexp}} {
+		if err := checkPatternSize(f.field, f.p); err != nil {
+			return out, err
+		}
+	}
 	if m.Service != "" {
 		if _, err := path.Match(m.Service, ""); err != nil {
-			return out, fmt.Errorf("service pattern %q: %v", m.Service, err)
+			return out, fmt.Errorf("service pattern %s: %v", shortQuote(m.Service), err)
+		}
+		if _, err := regexp.Compile("^" + globToRegexp(m.Service) + "$"); err != nil {
+			return out, fmt.Errorf("service pattern %s: %v", shortQuote(m.Service), err)
 		}
 	}
 	for _, t := range m.Type {
@@ -395,12 +436,16 @@ func (m matchYAML) compile() (Match, error) {
 	case m.Function != "" && m.FunctionRegexp != "":
 		return out, fmt.Errorf("give function (a glob) or function_regexp, not both")
 	case m.Function != "":
-		out.Function = regexp.MustCompile("^" + globToRegexp(m.Function) + "$")
+		re, err := regexp.Compile("^" + globToRegexp(m.Function) + "$")
+		if err != nil {
+			return out, fmt.Errorf("function %s: %v", shortQuote(m.Function), err)
+		}
+		out.Function = re
 		out.Pattern = m.Function
 	case m.FunctionRegexp != "":
 		re, err := regexp.Compile("^(?:" + m.FunctionRegexp + ")$")
 		if err != nil {
-			return out, fmt.Errorf("function_regexp %q: %v", m.FunctionRegexp, err)
+			return out, fmt.Errorf("function_regexp %s: %v", shortQuote(m.FunctionRegexp), err)
 		}
 		out.Function = re
 		out.Pattern = m.FunctionRegexp

@@ -208,7 +208,7 @@ func TestBadInput(t *testing.T) {
 		{"negative amount", ServiceAccount, "POST", "/accounts/acc-0001/withdraw", `{"amount":-5}`, 400, "must be positive", nil},
 		{"zero amount", ServiceFraud, "POST", "/fraud/check", `{"account_id":"acc-0001","amount":0}`, 400, "must be positive", nil},
 		{"huge amount", ServicePayment, "POST", "/payments", `{"from":"a1","to":"a2","amount":1e300}`, 400, "at most", nil},
-		{"tiny amount", ServiceAccount, "POST", "/accounts/acc-0001/deposit", `{"amount":0.001}`, 400, "at least 0.01", nil},
+		{"tiny amount", ServiceAccount, "POST", "/accounts/acc-0001/deposit", `{"amount":0.001}`, 400, "more than two decimals", nil},
 		{"bad currency", ServicePayment, "POST", "/payments", `{"from":"a1","to":"a2","amount":1,"currency":"XXX"}`, 400, "currency", nil},
 		{"same accounts", ServicePayment, "POST", "/payments", `{"from":"a1","to":"a1","amount":1}`, 400, "must differ", nil},
 		{"missing id", ServiceOrder, "POST", "/orders", `{"items":[{"sku":"a","quantity":1,"unit_price":1}]}`, 400, "account_id is required", nil},
@@ -366,7 +366,7 @@ func TestGatewayDownstreamFailures(t *testing.T) {
 		{"account slow", func(d *Downstreams) { d.Account = slow.URL }, "GET", "/api/accounts/acc-0001", "", 504, ServiceAccount},
 		{"fraud down in transfer", func(d *Downstreams) { d.Fraud = down }, "POST", "/api/transfers", transfer, 503, ServiceFraud},
 		{"payment slow in transfer", func(d *Downstreams) { d.Payment = slow.URL }, "POST", "/api/transfers", transfer, 504, ServicePayment},
-		{"notification 500", func(d *Downstreams) { d.Notification = broken.URL }, "POST", "/api/transfers", transfer, 502, ServiceNotification},
+		{"fraud 500 in transfer", func(d *Downstreams) { d.Fraud = broken.URL }, "POST", "/api/transfers", transfer, 502, ServiceFraud},
 		{"loan not json", func(d *Downstreams) { d.Loan = notJSON.URL }, "POST", "/api/loans/quote", `{"principal":1000,"annual_rate":0.05,"term_months":12}`, 502, ServiceLoan},
 		{"order slow", func(d *Downstreams) { d.Order = slow.URL }, "POST", "/api/orders", `{"account_id":"acc-0001","items":[{"sku":"a","quantity":1,"unit_price":1}]}`, 504, ServiceOrder},
 	}

@@ -30,6 +30,7 @@ func (s *Server) registerGateway() {
 			IdleConnTimeout:     90 * time.Second,
 		},
 	}
+	s.gatewayKeys = newKeyedResults[keyedAnswer](ordersKept)
 	s.mux.Handle("POST /api/transfers", handle(s.transfer))
 	s.mux.Handle("GET /api/accounts/{id}", handle(s.gatewayAccount))
 	s.mux.Handle("POST /api/loans/quote", handle(s.gatewayLoan))
@@ -48,6 +49,32 @@ type downstreamResult struct {
 // nothing listens, 502 for anything else (including a 5xx or non-JSON reply).
 // A 4xx from downstream is the client's fault and is passed on as is.
 func (s *Server) call(ctx context.Context, service, method, url string, body any) (downstreamResult, error) {
+	return s.callKeyed(ctx, service, method, url, body, "")
+}
+
+// commit makes a call that books something (a payment, an order) under the
+// idempotency key key. When the call fails in transport — no answer, so
+// the outcome is unknown — it is made once more with the same key, which
+// the service books at most once. If that fails too, the error says the
+// outcome is unknown and how to retry safely.
+func (s *Server) commit(ctx context.Context, service, url string, body any, key string) (downstreamResult, error) {
+	res, err := s.callKeyed(ctx, service, http.MethodPost, url, body, key)
+	if err == nil || res.status != 0 || ctx.Err() != nil {
+		return res, err
+	}
+	res, err = s.callKeyed(ctx, service, http.MethodPost, url, body, key)
+	if err != nil && res.status == 0 {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return res, errorf(ae.Status, "%s; whether it was booked is unknown: retry with the same %s (%s), which cannot book it twice", ae.Msg, IdempotencyHeader, key)
+		}
+	}
+	return res, err
+}
+
+// callKeyed is call with an idempotency key sent in IdempotencyHeader
+// (none when key is empty).
+func (s *Server) callKeyed(ctx context.Context, service, method, url string, body any, key string) (downstreamResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.DownstreamTimeout)
 	defer cancel()
 	var rd io.Reader
@@ -64,6 +91,9 @@ func (s *Server) call(ctx context.Context, service, method, url string, body any
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set(IdempotencyHeader, key)
 	}
 	start := time.Now()
 	resp, err := s.client.Do(req)
@@ -166,6 +196,16 @@ func encodeAggregate(kind string, parts []aggregatePart, meta map[string]any, ws
 }
 
 func (s *Server) respondAggregate(w http.ResponseWriter, status int, kind string, start time.Time, res ...downstreamResult) error {
+	b, err := s.aggregate(kind, start, nil, res...)
+	if err != nil {
+		return err
+	}
+	writeRaw(w, status, b)
+	return nil
+}
+
+// aggregate encodes the aggregated answer; extra adds to its meta.
+func (s *Server) aggregate(kind string, start time.Time, extra map[string]any, res ...downstreamResult) ([]byte, error) {
 	parts := make([]aggregatePart, len(res))
 	services := make([]string, len(res))
 	for i, r := range res {
@@ -173,12 +213,22 @@ func (s *Server) respondAggregate(w http.ResponseWriter, status int, kind string
 		services[i] = r.service
 	}
 	meta := map[string]any{"gateway": s.cfg.Service, "services": services, "elapsed_ms": float64(time.Since(start).Microseconds()) / 1000}
+	for k, v := range extra {
+		meta[k] = v
+	}
 	b, err := encodeAggregate(kind, parts, meta, s.ws("gateway.json"))
 	if err != nil {
-		return errorf(http.StatusBadGateway, "aggregating responses: %v", err)
+		return nil, errorf(http.StatusBadGateway, "aggregating responses: %v", err)
 	}
-	writeRaw(w, status, b)
-	return nil
+	return b, nil
+}
+
+// keyedAnswer is the gateway's answer to a business request that booked
+// something, kept to answer a retry with the same idempotency key the same
+// way (the balance it was checked against has moved since).
+type keyedAnswer struct {
+	status int
+	body   []byte
 }
 
 type transferRequest struct {
@@ -193,21 +243,61 @@ type transferRequest struct {
 
 // transfer runs account → fraud → payment → notification. Both accounts are
 // looked up concurrently; a declined transfer is 422, funds missing 409.
+//
+// A transfer is one business request under one idempotency key (see
+// IdempotencyHeader): the payment is booked under it at most once, and a
+// retry of a transfer that paid gets the first answer again. Once the
+// payment is made the transfer has happened: a notification that fails
+// after it is reported in the answer (201, "incomplete"), never as a
+// retryable 5xx that would invite paying again.
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
+	key, fromClient, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set(IdempotencyHeader, key)
 	var req transferRequest
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	amount, err := checkMove(req.From, req.To, req.Amount, &req.Currency)
+	if !fromClient {
+		// A key nobody can retry with needs no answer kept.
+		answer, err := s.doTransfer(r.Context(), req, key, start)
+		if err != nil {
+			return err
+		}
+		writeRaw(w, answer.status, answer.body)
+		return nil
+	}
+	prev, replay, busy := s.gatewayKeys.claim(key)
+	switch {
+	case busy:
+		return errKeyBusy(key)
+	case replay:
+		writeRaw(w, prev.status, prev.body)
+		return nil
+	}
+	answer, err := s.doTransfer(r.Context(), req, key, start)
 	if err != nil {
+		s.gatewayKeys.release(key)
 		return err
 	}
+	s.gatewayKeys.finish(key, answer)
+	writeRaw(w, answer.status, answer.body)
+	return nil
+}
+
+func (s *Server) doTransfer(ctx context.Context, req transferRequest, key string, start time.Time) (keyedAnswer, error) {
+	var none keyedAnswer
+	amount, err := checkMove(req.From, req.To, req.Amount, &req.Currency)
+	if err != nil {
+		return none, err
+	}
 	if len(req.Description) > 500 {
-		return errorf(http.StatusBadRequest, "description longer than 500 characters")
+		return none, errorf(http.StatusBadRequest, "description longer than 500 characters")
 	}
 	ds := s.cfg.Downstreams
-	ctx := r.Context()
 	accts, err := s.fanOut(ctx,
 		func(ctx context.Context) (downstreamResult, error) {
 			return s.call(ctx, ServiceAccount, http.MethodGet, ds.Account+"/accounts/"+req.From, nil)
@@ -216,49 +306,63 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) error {
 			return s.call(ctx, ServiceAccount, http.MethodGet, ds.Account+"/accounts/"+req.To, nil)
 		})
 	if err != nil {
-		return err
+		return none, err
 	}
 	var from struct {
 		Balance float64 `json:"balance"`
 		Owner   string  `json:"owner"`
 	}
 	if err := json.Unmarshal(accts[0].body, &from); err != nil {
-		return errorf(http.StatusBadGateway, "%s: unreadable account: %v", ServiceAccount, err)
+		return none, errorf(http.StatusBadGateway, "%s: unreadable account: %v", ServiceAccount, err)
 	}
 	if int64(from.Balance*100) < amount {
-		return errorf(http.StatusConflict, "insufficient funds in %s", req.From)
+		return none, errorf(http.StatusConflict, "insufficient funds in %s", req.From)
 	}
 	fraud, err := s.call(ctx, ServiceFraud, http.MethodPost, ds.Fraud+"/fraud/check", map[string]any{
 		"account_id": req.From, "amount": *req.Amount, "currency": req.Currency,
 		"merchant": req.Merchant, "country": req.Country, "description": req.Description,
 	})
 	if err != nil {
-		return err
+		return none, err
 	}
 	var verdict struct {
 		Decision string  `json:"decision"`
 		Score    float64 `json:"score"`
 	}
 	if err := json.Unmarshal(fraud.body, &verdict); err != nil {
-		return errorf(http.StatusBadGateway, "%s: unreadable verdict: %v", ServiceFraud, err)
+		return none, errorf(http.StatusBadGateway, "%s: unreadable verdict: %v", ServiceFraud, err)
 	}
 	if verdict.Decision == "decline" {
-		return errorf(http.StatusUnprocessableEntity, "transfer declined by %s (score %.3f)", ServiceFraud, verdict.Score)
+		return none, errorf(http.StatusUnprocessableEntity, "transfer declined by %s (score %.3f)", ServiceFraud, verdict.Score)
 	}
-	pay, err := s.call(ctx, ServicePayment, http.MethodPost, ds.Payment+"/payments", map[string]any{
-		"from": req.From, "to": req.To, "amount": *req.Amount, "currency": req.Currency,
-	})
+	payKey := downstreamKey(key, "pay")
+	pay, err := s.commit(ctx, ServicePayment, ds.Payment+"/payments", map[string]any{
+		"from": req.From, "to": req.To, "amount": *req.Amount, "currency": req.Currency, "idempotency_key": payKey,
+	}, payKey)
 	if err != nil {
-		return err
+		return none, err
 	}
-	note, err := s.call(ctx, ServiceNotification, http.MethodPost, ds.Notification+"/notifications", map[string]any{
+	// The payment is made: from here on the transfer succeeded.
+	note, err := s.callKeyed(ctx, ServiceNotification, http.MethodPost, ds.Notification+"/notifications", map[string]any{
 		"account_id": req.From, "channel": "email", "template": "transfer_sent",
 		"params": map[string]string{"name": from.Owner, "amount": strconv.FormatFloat(*req.Amount, 'f', 2, 64), "currency": req.Currency, "to": req.To},
-	})
+	}, downstreamKey(key, "notify"))
+	parts := []downstreamResult{accts[0], fraud, pay, note}
+	var extra map[string]any
 	if err != nil {
-		return err
+		parts = parts[:3]
+		extra = map[string]any{"incomplete": map[string]string{
+			"service": ServiceNotification,
+			"error":   err.Error(),
+			"meaning": "the payment was made; only its notification was not sent. Do not retry the transfer to resend it.",
+		}}
 	}
-	return s.respondAggregate(w, http.StatusCreated, "transfer", start, accts[0], fraud, pay, note)
+	b, err := s.aggregate("transfer", start, extra, parts...)
+	if err != nil {
+		// The payment stands whatever went wrong in the encoding.
+		b, _ = json.Marshal(map[string]any{"kind": "transfer", "payment": json.RawMessage(pay.body), "error": err.Error()})
+	}
+	return keyedAnswer{status: http.StatusCreated, body: b}, nil
 }
 
 func (s *Server) gatewayAccount(w http.ResponseWriter, r *http.Request) error {
@@ -317,7 +421,12 @@ func (s *Server) gatewayOrder(w http.ResponseWriter, r *http.Request) error {
 	if err := req.validate(""); err != nil {
 		return err
 	}
-	res, err := s.call(r.Context(), ServiceOrder, http.MethodPost, s.cfg.Downstreams.Order+"/orders", req)
+	key, _, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set(IdempotencyHeader, key)
+	res, err := s.commit(r.Context(), ServiceOrder, s.cfg.Downstreams.Order+"/orders", req, downstreamKey(key, "order"))
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,10 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 // apiError is an error with the HTTP status it should produce. Handlers return
@@ -77,8 +79,18 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") && !strings.HasPrefix(ct, "text/plain") && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return errorf(http.StatusUnsupportedMediaType, "content type %q: want application/json", ct)
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return jsonError(err, limit)
+	}
+	// encoding/json takes the last of duplicate keys and matches keys to
+	// fields case-insensitively, so {"amount":1,"AMOUNT":1000} would move
+	// 1000 while a proxy or log that reads the first key saw 1. Both are
+	// refused before decoding.
+	if err := checkKeys(data, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err, limit)
@@ -117,6 +129,105 @@ func jsonError(err error, limit int64) *apiError {
 	}
 }
 
+// checkKeys walks the JSON in data alongside the Go type t it will be
+// decoded into, and refuses an object with two keys that encoding/json would
+// take for one (equal, or equal ignoring case), and a key that matches a
+// struct field only ignoring case. Malformed JSON is left to the decoder,
+// which reports it better.
+func checkKeys(data []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	err := walkKeys(dec, t)
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return nil
+}
+
+func walkKeys(dec *json.Decoder, t reflect.Type) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		var fields map[string]reflect.StructField
+		if t != nil && t.Kind() == reflect.Struct {
+			fields = map[string]reflect.StructField{}
+			for i := range t.NumField() {
+				f := t.Field(i)
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if name == "" || name == "-" {
+					name = f.Name
+				}
+				fields[foldKey(name)] = f
+				fields[foldKey(name)+"\x00"] = reflect.StructField{Name: name}
+			}
+		}
+		seen := map[string]string{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := kt.(string)
+			fk := foldKey(key)
+			if prev, dup := seen[fk]; dup {
+				if prev == key {
+					return errorf(http.StatusBadRequest, "key %q appears twice in one object", truncate(key, 40))
+				}
+				return errorf(http.StatusBadRequest, "keys %q and %q differ only in case; give each key once, in lower case", truncate(prev, 40), truncate(key, 40))
+			}
+			seen[fk] = key
+			var next reflect.Type
+			switch {
+			case fields != nil:
+				if f, ok := fields[fk]; ok {
+					if want := fields[fk+"\x00"].Name; want != key {
+						return errorf(http.StatusBadRequest, "key %q: keys are case-sensitive; did you mean %q?", truncate(key, 40), want)
+					}
+					next = f.Type
+				}
+			case t != nil && t.Kind() == reflect.Map:
+				next = t.Elem()
+			}
+			if err := walkKeys(dec, next); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token() // '}'
+		return err
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if err := walkKeys(dec, elem); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token() // ']'
+		return err
+	}
+	return nil
+}
+
+// foldKey folds a key as encoding/json compares keys to fields (Unicode
+// simple case folding: "K", the Kelvin sign and "k" are one letter).
+func foldKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		return m
+	}, s)
+}
+
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // checkID validates an identifier from a path or body.
@@ -147,6 +258,12 @@ func toCents(field string, v *float64) (int64, error) {
 		return 0, errorf(http.StatusBadRequest, "%s must be at most %v, got %v", field, maxAmount, a)
 	}
 	c := int64(math.Round(a * 100))
+	// Refuse sub-cent amounts rather than round them: 0.005 is not a cent.
+	// The tolerance only absorbs binary floating point (0.29*100 is
+	// 28.999999999999996).
+	if d := math.Abs(a*100 - float64(c)); d > 1e-6*max(1, a) {
+		return 0, errorf(http.StatusBadRequest, "%s %v has more than two decimals; give whole cents", field, a)
+	}
 	if c < 1 {
 		return 0, errorf(http.StatusBadRequest, "%s must be at least 0.01, got %v", field, a)
 	}

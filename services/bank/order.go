@@ -178,6 +178,7 @@ func (b *orderBook) get(id string) (order, bool) {
 
 func (s *Server) registerOrder() {
 	s.orders = newOrderBook()
+	s.orderKeys = newKeyedResults[order](ordersKept)
 	s.mux.Handle("POST /orders", handle(s.createOrder))
 	s.mux.Handle("POST /orders/batch", handle(s.createOrderBatch))
 	s.mux.Handle("GET /orders/{id}", handle(s.getOrder))
@@ -191,7 +192,24 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 	if err := req.validate(""); err != nil {
 		return err
 	}
+	key := r.Header.Get(IdempotencyHeader)
+	if key != "" {
+		if err := checkID(IdempotencyHeader+" header", key); err != nil {
+			return err
+		}
+		o, replay, busy := s.orderKeys.claim(key)
+		switch {
+		case busy:
+			return errKeyBusy(key)
+		case replay:
+			writeJSON(w, http.StatusOK, o) // booked before: the same order, not a new one
+			return nil
+		}
+	}
 	out := s.orders.processOrders([]orderRequest{req}, s.ws("order.batch"))
+	if key != "" {
+		s.orderKeys.finish(key, out[0])
+	}
 	writeJSON(w, http.StatusCreated, out[0])
 	return nil
 }

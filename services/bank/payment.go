@@ -152,6 +152,9 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if req.IdempotencyKey == "" {
+		req.IdempotencyKey = r.Header.Get(IdempotencyHeader)
+	}
 	if req.IdempotencyKey != "" {
 		if err := checkID("idempotency_key", req.IdempotencyKey); err != nil {
 			return err

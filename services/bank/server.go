@@ -25,10 +25,14 @@ type Server struct {
 	started time.Time
 
 	// State of the service this server runs; only one group is used.
-	orders   *orderBook
-	ledger   *paymentLedger
-	accounts *accountStore
-	client   *http.Client // gateway only
+	orders *orderBook
+	// orderKeys and gatewayKeys remember what was booked or answered per
+	// idempotency key (see IdempotencyHeader).
+	orderKeys   *keyedResults[order]
+	gatewayKeys *keyedResults[keyedAnswer]
+	ledger      *paymentLedger
+	accounts    *accountStore
+	client      *http.Client // gateway only
 
 	mu   sync.Mutex
 	addr net.Addr

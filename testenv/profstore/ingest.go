@@ -117,12 +117,25 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		ts = from.UnixNano()
 	}
 	name := profileName(p, cfg)
-	base := ingestBaseLabels(ls.Labels(), ls.ServiceName(), spy)
+	tags := ls.Labels()
+	if svc, ok := tags[labelService]; ok && svc != ls.ServiceName() {
+		// Otherwise any client could file its profiles under another
+		// service's name.
+		return badMeta(fmt.Errorf("name: the %s label %q differs from the application name %q; the application name is the service name", labelService, clip(svc), clip(ls.ServiceName())))
+	}
+	base := ingestBaseLabels(tags, ls.ServiceName(), spy)
+	if err := s.opts.checkLabels(base); err != nil {
+		return badMeta(err)
+	}
 	places := make([]placement, 0, len(p.SampleType))
 	for i, t := range profileTypesOf(name, p) {
 		places = append(places, placement{lbls: seriesLabels(base, t), typ: t, sampleIdx: i})
 	}
 	if err := s.store.add(raw, ts, places); err != nil {
+		var tm errTooManySeries
+		if errors.As(err, &tm) {
+			return &ingestError{tm.status(), err.Error()}
+		}
 		return &ingestError{http.StatusRequestEntityTooLarge, err.Error()}
 	}
 	return nil

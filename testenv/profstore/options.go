@@ -59,6 +59,18 @@ type Options struct {
 	// partitioned by tenant.
 	RequireTenant bool
 
+	// Label and series limits (see DefaultMaxLabelNameLength and the
+	// others); zero means the default.
+	MaxLabelNameLength     int
+	MaxLabelValueLength    int
+	MaxLabelNamesPerSeries int
+	MaxSeries              int
+	// MaxQueryLength is the longest time range a query may span.
+	MaxQueryLength time.Duration
+	// ReadTimeout bounds reading one request, IdleTimeout an idle
+	// keep-alive connection.
+	ReadTimeout, IdleTimeout time.Duration
+
 	// Logger receives one line per rejected request and the start line of
 	// the command. Nil discards.
 	Logger *slog.Logger
@@ -82,6 +94,23 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxDecompressedBytes <= 0 {
 		o.MaxDecompressedBytes = DefaultMaxDecompressedBytes
+	}
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{{&o.MaxLabelNameLength, DefaultMaxLabelNameLength}, {&o.MaxLabelValueLength, DefaultMaxLabelValueLength}, {&o.MaxLabelNamesPerSeries, DefaultMaxLabelNamesPerSeries}, {&o.MaxSeries, DefaultMaxSeries}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	if o.MaxQueryLength <= 0 {
+		o.MaxQueryLength = DefaultMaxQueryLength
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

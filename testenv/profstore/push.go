@@ -2,6 +2,7 @@ package profstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"connectrpc.com/connect"
@@ -25,6 +26,9 @@ func (p pusher) Push(_ context.Context, req *connect.Request[pushv1.PushRequest]
 	var todo []pending
 	for _, s := range req.Msg.Series {
 		base, name, err := pushBaseLabels(s.Labels)
+		if err == nil {
+			err = p.s.opts.checkLabels(base)
+		}
 		if err != nil {
 			p.s.store.reject()
 			return nil, connect.NewError(connect.CodeInvalidArgument, err)
@@ -52,7 +56,15 @@ func (p pusher) Push(_ context.Context, req *connect.Request[pushv1.PushRequest]
 	}
 	for _, t := range todo {
 		if err := p.s.store.add(t.raw, t.ts, t.places); err != nil {
-			return nil, connect.NewError(connect.CodeResourceExhausted, err)
+			p.s.store.reject()
+			// A profile larger than the whole store will never fit:
+			// not a retryable 429. The series cap is per tenant and
+			// frees up as series expire, so that one is.
+			code := connect.CodeInvalidArgument
+			if errors.As(err, new(errTooManySeries)) {
+				code = connect.CodeResourceExhausted
+			}
+			return nil, connect.NewError(code, err)
 		}
 	}
 	return connect.NewResponse(&pushv1.PushResponse{}), nil

@@ -127,7 +127,7 @@ func (q querier) Series(_ context.Context, req *connect.Request[querierv1.Series
 // only the selected sample type. time_nanos is the query end, as the real
 // server sets it (v2.2.1 and v1.21.1 both), and duration_nanos is 0.
 func (q querier) SelectMergeProfile(_ context.Context, req *connect.Request[querierv1.SelectMergeProfileRequest]) (*connect.Response[profilev1.Profile], error) {
-	sel, err := newSelection(req.Msg.ProfileTypeID, req.Msg.LabelSelector, req.Msg.Start, req.Msg.End)
+	sel, err := newSelection(req.Msg.ProfileTypeID, req.Msg.LabelSelector, req.Msg.Start, req.Msg.End, q.s.opts.MaxQueryLength)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (q querier) SelectMergeProfile(_ context.Context, req *connect.Request[quer
 // SelectMergeStacktraces answers a flame graph, or the compact tree bytes
 // when format=PROFILE_FORMAT_TREE.
 func (q querier) SelectMergeStacktraces(_ context.Context, req *connect.Request[querierv1.SelectMergeStacktracesRequest]) (*connect.Response[querierv1.SelectMergeStacktracesResponse], error) {
-	sel, err := newSelection(req.Msg.ProfileTypeID, req.Msg.LabelSelector, req.Msg.Start, req.Msg.End)
+	sel, err := newSelection(req.Msg.ProfileTypeID, req.Msg.LabelSelector, req.Msg.Start, req.Msg.End, q.s.opts.MaxQueryLength)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func (s *Server) tree(sel selection) (*treeNode, error) {
 // the profiles in its step. As on the real server the grid starts one step
 // before start, and a profile at time t lands on the first grid point >= t.
 func (q querier) SelectSeries(_ context.Context, req *connect.Request[querierv1.SelectSeriesRequest]) (*connect.Response[querierv1.SelectSeriesResponse], error) {
-	sel, err := newSelection(req.Msg.ProfileTypeID, req.Msg.LabelSelector, req.Msg.Start, req.Msg.End)
+	sel, err := newSelection(req.Msg.ProfileTypeID, req.Msg.LabelSelector, req.Msg.Start, req.Msg.End, q.s.opts.MaxQueryLength)
 	if err != nil {
 		return nil, err
 	}

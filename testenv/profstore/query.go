@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/prometheus/prometheus/model/labels"
@@ -77,8 +78,11 @@ type selection struct {
 	endMs    int64
 }
 
-func newSelection(typeID, selector string, startMs, endMs int64) (selection, error) {
+func newSelection(typeID, selector string, startMs, endMs int64, maxLength time.Duration) (selection, error) {
 	if err := checkRange(startMs, endMs); err != nil {
+		return selection{}, err
+	}
+	if err := checkQueryLength(startMs, endMs, maxLength); err != nil {
 		return selection{}, err
 	}
 	t, err := parseProfileTypeID(typeID)

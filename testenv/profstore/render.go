@@ -72,6 +72,9 @@ func (s *Server) parseRenderQuery(r *http.Request, queryField, fromField, untilF
 	if err := checkRange(p.sel.startMs, p.sel.endMs); err != nil {
 		return renderParams{}, err
 	}
+	if err := checkQueryLength(p.sel.startMs, p.sel.endMs, s.opts.MaxQueryLength); err != nil {
+		return renderParams{}, err
+	}
 	return p, nil
 }
 

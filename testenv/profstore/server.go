@@ -53,6 +53,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	s.httpSrv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.opts.ReadTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
 		ErrorLog:          nil,
 	}
 	s.url = "http://" + ln.Addr().String()
@@ -114,7 +116,8 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	connectOpts := []connect.HandlerOption{connect.WithReadMaxBytes(int(s.opts.MaxUploadBytes))}
 	mux.Handle(querierv1connect.NewQuerierServiceHandler(querier{s: s}, connectOpts...))
-	mux.Handle(pushv1connect.NewPusherServiceHandler(pusher{s: s}, connectOpts...))
+	pushPath, pushHandler := pushv1connect.NewPusherServiceHandler(pusher{s: s}, connectOpts...)
+	mux.Handle(pushPath, s.limitBody(pushHandler))
 	mux.HandleFunc("/ingest", s.handleIngest)
 	mux.HandleFunc("GET /pyroscope/render", s.handleRender)
 	mux.HandleFunc("GET /pyroscope/render-diff", s.handleRenderDiff)
@@ -124,6 +127,20 @@ func (s *Server) routes() http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	return s.auth(mux)
+}
+
+// limitBody answers 413, as the real server does, for a request whose
+// declared body is over MaxUploadBytes; Connect alone would answer 429
+// (resource exhausted), which tells a client to retry what can never fit.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.opts.MaxUploadBytes {
+			s.store.reject()
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes is over the %d byte limit", r.ContentLength, s.opts.MaxUploadBytes))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // auth enforces the optional basic auth / bearer token / tenant rules on

@@ -2,6 +2,7 @@ package profstore
 
 import (
 	"context"
+	"sort"
 	"time"
 )
 
@@ -29,6 +30,8 @@ type TypeStats struct {
 type statsCounters struct {
 	uploads, rejected, evicted int64
 	services                   map[string]map[string]TypeStats
+	entries                    int   // counters in services
+	bytes                      int64 // their memory, charged against the cap
 }
 
 func newStatsCounters() statsCounters {
@@ -41,7 +44,11 @@ func (c *statsCounters) count(service, typeID string, at time.Time) {
 		m = make(map[string]TypeStats)
 		c.services[service] = m
 	}
-	t := m[typeID]
+	t, ok := m[typeID]
+	if !ok {
+		c.entries++
+		c.bytes += int64(len(service)+len(typeID)) + statsEntryBytes
+	}
 	t.Uploads++
 	if t.First.IsZero() {
 		t.First = at
@@ -50,12 +57,55 @@ func (c *statsCounters) count(service, typeID string, at time.Time) {
 	m[typeID] = t
 }
 
+// trimStatsLocked drops the counters of services that hold no data any
+// more, least recently uploaded first, while there are more than
+// maxStatsEntries. Counters of services with data are kept: WaitForUploads
+// relies on them.
+func (st *store) trimStatsLocked() {
+	c := &st.stats
+	if c.entries <= maxStatsEntries {
+		return
+	}
+	live := map[string]bool{}
+	for _, s := range st.series {
+		live[s.service] = true
+	}
+	type idle struct {
+		service string
+		last    time.Time
+	}
+	var gone []idle
+	for svc, m := range c.services {
+		if live[svc] {
+			continue
+		}
+		var last time.Time
+		for _, t := range m {
+			if t.Last.After(last) {
+				last = t.Last
+			}
+		}
+		gone = append(gone, idle{svc, last})
+	}
+	sort.Slice(gone, func(i, j int) bool { return gone[i].last.Before(gone[j].last) })
+	for _, g := range gone {
+		if c.entries <= maxStatsEntries {
+			break
+		}
+		for typeID := range c.services[g.service] {
+			c.entries--
+			c.bytes -= int64(len(g.service)+len(typeID)) + statsEntryBytes
+		}
+		delete(c.services, g.service)
+	}
+}
+
 func (st *store) snapshotStats() Stats {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	s := Stats{
 		Uploads: st.stats.uploads, Rejected: st.stats.rejected, Evicted: st.stats.evicted,
-		Stored: len(st.uploads), Series: len(st.series), Bytes: st.bytes,
+		Stored: len(st.uploads), Series: len(st.series), Bytes: st.bytes + st.stats.bytes,
 		Services: make(map[string]map[string]TypeStats, len(st.stats.services)),
 	}
 	for svc, m := range st.stats.services {

@@ -58,6 +58,7 @@ type store struct {
 	mu        sync.RWMutex
 	retention time.Duration
 	maxBytes  int64
+	maxSeries int
 	delay     time.Duration
 	now       func() time.Time
 
@@ -72,6 +73,7 @@ func newStore(o Options) *store {
 	return &store{
 		retention: o.Retention,
 		maxBytes:  o.MaxBytes,
+		maxSeries: o.MaxSeries,
 		delay:     o.QueryDelay,
 		now:       o.Now,
 		series:    make(map[string]*series),
@@ -81,8 +83,17 @@ func newStore(o Options) *store {
 
 // add stores one upload under each placement, evicting expired and then
 // oldest uploads as needed to stay under the memory cap.
+//
+// Every byte the upload makes the store keep is charged: its data, its
+// bookkeeping, and the labels of each series it is filed under (charged per
+// upload, an upper bound on what the shared series hold, since a series
+// lives only as long as its uploads). The per-service counters are charged
+// too (stats.bytes).
 func (st *store) add(data []byte, ts int64, places []placement) error {
-	size := int64(len(data)) + uploadOverhead + int64(len(places))*64
+	size := int64(len(data)) + uploadOverhead
+	for _, p := range places {
+		size += 64 + 2*labelsBytes(p.lbls) // the labels, and the series key spelling them out
+	}
 	if size > st.maxBytes {
 		return errTooBig
 	}
@@ -90,7 +101,16 @@ func (st *store) add(data []byte, ts int64, places []placement) error {
 	defer st.mu.Unlock()
 	now := st.now()
 	st.evictExpiredLocked(now)
-	for st.bytes+size > st.maxBytes && len(st.uploads) > 0 {
+	fresh := map[string]bool{}
+	for _, p := range places {
+		if k := p.lbls.String(); st.series[k] == nil {
+			fresh[k] = true
+		}
+	}
+	if len(st.series)+len(fresh) > st.maxSeries {
+		return errTooManySeries{st.maxSeries}
+	}
+	for st.bytes+st.stats.bytes+size > st.maxBytes && len(st.uploads) > 0 {
 		st.removeLocked(st.uploads[0])
 		st.uploads = st.uploads[1:]
 		st.stats.evicted++
@@ -111,6 +131,7 @@ func (st *store) add(data []byte, ts int64, places []placement) error {
 		u.series = append(u.series, s)
 		st.stats.count(s.service, p.typ.ID(), now)
 	}
+	st.trimStatsLocked()
 	st.uploads = append(st.uploads, u)
 	st.bytes += size
 	st.stats.uploads++

@@ -1,0 +1,134 @@
+package baseline
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/profdiff/profdiff/internal/inputfile"
+	"github.com/profdiff/profdiff/pkg/profiletype"
+)
+
+// AddProfileFiles reads each pprof file (see ReadProfileFile) and adds it
+// as a window of the service's series of each profile type, returning how
+// many windows each type got. It changes only snap in memory; errors name the file. A file
+// given twice (the same bytes) or a profile whose window starts when one
+// already in the series does is refused: it would count one time window
+// twice.
+func AddProfileFiles(snap *Snapshot, service string, ids []profiletype.ID, files []string, limit inputfile.Limit) (map[string]int, error) {
+	added := map[string]int{}
+	seen := map[[sha256.Size]byte]string{}
+	for _, file := range files {
+		p, sum, err := ReadProfileFile(file, limit)
+		if err != nil {
+			return nil, err
+		}
+		if first, ok := seen[sum]; ok {
+			return nil, fmt.Errorf("%s: the same profile as %s, given twice; give each time window's profile once", file, first)
+		}
+		seen[sum] = file
+		for _, id := range ids {
+			se := snap.Lookup(service, id.String())
+			if se == nil {
+				se = NewSeries(service, id)
+				snap.Put(se)
+			}
+			if err := checkSums(p, se); err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			if p.TimeNanos > 0 {
+				start := time.Unix(0, p.TimeNanos).UTC()
+				for _, w := range se.Windows {
+					if w.Start.Equal(start) {
+						return nil, fmt.Errorf("%s: its window starts at %s, as a window already in the %s %s series does; each profile must cover its own time window", file, start.Format(time.RFC3339Nano), service, id.Alias())
+					}
+				}
+			}
+			empty := emptyWindows(se)
+			if err := se.AddProfile(p, WindowOptions{}); err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			if emptyWindows(se) > empty {
+				return nil, fmt.Errorf("%s: no %s/%s values in the profile (all samples are zero)", file, id.SampleType, id.SampleUnit)
+			}
+			added[id.Alias()]++
+		}
+	}
+	return added, nil
+}
+
+// checkSums refuses a profile whose values of se's sample type, added up
+// as AddProfile adds them into the window's total and, over the windows,
+// into the series' stacks, pass the int64 maximum: the sums would wrap
+// around to nonsense.
+func checkSums(p *profile.Profile, se *Series) error {
+	idx := -1
+	for i, st := range p.SampleType {
+		if st.Type == se.SampleType.Type && st.Unit == se.SampleType.Unit {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return nil // AddProfile says what the profile holds instead
+	}
+	var sum int64
+	add := func(v int64) bool {
+		if v <= 0 {
+			return true // AddProfile reports negative samples
+		}
+		if sum > math.MaxInt64-v {
+			return false
+		}
+		sum += v
+		return true
+	}
+	for _, w := range se.Windows {
+		if !add(w.Total) {
+			return fmt.Errorf("the series' earlier windows already sum past the int64 maximum")
+		}
+	}
+	for _, s := range p.Sample {
+		if idx < len(s.Value) && !add(s.Value[idx]) {
+			return fmt.Errorf("its %s values, added to the series' earlier windows, sum past the int64 maximum (%d); the profile's values are corrupt", se.SampleType, int64(math.MaxInt64))
+		}
+	}
+	return nil
+}
+
+// ReadProfileFile reads and parses one pprof file (gzipped or not), naming
+// it in every error. It returns the decompressed profile's SHA-256, by
+// which a file given twice is known. Only regular files are read, within
+// limit decompressed: pprof's own parser would inflate a gzip bomb without
+// one.
+func ReadProfileFile(file string, limit inputfile.Limit) (*profile.Profile, [sha256.Size]byte, error) {
+	data, err := inputfile.Read(file, limit, inputfile.Options{Gunzip: true})
+	if err != nil {
+		return nil, [sha256.Size]byte{}, err
+	}
+	if len(data) == 0 {
+		return nil, [sha256.Size]byte{}, fmt.Errorf("%s: empty file, not a pprof profile", file)
+	}
+	sum := sha256.Sum256(data)
+	p, err := profile.ParseData(data)
+	if err != nil {
+		return nil, sum, fmt.Errorf("%s: not a readable pprof profile (%v)", file, err)
+	}
+	if len(p.Sample) == 0 {
+		return nil, sum, fmt.Errorf("%s: empty profile (no samples)", file)
+	}
+	return p, sum, nil
+}
+
+func emptyWindows(se *Series) int {
+	n := 0
+	for _, w := range se.Windows {
+		if w.Total == 0 {
+			n++
+		}
+	}
+	return n
+}
