@@ -1,77 +1,48 @@
 // Package diff is profdiff's comparison engine: it decides, from a baseline
 // snapshot and a current one, which functions regressed, which improved, and
 // which series cannot be judged. It is pure computation: no I/O, no clock
-// beyond stamping the result.
+// beyond stamping the result. Policy — defaults, which normalization, which
+// series a baseline keeps, when a load makes a run inconclusive — is
+// pkg/gate's; every entry point goes through it.
 //
 // # The test
 //
-// For every function, and for its self and its cumulative value, each
-// window gives one observation: the value as a share of the window's total
-// (or as a rate per second, or as a ratio to the rest of the window's total;
-// see Normalization). The windows of one side are treated as
-// independent measurements of the same quantity, and the two sides are
-// compared with a one-sided Welch t-test on the per-window means.
-//
-// The per-window variance of each side is floored at the variance that
-// sampling alone implies: a share p measured from N samples varies by at
-// least p(1-p)/N (binomial), a rate by the Poisson equivalent. Without the
-// floor, a side whose few windows happened to agree closely would claim a
-// precision its sample count cannot give, and tiny changes would look
-// certain. With it, the test is never more confident than counting allows,
-// yet it still widens when windows disagree for reasons beyond sampling
-// (load bursts, GC, other tenants), which a pure count test would ignore and
-// cry wolf on. The floor uses the larger of the side's own mean and the
-// mean of both sides, so a function absent from one side does not claim
-// zero variance there.
+// For every function at or above the floor on either side, and for its self
+// and its cumulative value, each window gives one observation: the value as
+// a share of the window's total, a rate per second, or a ratio to the rest
+// of the window's total (see Normalization). The two sides' means are
+// compared by a one-sided t test whose variance is taken under "no change":
+// the windows' variance pooled over both sides about their runs' means,
+// floored at what the profiles' own sampling allows at the level both sides
+// share, plus one drift term per series for how a process's level moves
+// from one run to the next. stats.go holds the model in full, with the
+// reasons for each part; docs/verdict-quality.md what it was measured to do.
 //
 // Why not a rank test: with six windows a side, the Mann–Whitney U test's
 // smallest one-sided p-value is 1/924 ≈ 0.001, so after correcting over
 // hundreds of functions nothing could ever be significant.
 //
-// # Runs
-//
-// Windows of one run are not the whole story: a function's mean can move
-// more from one run of the same build to the next than its windows show (a
-// process's CPU cost per request), or less (allocation windows that are
-// lumpy because Go publishes a GC cycle's allocations at once). A baseline
-// recorded over several runs (Window.Run) shows both. With three runs or
-// more, a model of a run mean's variance (the windows' prediction times a
-// factor, plus a drift of every function's level by a common percentage) is
-// fitted to all the series' functions, and each function's own run variance
-// is shrunk towards it (empirical Bayes, as limma moderates gene-wise
-// variances along a trend; see dispersion.go). The test's degrees of
-// freedom are the pooled prior's plus the function's own. A function that
-// moves far more than the fit allows is judged by its own runs
-// alone, as every function is with two runs: its between-run variance is
-// added to the windows' and the degrees of freedom follow Satterthwaite, so
-// a function that wanders is judged with the wide t distribution its few
-// runs call for. SeriesResult.RunNoise reports the fit.
-//
 // # False discoveries
 //
-// A series tests every function whose share is at least the floor on either
-// side, self and cumulative alike, and controls the false-discovery rate over
-// those tests with Benjamini–Hochberg at Alpha (q-values). The family is the
-// series, not the run: the promise is "at most Alpha false alarms per
-// series" on A/A runs, whatever else the run holds, and a series' verdict
-// does not depend on how many other services were gated alongside it.
-// Increases and decreases are two separate families (regressions use the
-// one-sided p-value for an increase, improvements the one for a decrease).
+// Benjamini–Hochberg at Alpha controls false discoveries over every test of
+// the run — all series, self and cumulative values alike — because a CI
+// user sees runs: on A/A runs (same build both sides), Alpha is about the
+// share of runs with any false regression. Increases and decreases are two
+// separate families; improvements are reported at Alpha/5.
 //
 // A function regresses when its q-value is at most Alpha, its relative
 // increase is at least Threshold, and its current share is at least Floor.
 // A function with no value in any baseline window that meets the same bar
-// now is a new hot path. Both fail the run. Improvements (credible
-// decreases of at least Threshold) are reported and never fail.
+// now is a new hot path. Both fail the run. Improvements are reported and
+// never fail.
 //
 // # What a pass can promise
 //
 // Each finding, and each series for its hottest function, carries the
-// minimum detectable change: the relative increase the gate would catch
-// with about 80% power at the series' Alpha, given the pooled standard
-// error. Because BH must reject a lone regression at Alpha/m among m tests,
-// the MDE uses Alpha/m: it is honest for the common case of one regression
-// among many unchanged functions. It is never below Threshold.
+// minimum detectable change: the relative increase the gate finds with 80%
+// power, threshold included, at Alpha over the run's tests (what
+// Benjamini–Hochberg needs of a lone regression among many unchanged
+// functions).
 package diff
 
 import (
