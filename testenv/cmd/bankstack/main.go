@@ -9,6 +9,7 @@
 //	bankstack baseline  start, load, collect and write a baseline
 //	bankstack gate      start, load, collect, compare with a baseline; exit 0/1/2
 //	bankstack demo      baseline, then an A/A gate and an injected regression
+//	bankstack images    build the local images the other deploy paths run
 //
 // Every command takes --backend local|docker (default local: child processes
 // and the embedded Pyroscope-compatible server, nothing but Go needed).
@@ -42,6 +43,7 @@ var commands = []command{
 	{"baseline", "start the stack, drive load, collect and write a baseline", runBaseline},
 	{"gate", "start the stack, drive load, compare with a baseline; exit 0 pass, 1 regression, 2 inconclusive/error", runGate},
 	{"demo", "record a baseline, gate an A/A run (passes) and an injected regression (fails)", runDemo},
+	{"images", "build the local images the compose, Ansible and Terraform paths run where nothing can be pulled", runImages},
 	{"calibrate", "measure false alarms on A/A runs and detection of injected regressions; table and JSON", runCalibrate},
 }
 
