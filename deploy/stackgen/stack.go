@@ -527,6 +527,22 @@ func (st *Stack) TerraformJSON() ([]byte, error) {
 		}
 		return m
 	}
+	// Empty lists, not null, so the module's dynamic blocks need no guard.
+	tf := func(cs []Container) []Container {
+		out := rewrite(cs, ref, esc)
+		for i := range out {
+			if out[i].Ports == nil {
+				out[i].Ports = []Port{}
+			}
+			if out[i].Binds == nil {
+				out[i].Binds = []Bind{}
+			}
+			if out[i].Volumes == nil {
+				out[i].Volumes = []Volume{}
+			}
+		}
+		return out
+	}
 	order := make([]string, len(st.Containers))
 	for i, c := range st.Containers {
 		order[i] = c.Name
@@ -538,8 +554,8 @@ func (st *Stack) TerraformJSON() ([]byte, error) {
 			"stack_network":          st.Network,
 			"stack_volumes":          st.Volumes,
 			"stack_order":            order,
-			"stack_containers":       byName(rewrite(st.Containers, ref, esc)),
-			"stack_containers_local": byName(rewrite(st.Local, ref, esc)),
+			"stack_containers":       byName(tf(st.Containers)),
+			"stack_containers_local": byName(tf(st.Local)),
 		},
 	}
 	var b bytes.Buffer
