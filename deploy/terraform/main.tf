@@ -42,6 +42,12 @@ variable "stack_images" {
   }
 }
 
+variable "repo_dir" {
+  type        = string
+  default     = null
+  description = "The repository whose config/ the containers mount (default: the one this module is in)."
+}
+
 variable "include_optional" {
   type        = bool
   default     = false
@@ -49,7 +55,7 @@ variable "include_optional" {
 }
 
 locals {
-  repo_dir = abspath("${path.module}/../..")
+  repo_dir = var.repo_dir != null ? var.repo_dir : abspath("${path.module}/../..")
   selected = {
     default = local.stack_containers
     local   = local.stack_containers_local
