@@ -281,12 +281,30 @@ func (d *dockerStack) buildPrometheusImage(ctx context.Context) error {
 		// as (scratch has no mkdir).
 		{path: "data/.keep", data: nil},
 	}
+	// promtool, from the same package, is the image's health check
+	// (promtool query instant http://127.0.0.1:9090 vector(1)): the image
+	// has no wget for the check compose runs on prom/prometheus.
+	if tool, err := exec.LookPath("promtool"); err == nil {
+		if tool, err = filepath.EvalSymlinks(tool); err == nil {
+			toolLibs, err := sharedLibs(ctx, tool)
+			if err != nil {
+				return err
+			}
+			libs = append(libs, toolLibs...)
+			files = append(files, buildFile{path: "rootfs/usr/bin/promtool", src: tool, mode: 0o755})
+		}
+	}
+	seen := map[string]bool{}
 	for _, l := range libs {
-		files = append(files, buildFile{path: "rootfs" + l, src: l, mode: 0o755})
+		if !seen[l] {
+			seen[l] = true
+			files = append(files, buildFile{path: "rootfs" + l, src: l, mode: 0o755})
+		}
 	}
 	const dockerfile = `# Prometheus from this machine's binary (Debian's package), standing in for
-# prom/prometheus where that image cannot be pulled: the binary, the shared
-# libraries and loader it is linked against, nothing else.
+# prom/prometheus where that image cannot be pulled: the binary (and
+# promtool, for the health check), the shared libraries and loader they are
+# linked against, nothing else.
 FROM scratch
 COPY rootfs/ /
 COPY --chown=65534:65534 data/ /prometheus/

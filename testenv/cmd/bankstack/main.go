@@ -10,6 +10,7 @@
 //	bankstack baseline  start, load, collect and write a baseline
 //	bankstack gate      a duet with --against REF, or compare with --baseline DIR; exit 0/1/2
 //	bankstack demo      an A/A duet and a duet with an injected regression (--with-baseline: against a recorded baseline)
+//	bankstack images    build the local images the other deploy paths run
 //
 // Every command takes --backend local|docker (default local: child processes
 // and the embedded Pyroscope-compatible server, nothing but Go needed).
@@ -43,6 +44,7 @@ var commands = []command{
 	{"baseline", "start the stack, drive load, collect and write a baseline", runBaseline},
 	{"gate", "measure beside --against REF (a duet) or compare with --baseline DIR; exit 0 pass, 1 regression, 2 inconclusive/error", runGate},
 	{"demo", "an A/A duet (passes) and a duet with an injected regression (fails); --with-baseline gates against a recorded baseline", runDemo},
+	{"images", "build the local images the compose, Ansible and Terraform paths run where nothing can be pulled", runImages},
 	{"calibrate", "measure false alarms on A/A runs and detection of injected regressions; table and JSON", runCalibrate},
 }
 

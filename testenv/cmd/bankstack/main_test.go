@@ -41,6 +41,11 @@ func TestBadInput(t *testing.T) {
 		{[]string{"calibrate", "--config", "/nonexistent/rules.yaml"}, "/nonexistent/rules.yaml"},
 		{[]string{"calibrate", "--config", badRules}, `normalization "odds"`},
 		{[]string{"frobnicate"}, "frobnicate"},
+		{[]string{"validate", "--port", "grafana=0"}, "--port needs --host"},
+		{[]string{"validate", "--host", "127.0.0.1", "--port", "nope=1"}, `unknown component "nope"`},
+		{[]string{"load", "--host", "127.0.0.1", "--port", "pyroscope=x"}, "--port pyroscope=x: want a port number"},
+		{[]string{"validate", "--host", "127.0.0.1", "--port", "pyroscope=0"}, "the stack needs its Pyroscope"},
+		{[]string{"images", "extra"}, `unexpected argument "extra"`},
 		{[]string{"demo", "--arrivals", "bursty"}, `arrivals "bursty": want poisson or uniform`},
 	}
 	for _, tt := range tests {

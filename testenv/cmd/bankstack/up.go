@@ -122,17 +122,17 @@ func runDown(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("load", "drive load against the running stack", "go run ./testenv/cmd/bankstack load --duration 2m --rate 300", stdout)
 	lf := addLoadFlags(fs)
-	statePath := fs.String("state", defaultStatePath(), "the state file bankstack up wrote")
+	tf := addTargetFlags(fs)
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
-	st, err := readState(*statePath)
+	ep, err := tf.endpoints()
 	if err != nil {
 		return fail(stderr, "load", err)
 	}
 	res, err := loadgen.Run(ctx, loadgen.Config{
-		Targets: st.Endpoints.Services, Rate: lf.rate, Duration: lf.duration, Concurrency: lf.conc, Seed: lf.seed,
+		Targets: ep.Services, Rate: lf.rate, Duration: lf.duration, Concurrency: lf.conc, Seed: lf.seed,
 		Arrivals: lf.arrivals.a, Progress: stdout, InPlace: isTerminal(stdout),
 	})
 	if err != nil {
@@ -152,16 +152,16 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", "check the running stack the way the runbook does; one line per check",
 		"go run ./testenv/cmd/bankstack validate", stdout)
-	statePath := fs.String("state", defaultStatePath(), "the state file bankstack up wrote")
+	tf := addTargetFlags(fs)
 	wait := fs.Duration("profile-wait", 30*time.Second, "how long to wait for each service's profiles to reach Pyroscope")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
-	st, err := readState(*statePath)
+	ep, err := tf.endpoints()
 	if err != nil {
 		return fail(stderr, "validate", err)
 	}
-	checks := testenv.Validate(ctx, st.Endpoints, testenv.ValidateOptions{ProfileWait: *wait, Out: stdout})
+	checks := testenv.Validate(ctx, ep, testenv.ValidateOptions{ProfileWait: *wait, Out: stdout})
 	if n := testenv.Failed(checks); n > 0 {
 		fmt.Fprintf(stdout, "%d of %d checks failed\n", n, len(checks))
 		return 1

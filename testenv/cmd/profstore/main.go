@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,8 +36,12 @@ func run(args []string) error {
 	maxUpload := fs.Int64("max-upload-bytes", profstore.DefaultMaxUploadBytes, "largest accepted upload body in bytes")
 	queryDelay := fs.Duration("query-delay", 0, "hide uploads from queries until this old (real Pyroscope: about 2s)")
 	verbose := fs.Bool("v", false, "log rejected uploads")
+	healthURL := fs.String("healthcheck", "", "check URL instead of serving: succeed when it answers 200 within 3s (for a container health check: the image is FROM scratch, with no curl or wget)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *healthURL != "" {
+		return healthcheck(*healthURL)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -67,4 +72,18 @@ func run(args []string) error {
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("shutdown timed out")
 	}
+}
+
+// healthcheck probes url once, for a container's health check.
+func healthcheck(url string) error {
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck %s: %s", url, resp.Status)
+	}
+	return nil
 }

@@ -54,6 +54,14 @@ func TestCommandLifecycle(t *testing.T) {
 				t.Fatalf("ready: %v %v", err, resp)
 			}
 			resp.Body.Close()
+			// The container health check's mode: 200 passes, a closed
+			// port or another status fails.
+			if err := run([]string{"--healthcheck", url + "/ready"}); err != nil {
+				t.Errorf("--healthcheck on a serving store: %v", err)
+			}
+			if err := run([]string{"--healthcheck", url + "/no-such-path"}); err == nil {
+				t.Error("--healthcheck on a 404 path succeeded")
+			}
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +80,7 @@ func TestCommandLifecycle(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"--nope"}, {"extra"}, {"--addr", "256.0.0.1:99999"}} {
+	for _, args := range [][]string{{"--nope"}, {"extra"}, {"--addr", "256.0.0.1:99999"}, {"--healthcheck", "http://127.0.0.1:1/ready"}} {
 		if err := run(args); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
