@@ -47,6 +47,9 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 			fs.Usage()
 			return exitOK
 		}
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			return fail(stderr, "baseline", fmt.Errorf("unknown subcommand %q; the one subcommand is accept: baseline accept --from SNAPSHOT_DIR [--from ...] --to BASELINE_DIR", args[0]))
+		}
 		return fail(stderr, "baseline", errors.New("want a subcommand: baseline accept --from SNAPSHOT_DIR [--from ...] --to BASELINE_DIR"))
 	}
 	fs := flagSet("baseline accept", baselineUsage, stdout)

@@ -220,3 +220,20 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsSuggestTheFix: a threshold written as a bare percentage and an
+// unknown baseline subcommand get errors that say what was meant.
+func TestErrorsSuggestTheFix(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compare", "--baseline", "x", "--current", "y", "--threshold", "60"}, "did you mean 60%?"},
+		{[]string{"baseline", "reject"}, `unknown subcommand "reject"`},
+	} {
+		code, _, stderr := cli(t, tt.args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("profdiff %s: exit %d, stderr %q; want exit 2 and one line with %q", strings.Join(tt.args, " "), code, stderr, tt.want)
+		}
+	}
+}

@@ -141,6 +141,9 @@ func (p Params) Merge(def Params) Params {
 func (p Params) Validate() error {
 	switch {
 	case !(p.Threshold > 0 && p.Threshold <= 10):
+		if p.Threshold > 10 && p.Threshold <= 1000 {
+			return fmt.Errorf("threshold %g out of range (0, 10]: a fraction, so +%g%% is %g; did you mean %g%%?", p.Threshold, p.Threshold, p.Threshold/100, p.Threshold)
+		}
 		return fmt.Errorf("threshold %g out of range (0, 10]", p.Threshold)
 	case !(p.Floor >= 0 && p.Floor < 1):
 		return fmt.Errorf("floor %g out of range [0, 1)", p.Floor)
