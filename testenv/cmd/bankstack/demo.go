@@ -106,9 +106,9 @@ func demoSummary(stdout io.Writer, aa, ab *diff.Result, hot bank.Hotspot) int {
 		ok = false
 		fmt.Fprintf(stdout, "A/A run:        %s — expected a pass (see the report above)\n", aa.Verdict)
 	}
-	if f, found := findRegression(ab, hot); found && ab.Verdict == diff.Regression {
+	if f, alias, found := findRegression(ab, hot); found && ab.Verdict == diff.Regression {
 		fmt.Fprintf(stdout, "injected run:   regression, as expected: %s in %s %s, %s (%s)\n",
-			f.Function, hot.Service, hot.Profile, report.Change(f.Change), report.PValue("q", f.Q))
+			f.Function, hot.Service, alias, report.Change(f.Change), report.PValue("q", f.Q))
 	} else {
 		ok = false
 		fmt.Fprintf(stdout, "injected run:   %s — expected a regression naming %s in %s\n", ab.Verdict, hot.Function, hot.Service)
@@ -120,17 +120,17 @@ func demoSummary(stdout io.Writer, aa, ab *diff.Result, hot bank.Hotspot) int {
 }
 
 // findRegression returns the failing finding that names the hot spot's
-// function in its service.
-func findRegression(r *diff.Result, hot bank.Hotspot) (diff.Finding, bool) {
+// function in its service, and the profile type it was found in.
+func findRegression(r *diff.Result, hot bank.Hotspot) (diff.Finding, string, bool) {
 	for _, sr := range r.Series {
 		if sr.Service != hot.Service {
 			continue
 		}
 		for _, f := range sr.Findings {
 			if f.Kind == diff.KindRegression && (f.Function == hot.Function || strings.HasSuffix(f.RawName, hot.Function)) {
-				return f, true
+				return f, sr.Alias, true
 			}
 		}
 	}
-	return diff.Finding{}, false
+	return diff.Finding{}, "", false
 }
