@@ -5,10 +5,10 @@ import (
 	"math"
 	"sort"
 
-	"github.com/profdiff/profdiff/pkg/baseline"
-
 	"github.com/aclements/go-moremath/stats"
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
 )
 
 // This file holds the test of one function. Its model, in full:
@@ -59,6 +59,14 @@ import (
 //
 // Changes and intervals are on the log ratio log(m_c/m_b), as benchstat
 // reports ratios, so no interval reaches below -100%.
+//
+// Four refinements, each explained where it is computed: allocation windows
+// that scatter more than whole runs do get a series-wide window factor
+// (windowFactor); an intermittent function's floor counts its bursts, and a
+// function behind few sampling events is also tested by counting them
+// (windowStats, testFunction); and when the two sides were measured as a
+// duet, run k of each pairs with the other's and τ² is only what each
+// process start adds of its own (pairedDrift).
 
 // IntervalLevel is the confidence level of every finding's interval
 // (ChangeLow, ChangeHigh): two-sided.
