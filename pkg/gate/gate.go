@@ -150,7 +150,7 @@ func Compare(base, cur *baseline.Snapshot, o Options) (*diff.Result, error) {
 	}
 	for _, l := range o.Loads {
 		if why := l.Problem(); why != "" {
-			res.Warnings = append(res.Warnings, why+"; its profiles measure the shortfall, not the build, so the verdict is inconclusive")
+			res.Warnings = append(res.Warnings, why+"; its profiles measure that, not the build, so the verdict is inconclusive")
 			res.Verdict = diff.Inconclusive
 		}
 	}
