@@ -576,15 +576,45 @@ func duetSimultaneous(ctx context.Context, o DuetOptions, sides map[string]Optio
 		load.Rate /= 2
 		var pair [2]DuetBlock
 		var errs [2]error
-		var wg sync.WaitGroup
+		// The stacks start one after the other (each takes its free ports
+		// and holds them before the next looks), then are loaded at once:
+		// started together, two stacks could pick the same free port, and
+		// the loser's service exits.
+		var stacks [2]*Stack
 		for i, side := range []string{SideBase, SideCandidate} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				pair[i], errs[i] = freshBlock(ctx, blockOptions(sides[side], tmp, 2*k+1+i, side, o.Progress), load, k, side)
-			}()
+			pair[i] = DuetBlock{Pair: k, Side: side, Started: time.Now()}
+			if stacks[i], errs[i] = Start(ctx, blockOptions(sides[side], tmp, 2*k+1+i, side, o.Progress)); errs[i] != nil {
+				break
+			}
+		}
+		var wg sync.WaitGroup
+		for i := range stacks {
+			if stacks[i] == nil {
+				continue
+			}
+			if errs[0] == nil && errs[1] == nil {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					b := &pair[i]
+					var err error
+					b.Measurement, err = stacks[i].Measure(ctx, load, nil)
+					if err == nil {
+						b.Down = stacks[i].downServices(ctx)
+					}
+					errs[i] = err
+				}()
+			}
 		}
 		wg.Wait()
+		for i := range stacks {
+			if stacks[i] != nil {
+				if cerr := stacks[i].Close(); errs[i] == nil {
+					errs[i] = cerr
+				}
+				pair[i].Elapsed = time.Since(pair[i].Started)
+			}
+		}
 		if err := errors.Join(errs[0], errs[1]); err != nil {
 			return nil, fmt.Errorf("pair %d: %w", k+1, err)
 		}
