@@ -51,13 +51,7 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	if p == nil {
 		return fmt.Errorf("no profile")
 	}
-	idx := -1
-	for i, st := range p.SampleType {
-		if st.Type == se.SampleType.Type && st.Unit == se.SampleType.Unit {
-			idx = i
-			break
-		}
-	}
+	idx := sampleIndex(p, se.SampleType)
 	if idx < 0 {
 		var have []string
 		for _, st := range p.SampleType {
@@ -192,6 +186,16 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	se.Windows = append(se.Windows, w)
 	sort.SliceStable(se.Windows, func(i, j int) bool { return se.Windows[i].Start.Before(se.Windows[j].Start) })
 	return nil
+}
+
+// sampleIndex is the index of p's sample values of type vt, or -1.
+func sampleIndex(p *profile.Profile, vt ValueType) int {
+	for i, st := range p.SampleType {
+		if st.Type == vt.Type && st.Unit == vt.Unit {
+			return i
+		}
+	}
+	return -1
 }
 
 func addressName(loc *profile.Location) string {

@@ -65,13 +65,7 @@ func AddProfileFiles(snap *Snapshot, service string, ids []profiletype.ID, files
 // into the series' stacks, pass the int64 maximum: the sums would wrap
 // around to nonsense.
 func checkSums(p *profile.Profile, se *Series) error {
-	idx := -1
-	for i, st := range p.SampleType {
-		if st.Type == se.SampleType.Type && st.Unit == se.SampleType.Unit {
-			idx = i
-			break
-		}
-	}
+	idx := sampleIndex(p, se.SampleType)
 	if idx < 0 {
 		return nil // AddProfile says what the profile holds instead
 	}
