@@ -553,6 +553,13 @@ func freshBlock(ctx context.Context, so Options, load LoadOptions, k int, side s
 	if err != nil {
 		return b, err
 	}
+	return measureBlock(ctx, s, load, b)
+}
+
+// measureBlock measures one block on a started stack, notes the services
+// down after it, and closes the stack.
+func measureBlock(ctx context.Context, s *Stack, load LoadOptions, b DuetBlock) (DuetBlock, error) {
+	var err error
 	b.Measurement, err = s.Measure(ctx, load, nil)
 	if err == nil {
 		b.Down = s.downServices(ctx)
@@ -587,33 +594,22 @@ func duetSimultaneous(ctx context.Context, o DuetOptions, sides map[string]Optio
 				break
 			}
 		}
-		var wg sync.WaitGroup
-		for i := range stacks {
-			if stacks[i] == nil {
-				continue
+		if errs[0] != nil || errs[1] != nil {
+			for _, st := range stacks {
+				if st != nil {
+					st.Close()
+				}
 			}
-			if errs[0] == nil && errs[1] == nil {
+		} else {
+			var wg sync.WaitGroup
+			for i := range stacks {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					b := &pair[i]
-					var err error
-					b.Measurement, err = stacks[i].Measure(ctx, load, nil)
-					if err == nil {
-						b.Down = stacks[i].downServices(ctx)
-					}
-					errs[i] = err
+					pair[i], errs[i] = measureBlock(ctx, stacks[i], load, pair[i])
 				}()
 			}
-		}
-		wg.Wait()
-		for i := range stacks {
-			if stacks[i] != nil {
-				if cerr := stacks[i].Close(); errs[i] == nil {
-					errs[i] = cerr
-				}
-				pair[i].Elapsed = time.Since(pair[i].Started)
-			}
+			wg.Wait()
 		}
 		if err := errors.Join(errs[0], errs[1]); err != nil {
 			return nil, fmt.Errorf("pair %d: %w", k+1, err)
