@@ -94,8 +94,20 @@ type CalibrateOptions struct {
 	// bankstack calibrate's is DefaultGateRuns, the shipped gate's).
 	GateRuns int
 	// GateDuration is the measured load of each of a trial's runs
-	// (default Load.Duration, which the baseline's runs get).
+	// (default Load.Duration, which the baseline's runs get); in a duet
+	// calibration, each block's (default DefaultDuetBlock).
 	GateDuration time.Duration
+	// DuetPairs, when above 0, makes every trial a duet (Duet) of that many
+	// pairs instead of a run gated against a stored baseline: nothing is
+	// recorded first, and each trial measures its own base beside its
+	// candidate. Both sides run the one build; an A/B trial injects into the
+	// candidate only. This is how the duet gate's false alarms and
+	// detection are measured on the same footing as the stored baseline's.
+	DuetPairs int
+	// DuetMode is the duets' mode (default DefaultDuetMode).
+	DuetMode DuetMode
+
+	duetBinary string // the build every duet runs on both sides
 }
 
 // DefaultCalibrationHotspots are a CPU, an allocation and a lock hot spot,
@@ -150,7 +162,12 @@ type CalibrationSetup struct {
 	CurrentRuns int `json:"current_runs,omitempty"`
 	// GateDuration is the measured load of each current run when it
 	// differs from the baseline's runs (Duration); "" when they are equal.
+	// In a duet calibration it is each block's measured load.
 	GateDuration string `json:"gate_duration,omitempty"`
+	// DuetPairs and DuetMode describe a duet calibration (every trial a
+	// duet of that many pairs, no stored baseline); 0 and "" otherwise.
+	DuetPairs int    `json:"duet_pairs,omitempty"`
+	DuetMode  string `json:"duet_mode,omitempty"`
 }
 
 // CalBaseline describes the calibration's baseline.
@@ -201,6 +218,9 @@ type CalRun struct {
 	// Snapshot is the run's current snapshot under the calibration's
 	// KeepDir, when it was kept (see Replay).
 	Snapshot string `json:"snapshot,omitempty"`
+	// BaseSnapshot is a duet trial's base side under KeepDir, when kept:
+	// the reference that trial's Snapshot is judged against.
+	BaseSnapshot string `json:"base_snapshot,omitempty"`
 }
 
 // The roles of a series in a run.
@@ -367,6 +387,25 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		gateLoad.Duration = o.GateDuration
 	}
 	trialRuns := max(1, o.GateRuns)
+	if o.DuetPairs > 0 {
+		if probe.Backend != Local {
+			return nil, fmt.Errorf("a duet calibration runs on the local backend only (asked: %s)", probe.Backend)
+		}
+		if trialRuns > 1 {
+			return nil, errors.New("a duet calibration measures each trial in its pairs of blocks; leave the gate runs at 1")
+		}
+		if o.GateDuration == 0 {
+			gateLoad.Duration = DefaultDuetBlock
+		}
+		if o.DuetMode == "" {
+			o.DuetMode = DefaultDuetMode
+		}
+		switch o.DuetMode {
+		case DuetInterleaved, DuetSimultaneous, DuetReuse:
+		default:
+			return nil, fmt.Errorf("duet mode %q: want %s, %s or %s", o.DuetMode, DuetInterleaved, DuetSimultaneous, DuetReuse)
+		}
+	}
 	c := &Calibration{Started: start}
 	c.Setup = CalibrationSetup{
 		AA: o.AA, Runs: o.Runs, Magnitudes: o.Magnitudes, MagnitudeRuns: o.MagnitudeRuns, Hotspots: o.Hotspots,
@@ -382,8 +421,11 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	if trialRuns > 1 {
 		c.Setup.CurrentRuns = trialRuns
 	}
-	if gateLoad.Duration != load.Duration {
+	if gateLoad.Duration != load.Duration || o.DuetPairs > 0 {
 		c.Setup.GateDuration = gateLoad.Duration.String()
+	}
+	if o.DuetPairs > 0 {
+		c.Setup.DuetPairs, c.Setup.DuetMode = o.DuetPairs, string(o.DuetMode)
 	}
 	c.Setup.Rules = rulesText
 	for id, n := range dopts.TypeNormalization {
@@ -425,6 +467,17 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		return so, os.Link(bin, filepath.Join(so.WorkDir, "bin", "bank"))
 	}
 
+	// A duet calibration records no baseline: each trial brings its own.
+	if o.DuetPairs > 0 {
+		if bin == "" {
+			bin = os.Getenv(BankBinaryEnv)
+		}
+		if bin == "" {
+			return nil, errors.New("a duet calibration needs the services built once (leave the stack's work directory empty)")
+		}
+		o.duetBinary = bin
+		return c.runPlan(ctx, o, hots, "", gateLoad, 1, gopts, dopts, runOpts, progress, start, finish)
+	}
 	// The baseline.
 	if o.Baseline != "" {
 		return c.runPlan(ctx, o, hots, o.Baseline, gateLoad, trialRuns, gopts, dopts, runOpts, progress, start, finish)
@@ -471,18 +524,22 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []bank.Hotspot, dir string, load LoadOptions,
 	trialRuns int, gopts gate.Options, dopts diff.Options, runOpts func(name, inject string) (Options, error), progress io.Writer, start time.Time,
 	finish func() *Calibration) (*Calibration, error) {
-	snap, err := baseline.Load(dir)
-	if err != nil {
-		return nil, fmt.Errorf("baseline: %w", err)
-	}
-	if c.Baseline.Series == 0 {
-		c.describeBaseline(snap, nil, 0)
-		fmt.Fprintf(progress, "calibrate: gating against the baseline in %s (%d series)\n", dir, c.Baseline.Series)
-	}
-	if o.KeepDir != "" {
-		if err := baseline.Write(filepath.Join(o.KeepDir, "baseline"), snap); err != nil {
-			return nil, fmt.Errorf("--keep: %w", err)
+	if dir != "" {
+		snap, err := baseline.Load(dir)
+		if err != nil {
+			return nil, fmt.Errorf("baseline: %w", err)
 		}
+		if c.Baseline.Series == 0 {
+			c.describeBaseline(snap, nil, 0)
+			fmt.Fprintf(progress, "calibrate: gating against the baseline in %s (%d series)\n", dir, c.Baseline.Series)
+		}
+		if o.KeepDir != "" {
+			if err := baseline.Write(filepath.Join(o.KeepDir, "baseline"), snap); err != nil {
+				return nil, fmt.Errorf("--keep: %w", err)
+			}
+		}
+	} else {
+		fmt.Fprintf(progress, "calibrate: every trial a duet of %d %s pairs of %s blocks, base and candidate the same build\n", o.DuetPairs, o.DuetMode, load.Duration)
 	}
 	// The runs, interleaved: the k-th of a condition's n runs is placed at
 	// (k+½)/n of the way, so every prefix of the plan — what a calibration
@@ -535,22 +592,32 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 			}
 			r.Inject = strings.Join(spec, ",")
 		}
-		rs, err := runOpts(fmt.Sprintf("run%d", i+1), r.Inject)
 		var res *diff.Result
-		var cur *baseline.Snapshot
+		var base, cur *baseline.Snapshot
 		var ms []*Measurement
-		if err == nil {
-			res, cur, ms, err = gateRuns(ctx, rs, dir, load, gopts, trialRuns)
+		var err error
+		if dir != "" {
+			var rs Options
+			if rs, err = runOpts(fmt.Sprintf("run%d", i+1), r.Inject); err == nil {
+				res, cur, ms, err = gateRuns(ctx, rs, dir, load, gopts, trialRuns)
+			}
+			if rs.WorkDir != o.Stack.WorkDir {
+				os.RemoveAll(rs.WorkDir)
+			}
+		} else {
+			res, base, cur, ms, err = calibrationDuet(ctx, o, load, gopts, r.Inject)
 		}
 		if err == nil && o.KeepDir != "" {
 			r.Snapshot = fmt.Sprintf("run-%03d", i+1)
-			if werr := baseline.Write(filepath.Join(o.KeepDir, r.Snapshot), cur); werr != nil {
-				fmt.Fprintf(progress, "calibrate: run %d: keeping its snapshot: %v\n", i+1, werr)
-				r.Snapshot = ""
+			werr := baseline.Write(filepath.Join(o.KeepDir, r.Snapshot), cur)
+			if werr == nil && base != nil {
+				r.BaseSnapshot = r.Snapshot + "-base"
+				werr = baseline.Write(filepath.Join(o.KeepDir, r.BaseSnapshot), base)
 			}
-		}
-		if rs.WorkDir != o.Stack.WorkDir {
-			os.RemoveAll(rs.WorkDir)
+			if werr != nil {
+				fmt.Fprintf(progress, "calibrate: run %d: keeping its snapshots: %v\n", i+1, werr)
+				r.Snapshot, r.BaseSnapshot = "", ""
+			}
 		}
 		r.Seconds = time.Since(r.Started).Seconds()
 		if err != nil {
@@ -591,6 +658,28 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 	return finish(), nil
 }
 
+// calibrationDuet measures one trial of a duet calibration: a duet of the
+// calibration's one build with itself, inject applied to the candidate.
+// The blocks' measurements come back for the load accounting.
+func calibrationDuet(ctx context.Context, o CalibrateOptions, load LoadOptions, gopts gate.Options, inject string) (*diff.Result, *baseline.Snapshot, *baseline.Snapshot, []*Measurement, error) {
+	st := o.Stack
+	st.Inject, st.WorkDir, st.Progress = "", "", nil
+	d, err := Duet(ctx, DuetOptions{
+		BaseBinary: o.duetBinary, CandidateBinary: o.duetBinary, Inject: inject,
+		Pairs: o.DuetPairs, Mode: o.DuetMode, Load: load, Stack: st, Gate: &gopts, Progress: o.StackProgress,
+	})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	ms := make([]*Measurement, 0, len(d.Blocks))
+	for _, b := range d.Blocks {
+		if b.Measurement != nil {
+			ms = append(ms, b.Measurement)
+		}
+	}
+	return d.Result, d.Base, d.Current, ms, nil
+}
+
 // Replay re-gates the runs of a calibration kept with KeepDir (its JSON
 // and the snapshots under keepDir) with the harness's gate under the rules
 // file rulesYAML ("" for HarnessRules), and returns the calibration as that
@@ -609,9 +698,15 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	base, err := baseline.Load(filepath.Join(keepDir, "baseline"))
-	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
+	duet := orig.Setup.DuetPairs > 0
+	if duet && currentRuns > 1 {
+		return nil, errors.New("replay: a duet calibration's trials each hold their own pairs; they cannot be merged (leave --current-runs at 1)")
+	}
+	var base *baseline.Snapshot
+	if !duet {
+		if base, err = baseline.Load(filepath.Join(keepDir, "baseline")); err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
 	}
 	var hots []bank.Hotspot
 	for _, name := range orig.Setup.Hotspots {
@@ -625,7 +720,9 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 	c := &Calibration{Started: orig.Started, Finished: orig.Finished, Stopped: orig.Stopped, Setup: orig.Setup}
 	// The kept baseline is described as it is: a replay may be given
 	// another one (more runs) than the calibration recorded.
-	c.describeBaseline(base, orig.Baseline.Dropped, orig.Baseline.Seconds)
+	if !duet {
+		c.describeBaseline(base, orig.Baseline.Dropped, orig.Baseline.Seconds)
+	}
 	c.Setup.Params = dopts.Params.Merge(diff.DefaultParams())
 	c.Setup.Rules = rulesText
 	c.Setup.Normalization = map[string]string{"*": string(dopts.Normalization)}
@@ -666,13 +763,25 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 				return nil, fmt.Errorf("replay: runs from %d: %w", g[0].Index, err)
 			}
 		}
-		res, err := gate.Compare(base, onlyBaselineSeries(cur, base), gopts)
+		var res *diff.Result
+		if g[0].BaseSnapshot != "" {
+			// A duet trial against its own base; the blocks' load was
+			// judged live (a failed one is not replayed).
+			var b *baseline.Snapshot
+			if b, err = baseline.Load(filepath.Join(keepDir, g[0].BaseSnapshot)); err == nil {
+				res, err = judgeDuet(b, cur, nil, gopts)
+			}
+		} else if base == nil {
+			err = errors.New("kept without its duet base")
+		} else {
+			res, err = gate.Compare(base, onlyBaselineSeries(cur, base), gopts)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("replay: run %d: %w", g[0].Index, err)
 		}
 		o := g[0]
 		r := &CalRun{Index: o.Index, Kind: o.Kind, Magnitude: o.Magnitude, Inject: o.Inject, Started: o.Started,
-			LoadAvg: o.LoadAvg, Snapshot: o.Snapshot, Verdict: string(res.Verdict)}
+			LoadAvg: o.LoadAvg, Snapshot: o.Snapshot, BaseSnapshot: o.BaseSnapshot, Verdict: string(res.Verdict)}
 		for _, x := range g {
 			r.Seconds += x.Seconds
 			r.Requests += x.Requests

@@ -8,6 +8,7 @@ import (
 
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/services/bank"
 )
 
@@ -138,5 +139,70 @@ func TestReplay(t *testing.T) {
 	}
 	if _, err := Replay(orig, t.TempDir(), "", 1); err == nil || !strings.Contains(err.Error(), "baseline") {
 		t.Errorf("no kept baseline: error %v, want one naming the baseline", err)
+	}
+}
+
+// TestReplayDuet re-judges a duet calibration's kept trials, each against
+// its own kept base: the same synthetic fraud CPU series on both sides
+// passes, twice the hot spot's work on the candidate is found, and a
+// duet calibration refuses to merge trials.
+func TestReplayDuet(t *testing.T) {
+	fraud, _ := bank.HotspotByInject("fraud.rules")
+	m := gen.NewModel(3, 30)
+	hot := m.Closest(0.2)
+	m.Rename(hot, fraud.Function, "services/bank/fraud.go")
+	rng := rand.New(rand.NewPCG(11, 2))
+	side := func(model *gen.Model) *baseline.Snapshot {
+		var blocks []*baseline.Snapshot
+		for range 4 {
+			s := &baseline.Snapshot{Meta: baseline.Meta{Source: "test"}}
+			s.Put(model.Series(rng, fraud.Service, 6, 3000, 0.02))
+			blocks = append(blocks, s)
+		}
+		merged, err := mergeRunsAs(blocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged.Meta.Labels = map[string]string{diff.PairingLabel: "runs"}
+		return merged
+	}
+	keep := t.TempDir()
+	for name, s := range map[string]*baseline.Snapshot{
+		"run-001": side(m), "run-001-base": side(m),
+		"run-002": side(m.Scale(hot, 2)), "run-002-base": side(m),
+	} {
+		if err := baseline.Write(filepath.Join(keep, name), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orig := &Calibration{
+		Setup: CalibrationSetup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "30s", DuetPairs: 4, DuetMode: "simultaneous"},
+		Runs: []*CalRun{
+			{Index: 1, Kind: "aa", Snapshot: "run-001", BaseSnapshot: "run-001-base"},
+			{Index: 2, Kind: "ab", Magnitude: 2, Snapshot: "run-002", BaseSnapshot: "run-002-base"},
+			{Index: 3, Kind: "aa", Snapshot: "run-001"}, // no base kept: an error, not a silent stored-baseline gate
+		},
+	}
+	if _, err := Replay(orig, keep, "", 1); err == nil || !strings.Contains(err.Error(), "run 3") {
+		t.Errorf("duet trial without its base: error %v, want one naming run 3", err)
+	}
+	orig.Runs = orig.Runs[:2]
+	c, err := Replay(orig, keep, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Summary; s.AARuns != 1 || s.AARunsFalseAlarm != 0 {
+		t.Errorf("duet A/A: %d runs, %d with a false alarm; want 1, 0", s.AARuns, s.AARunsFalseAlarm)
+	}
+	if ab := c.Runs[1]; ab.Verdict != "regression" || len(ab.Trials) != 1 || !ab.Trials[0].Detected || ab.BaseSnapshot != "run-002-base" {
+		t.Errorf("duet +100%%: verdict %s, trials %+v, base %q; want the hot spot detected against run-002-base", ab.Verdict, ab.Trials, ab.BaseSnapshot)
+	}
+	var table strings.Builder
+	c.WriteTable(&table)
+	if want := "Duet: every trial measured its own base beside its candidate"; !strings.Contains(table.String(), want) {
+		t.Errorf("duet replay's table does not say %q:\n%s", want, table.String())
+	}
+	if _, err := Replay(orig, keep, "", 2); err == nil || !strings.Contains(err.Error(), "duet") {
+		t.Errorf("merging duet trials: error %v, want a refusal naming the duet", err)
 	}
 }

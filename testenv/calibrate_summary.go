@@ -486,9 +486,12 @@ func (c *Calibration) WriteTable(w io.Writer) {
 	su := c.Setup
 	fmt.Fprintf(w, "Calibration: %s backend, %.0f req/s (%s arrivals) for %s a side (+%s warm-up), %s windows, CPU %d Hz, alloc every %d B; %s, %d CPUs; load average %s at start, %s at end.\n",
 		su.Backend, su.Rate, cmp.Or(su.Arrivals, string(loadgen.ArrivalsUniform)), su.Duration, su.Warmup, su.Window, su.CPURate, su.AllocRate, su.GoVersion, su.CPUs, su.LoadAvgStart, su.LoadAvgEnd)
-	fmt.Fprintf(w, "Gate: Welch t per function on per-window values, Benjamini-Hochberg over a series' tested functions, alpha %g, threshold %g%%, floor %g%%, min windows %d, min samples %d.\n",
+	fmt.Fprintf(w, "Gate: a t test per function (see docs/verdict-quality.md), Benjamini-Hochberg over every test of the run, alpha %g, threshold %g%%, floor %g%%, min windows %d, min samples %d.\n",
 		su.Params.Alpha, 100*su.Params.Threshold, 100*su.Params.Floor, su.Params.MinWindows, su.Params.MinSamples)
-	if su.CurrentRuns > 1 || su.GateDuration != "" {
+	if su.DuetPairs > 0 {
+		fmt.Fprintf(w, "Duet: every trial measured its own base beside its candidate (the same build), %d %s pairs of %s blocks; no stored baseline.\n",
+			su.DuetPairs, cmp.Or(su.DuetMode, string(DefaultDuetMode)), cmp.Or(su.GateDuration, su.Duration))
+	} else if su.CurrentRuns > 1 || su.GateDuration != "" {
 		fmt.Fprintf(w, "Current side: %d run(s) of %s merged per gated run, so each row counts merged runs; the baseline's runs are %s.\n",
 			max(1, su.CurrentRuns), cmp.Or(su.GateDuration, su.Duration), su.Duration)
 	}

@@ -67,32 +67,21 @@ func startLocal(ctx context.Context, opts *Options, progress io.Writer) (_ backe
 		l.comps = append(l.comps, "pyroscope: embedded Pyroscope-compatible server (in-process) at "+l.pyroURL)
 	}
 
-	// Ports first, so the gateway can be told where the others are.
-	ports := map[string]int{}
-	for _, name := range opts.Services {
-		p, err := freePort()
-		if err != nil {
+	// A port picked free can be taken by another program (an outgoing
+	// connection's local port, another stack starting) before the service
+	// binds it; the service then exits with "address already in use". The
+	// services are started afresh on new ports, a few times.
+	for attempt := 1; ; attempt++ {
+		err := l.startServices(ctx, bin)
+		if err == nil {
+			break
+		}
+		clash := l.portClash()
+		l.stopServices()
+		if clash == "" || attempt == startAttempts {
 			return nil, err
 		}
-		ports[name] = p
-		l.urls[name] = "http://" + loopbackAddr(p)
-	}
-	fmt.Fprintf(progress, "starting %d services (%s)\n", len(opts.Services), bin)
-	for _, name := range opts.Services {
-		p, err := startProcess(name, l.logs, l.serviceEnv(name, ports), bin, "--service", name, "--addr", loopbackAddr(ports[name]))
-		if err != nil {
-			return nil, err
-		}
-		l.mu.Lock()
-		l.services[name] = p
-		l.mu.Unlock()
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for _, name := range opts.Services {
-		if err := waitHTTP(wctx, l.urls[name]+"/health", l.services[name]); err != nil {
-			return nil, err
-		}
+		fmt.Fprintf(progress, "%s: its port was taken before it could bind it; starting the services again on new ports\n", clash)
 	}
 	l.comps = append(l.comps, fmt.Sprintf("services: %d child processes of %s on loopback", len(opts.Services), bin))
 
@@ -100,6 +89,69 @@ func startLocal(ctx context.Context, opts *Options, progress io.Writer) (_ backe
 		return nil, err
 	}
 	return l, nil
+}
+
+// startAttempts bounds the service start-ups a port clash may cost.
+const startAttempts = 3
+
+// startServices picks the services' ports, starts them and waits until each
+// answers /health.
+func (l *localStack) startServices(ctx context.Context, bin string) error {
+	// Ports first, so the gateway can be told where the others are.
+	ports := map[string]int{}
+	for _, name := range l.opts.Services {
+		p, err := pickPort()
+		if err != nil {
+			return err
+		}
+		ports[name] = p
+		l.urls[name] = "http://" + loopbackAddr(p)
+	}
+	fmt.Fprintf(l.progress, "starting %d services (%s)\n", len(l.opts.Services), bin)
+	for _, name := range l.opts.Services {
+		p, err := startProcess(name, l.logs, l.serviceEnv(name, ports), bin, "--service", name, "--addr", loopbackAddr(ports[name]))
+		if err != nil {
+			return err
+		}
+		l.mu.Lock()
+		l.services[name] = p
+		l.mu.Unlock()
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, name := range l.opts.Services {
+		if err := waitHTTP(wctx, l.urls[name]+"/health", l.services[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// portClash names a service that exited because its port was taken, or "".
+func (l *localStack) portClash() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, name := range l.opts.Services {
+		p := l.services[name]
+		if p == nil {
+			continue
+		}
+		if done, _ := p.exited(); done && strings.Contains(p.tail(4096), "address already in use") {
+			return name
+		}
+	}
+	return ""
+}
+
+// stopServices kills the services started so far.
+func (l *localStack) stopServices() {
+	l.mu.Lock()
+	procs := l.services
+	l.services = map[string]*process{}
+	l.mu.Unlock()
+	for _, p := range procs {
+		p.kill()
+	}
 }
 
 // bankBinary returns a bank binary: opts.BankBinary, else

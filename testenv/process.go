@@ -115,7 +115,10 @@ func (p *process) tail(n int64) string {
 }
 
 // freePort asks the kernel for a free loopback port. Another program could
-// take it before we bind it; the stack retries start-up on such a clash.
+// take it before we bind it; the local stack starts its services again on
+// new ports when one exits for that reason (startAttempts).
+var pickPort = freePort
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -46,8 +46,8 @@ overrides:
     type: [cpu]
     min_run_drift: 5%
 ignore:
-  - function_regexp: 'runtime/pprof\..*|github\.com/grafana/pyroscope-go[./].*'
-    reason: the profiler's own work, not the service's
+  - function_regexp: 'runtime/pprof\..*|github\.com/grafana/pyroscope-go[./].*|runtime\.(?:stkbucket|mProf_.*|profilealloc|blockevent|saveblockevent|mutexevent)'
+    reason: the profiler's own work, not the service's (the runtime's profile bookkeeping included)
   - function: '<unknown>'
     reason: runtime lock frames without symbols name no code to fix
   - type: [lock, block]

@@ -45,8 +45,34 @@ func snapshot(rate string, series ...*baseline.Series) *baseline.Snapshot {
 }
 
 func TestDefaultRules(t *testing.T) {
-	if _, err := rules.Parse([]byte(DefaultRules), "default"); err != nil {
+	r, err := rules.Parse([]byte(DefaultRules), "default")
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The ignores name no code of a service to fix; each row is a function
+	// seen on the bank stack's A/A runs.
+	cpu, _ := profiletype.Parse("cpu")
+	mutex, _ := profiletype.Parse("mutex_delay")
+	pol := r.Policy(t0)
+	for _, tt := range []struct {
+		id      profiletype.ID
+		fn      string
+		ignored bool
+	}{
+		{cpu[0], "runtime/pprof.(*profileBuilder).build", true},
+		{cpu[0], "github.com/grafana/pyroscope-go.(*Session).dumpMutexProfile", true},
+		{cpu[0], "runtime.stkbucket", true}, // the runtime's profile bookkeeping: +311% on one A/A run
+		{cpu[0], "runtime.mProf_Malloc", true},
+		{cpu[0], "<unknown>", true},
+		{cpu[0], "runtime.mallocgc", false},
+		{cpu[0], "runtime.stkbucketX", false},
+		{cpu[0], "main.stkbucket", false},
+		{mutex[0], "runtime.unlock2", true},
+		{mutex[0], "main.(*store).get", false},
+	} {
+		if _, got := pol.Ignore("svc", tt.id.String(), tt.fn); got != tt.ignored {
+			t.Errorf("%s %s: ignored %v, want %v", tt.id.Alias(), tt.fn, got, tt.ignored)
+		}
 	}
 }
 

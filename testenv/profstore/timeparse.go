@@ -2,6 +2,7 @@ package profstore
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +91,7 @@ func parseOffset(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("missing offset")
 	}
 	var total time.Duration
+	whole := s
 	for s != "" {
 		i := 0
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
@@ -112,6 +114,11 @@ func parseOffset(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("offset unit %q: want s, m, h, d, w, M or y", s[:j])
 		}
 		s = s[j:]
+		// time.Duration is int64 nanoseconds, about 292 years: a longer
+		// offset would wrap around to a time in the wrong century.
+		if time.Duration(n) > (math.MaxInt64-total)/unit {
+			return 0, fmt.Errorf("offset %q: longer than the %d years a time offset can hold", whole, int64(math.MaxInt64/int64(365*24*time.Hour)))
+		}
 		total += time.Duration(n) * unit
 	}
 	return total, nil

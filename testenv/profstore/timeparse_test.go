@@ -34,6 +34,11 @@ func TestParseTime(t *testing.T) {
 		{in: "now*2", wantErr: true},
 		{in: "17957104701", wantErr: false, want: time.Unix(17957104701, 0)},
 		{in: "179571047012", wantErr: true},
+		// Offsets past what a time.Duration holds are refused, not wrapped.
+		{in: "now-300y", wantErr: true},
+		{in: "now+999999999y", wantErr: true},
+		{in: "now-200y100y", wantErr: true},
+		{in: "now-290y", want: now.Add(-290 * 365 * 24 * time.Hour)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {

@@ -38,6 +38,8 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	keep := fs.String("keep", "", "keep the baseline and every run's snapshot under this directory, for --replay")
 	replay := fs.String("replay", "", "with --from-json: re-gate the runs kept under this directory (--keep) with the current code's gate, without starting anything")
 	curRuns := fs.Int("current-runs", 1, "with --replay: merge this many consecutive kept runs of one condition into each gated current side, as gate --runs does")
+	duetPairs := fs.Int("duet-pairs", 0, "make every trial a duet of this many pairs (base and candidate the same build, the injection on the candidate only) instead of a run against a stored baseline; --gate-duration is then each block's load (default 30s)")
+	duetMode := fs.String("duet-mode", string(testenv.DefaultDuetMode), "with --duet-pairs: interleaved, simultaneous or reuse")
 	config := fs.String("config", "", "gate the runs with this rules file (YAML, as profdiff compare --config) instead of the harness's own (testenv.HarnessRules); with --replay, to try other rules on kept runs")
 	if code, done := parse(fs, args, stderr); done {
 		return code
@@ -124,7 +126,13 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	o := testenv.CalibrateOptions{
 		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots, BaselineRuns: *baseRuns, Baseline: *baseDir, KeepDir: *keep,
 		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout, Rules: rulesText,
-		GateRuns: *gateRuns, GateDuration: *gateDur,
+		GateRuns: *gateRuns, GateDuration: *gateDur, DuetPairs: *duetPairs, DuetMode: testenv.DuetMode(*duetMode),
+	}
+	if *duetPairs < 0 {
+		return fail(stderr, "calibrate", fmt.Errorf("--duet-pairs=%d: want a positive count of pairs, or 0 for runs against a stored baseline", *duetPairs))
+	}
+	if *duetPairs > 0 && (*baseDir != "" || fs.Changed("baseline-runs")) {
+		return fail(stderr, "calibrate", fmt.Errorf("--duet-pairs: a duet calibration records no baseline; drop --baseline and --baseline-runs"))
 	}
 	if *verbose {
 		o.StackProgress = stderr

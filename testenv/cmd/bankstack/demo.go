@@ -106,9 +106,14 @@ func demoSummary(stdout io.Writer, aa, ab *diff.Result, hot bank.Hotspot) int {
 		ok = false
 		fmt.Fprintf(stdout, "A/A run:        %s — expected a pass (see the report above)\n", aa.Verdict)
 	}
-	if f, alias, found := findRegression(ab, hot); found && ab.Verdict == diff.Regression {
-		fmt.Fprintf(stdout, "injected run:   regression, as expected: %s in %s %s, %s (%s)\n",
-			f.Function, hot.Service, alias, report.Change(f.Change), report.PValue("q", f.Q))
+	if c := hotCause(ab, hot); c != nil && ab.Verdict == diff.Regression {
+		// The cause as the report names it, with its change in each
+		// profile type it was seen in (CPU and allocations, say).
+		var seen []string
+		for _, cs := range c.Series {
+			seen = append(seen, fmt.Sprintf("%s %s (%s)", cs.Alias, report.Change(cs.Finding.Change), report.PValue("q", cs.Finding.Q)))
+		}
+		fmt.Fprintf(stdout, "injected run:   regression, as expected: %s in %s: %s\n", c.Function, hot.Service, strings.Join(seen, ", "))
 	} else {
 		ok = false
 		fmt.Fprintf(stdout, "injected run:   %s — expected a regression naming %s in %s\n", ab.Verdict, hot.Function, hot.Service)
@@ -119,18 +124,13 @@ func demoSummary(stdout io.Writer, aa, ab *diff.Result, hot bank.Hotspot) int {
 	return 0
 }
 
-// findRegression returns the failing finding that names the hot spot's
-// function in its service, and the profile type it was found in.
-func findRegression(r *diff.Result, hot bank.Hotspot) (diff.Finding, string, bool) {
-	for _, sr := range r.Series {
-		if sr.Service != hot.Service {
-			continue
-		}
-		for _, f := range sr.Findings {
-			if f.Kind == diff.KindRegression && (f.Function == hot.Function || strings.HasSuffix(f.RawName, hot.Function)) {
-				return f, sr.Alias, true
-			}
+// hotCause returns the failing cause that names the hot spot's function
+// in its service, or nil.
+func hotCause(r *diff.Result, hot bank.Hotspot) *diff.Cause {
+	for _, c := range r.Causes {
+		if c.Failing && c.Service == hot.Service && (c.Function == hot.Function || strings.HasSuffix(c.RawName, hot.Function)) {
+			return c
 		}
 	}
-	return diff.Finding{}, "", false
+	return nil
 }
