@@ -37,7 +37,7 @@ func loadRules(t *testing.T) ruleFile {
 	return rf
 }
 
-// The table: alert → for and severity.
+// The alerts the runbook documents (docs/runbook.md, "Alerts"): alert → for and severity.
 var wantAlerts = map[string]struct{ for_, severity string }{
 	"HighCpuUsage":    {"1m", "warning"},
 	"HighHeapUsage":   {"2m", "warning"},
