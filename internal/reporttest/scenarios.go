@@ -219,6 +219,24 @@ func CPUAndAlloc() (base, cur *baseline.Snapshot) {
 			Sampled("bank-fraud-service", allocType, ca, fraudFiles, 8, 3000, 1, 6))
 }
 
+// MemmoveElsewhere is CPUAndAlloc's baseline against a later run in which
+// matchFraudRules still does 60% more work and allocates 60% more, and
+// detectCycles, another function of the service, now copies memory too:
+// runtime.memmove, one of matchFraudRules' callees, grows under a second
+// caller, a regression of its own that accepting matchFraudRules' cause
+// must not hide.
+func MemmoveElsewhere() (base, cur *baseline.Snapshot) {
+	bc, ba := fraudCPU(MatchFraudRules), fraudAlloc(MatchFraudRules)
+	cc, ca := Scale(bc, MatchFraudRules, 1.6), Scale(ba, MatchFraudRules, 1.6)
+	cc[fraudHandler+";"+bank+".detectCycles;runtime.memmove"] = 3
+	return snapshot("1111111", scenarioAt.Add(-24*time.Hour),
+			Sampled("bank-fraud-service", cpuType, bc, fraudFiles, 8, 3000, 10_000_000, 3),
+			Sampled("bank-fraud-service", allocType, ba, fraudFiles, 8, 3000, 1, 4)),
+		snapshot("3333333", scenarioAt,
+			Sampled("bank-fraud-service", cpuType, cc, fraudFiles, 8, 3000, 10_000_000, 5),
+			Sampled("bank-fraud-service", allocType, ca, fraudFiles, 8, 3000, 1, 6))
+}
+
 // AA is two runs of the same build: the same profiles, drawn twice.
 func AA() (base, cur *baseline.Snapshot) {
 	bc, ba := fraudCPU(Match), fraudAlloc(Match)

@@ -119,9 +119,11 @@ func CountCauses(cs []*Cause) CauseCounts {
 	return n
 }
 
-// attachCauses sets r.Causes, the summary's cause counts and each series'
-// Alpha (from the run's parameters and the policy, as Compare applies them),
-// which reports need to state the level of their intervals.
+// attachCauses sets r.Causes, applying the policy's cause-scoped ignores
+// (see CausePolicy), and each series' Alpha (from the run's parameters and
+// the policy, as Compare applies them), which reports need to state the
+// level of their intervals. The verdict and the counts are the caller's to
+// compute afterwards (see tally).
 func attachCauses(r *Result, def Params, policy Policy) {
 	for _, s := range r.Series {
 		p := def
@@ -132,7 +134,91 @@ func attachCauses(r *Result, def Params, policy Policy) {
 		s.Alpha = p.Alpha
 	}
 	r.Causes = FindCauses(r)
-	r.Summary.Causes = CountCauses(r.Causes)
+	if cp, ok := policy.(CausePolicy); ok {
+		ignoreCauses(r, cp)
+	}
+}
+
+// ignoreCauses applies cause-scoped ignores. A cause named for a function
+// the policy accepts in one of its series has each failing finding folded
+// under it there ignored — its own, its callers' cumulative rises, its
+// callees' — in the cause and in the series alike, and nothing else: the
+// same callee regressing in another cause still fails. The grouping is
+// not redone, since accepting a cause changes what its findings mean for
+// the run, not what explains what. What depends on kinds is put back in
+// order: a series with no failing finding left passes, findings and series
+// go worst first again, each cause's series in the order of r.Series, and
+// the causes failing first.
+func ignoreCauses(r *Result, p CausePolicy) {
+	touched := map[*SeriesResult]bool{}
+	for _, c := range r.Causes {
+		for j := range c.Series {
+			cs := &c.Series[j]
+			s := r.SeriesOf(c, *cs)
+			if s == nil {
+				continue
+			}
+			rule, ok := p.IgnoreCause(c.Service, cs.ProfileType, c.Function)
+			if !ok {
+				continue
+			}
+			for k := range cs.Findings {
+				f := &cs.Findings[k]
+				if f.Kind != KindRegression && f.Kind != KindNewHotPath {
+					continue
+				}
+				f.Kind, f.Rule = KindIgnored, rule
+				if f.Function != c.Function {
+					f.Rule = "in ignored cause " + c.Function + "; " + rule
+				}
+				// A series holds one finding per function and measure.
+				for i := range s.Findings {
+					if sf := &s.Findings[i]; sf.Function == f.Function && sf.Measure == f.Measure {
+						sf.Kind, sf.Rule = f.Kind, f.Rule
+					}
+				}
+				if cs.Finding.Function == f.Function && cs.Finding.Measure == f.Measure {
+					cs.Finding.Kind, cs.Finding.Rule = f.Kind, f.Rule
+				}
+				touched[s] = true
+			}
+		}
+	}
+	if len(touched) == 0 {
+		return
+	}
+	for s := range touched {
+		if s.Verdict == Regression && !anyFailing(s.Findings) {
+			s.Verdict = Pass
+		}
+		sortFindings(s.Findings)
+	}
+	sortSeries(r.Series)
+	pos := map[[2]string]int{}
+	for i, s := range r.Series {
+		pos[[2]string{s.Service, s.ProfileType}] = i
+	}
+	for _, c := range r.Causes {
+		c.Failing = false
+		for _, cs := range c.Series {
+			c.Failing = c.Failing || anyFailing(cs.Findings)
+		}
+		c.Kind = causeKind(c)
+		sort.SliceStable(c.Series, func(i, j int) bool {
+			return pos[[2]string{c.Service, c.Series[i].ProfileType}] < pos[[2]string{c.Service, c.Series[j].ProfileType}]
+		})
+	}
+	sortCauses(r.Causes)
+}
+
+// anyFailing reports whether a regression or a new hot path is among fs.
+func anyFailing(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Kind == KindRegression || f.Kind == KindNewHotPath {
+			return true
+		}
+	}
+	return false
 }
 
 // FindCauses groups the listed findings of every series into causes,
@@ -186,6 +272,14 @@ func FindCauses(r *Result) []*Cause {
 	for _, c := range out {
 		c.Kind = causeKind(c)
 	}
+	sortCauses(out)
+	return out
+}
+
+// sortCauses orders causes failing first, then ignored ones, then
+// improvements (see causeRank), each group ranked by the cost it credibly
+// added.
+func sortCauses(out []*Cause) {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if ra, rb := causeRank(a), causeRank(b); ra != rb {
@@ -205,7 +299,6 @@ func FindCauses(r *Result) []*Cause {
 		}
 		return a.Function < b.Function
 	})
-	return out
 }
 
 func causeKey(service, function string, up bool) string {

@@ -263,3 +263,90 @@ func BenchmarkFindCauses(b *testing.B) {
 	b.ReportMetric(float64(len(r.Causes)), "causes")
 	b.ReportMetric(float64(len(r.Series[0].Cur.Stacks)), "stacks")
 }
+
+// causePolicy accepts the causes named for one function in some profile
+// types, and nothing else: a diff.Policy that is a diff.CausePolicy.
+type causePolicy struct {
+	function string
+	types    []string
+}
+
+func (causePolicy) SeriesParams(_, _ string, def diff.Params) (diff.Params, string) { return def, "" }
+func (causePolicy) FunctionParams(_, _, _ string, p diff.Params) (diff.Params, string) {
+	return p, ""
+}
+func (causePolicy) Ignore(_, _, _ string) (string, bool) { return "", false }
+func (causePolicy) Warnings() []string                   { return nil }
+func (p causePolicy) IgnoreCause(_, profileType, function string) (string, bool) {
+	return "accept: by test", function == p.function && slices.Contains(p.types, profileType)
+}
+
+// TestIgnoreCause: a cause-scoped ignore applies where the causes are
+// built, per series of the cause, to every failing finding folded under
+// it there and to nothing else; the series' verdicts, the run's verdict,
+// its counts and the orders follow.
+func TestIgnoreCause(t *testing.T) {
+	const cpu, alloc = "process_cpu:cpu:nanoseconds:cpu:nanoseconds", "memory:alloc_objects:count:space:bytes"
+	plain := compare(t, reporttest.CPUAndAlloc)
+	tests := []struct {
+		name    string
+		policy  causePolicy
+		verdict diff.Verdict
+		counts  diff.CauseCounts
+		// pass are the profile types whose series now pass.
+		pass []string
+	}{
+		{"both types", causePolicy{reporttest.MatchFraudRules, []string{cpu, alloc}}, diff.Pass, diff.CauseCounts{Ignored: 1, Improvements: 1}, []string{cpu, alloc}},
+		{"cpu only", causePolicy{reporttest.MatchFraudRules, []string{cpu}}, diff.Regression, diff.CauseCounts{Failing: 1, Improvements: 1}, []string{cpu}},
+		{"a callee's name", causePolicy{"runtime.memmove", []string{cpu, alloc}}, diff.Regression, plain.Summary.Causes, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, c := reporttest.CPUAndAlloc()
+			r, err := diff.Compare(b, c, diff.Options{Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Policy: tt.policy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Verdict != tt.verdict || r.Summary.Causes != tt.counts || diff.CountCauses(r.Causes) != tt.counts {
+				t.Errorf("%s, summary %+v, causes %+v; want %s and %+v", r.Verdict, r.Summary.Causes, diff.CountCauses(r.Causes), tt.verdict, tt.counts)
+			}
+			everyFindingOnce(t, r)
+			failingFindings, ignored := 0, 0
+			for _, s := range r.Series {
+				for i, f := range s.Findings {
+					failingFindings += map[bool]int{true: 1}[f.Kind == diff.KindRegression || f.Kind == diff.KindNewHotPath]
+					ignored += map[bool]int{true: 1}[f.Kind == diff.KindIgnored]
+					if i > 0 && f.Kind == diff.KindRegression && s.Findings[i-1].Kind == diff.KindIgnored {
+						t.Errorf("%s: a regression listed after an ignored finding", s.Alias)
+					}
+				}
+				if want := slices.Contains(tt.pass, s.ProfileType); (s.Verdict == diff.Pass) != want {
+					t.Errorf("%s verdict %s, want pass: %v", s.Alias, s.Verdict, want)
+				}
+			}
+			if r.Summary.Regressions+r.Summary.NewHotPaths != failingFindings || r.Summary.Ignored != ignored {
+				t.Errorf("summary %+v, the series hold %d failing and %d ignored findings", r.Summary, failingFindings, ignored)
+			}
+			if ignored+failingFindings != plain.Summary.Regressions+plain.Summary.NewHotPaths {
+				t.Errorf("%d ignored + %d failing findings, want the %d that failed without the policy", ignored, failingFindings, plain.Summary.Regressions+plain.Summary.NewHotPaths)
+			}
+			for _, cause := range r.Causes {
+				for j, cs := range cause.Series {
+					accepted := cause.Function == tt.policy.function && slices.Contains(tt.policy.types, cs.ProfileType)
+					for _, f := range cs.Findings {
+						if (f.Kind == diff.KindIgnored) != accepted && f.Kind != diff.KindImprovement {
+							t.Errorf("%s %s %s %s: %s, accepted %v", cause.Function, cs.Alias, f.Function, f.Measure, f.Kind, accepted)
+						}
+					}
+					if j > 0 && slices.IndexFunc(r.Series, func(s *diff.SeriesResult) bool { return s.ProfileType == cs.ProfileType }) <
+						slices.IndexFunc(r.Series, func(s *diff.SeriesResult) bool { return s.ProfileType == cause.Series[j-1].ProfileType }) {
+						t.Errorf("cause %s: series out of the result's order", cause.Function)
+					}
+				}
+			}
+			if r.Causes[0].Failing != (tt.counts.Failing > 0) {
+				t.Error("causes are not failing first")
+			}
+		})
+	}
+}

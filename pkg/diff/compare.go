@@ -162,7 +162,20 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s %s is not in the baseline and was not compared", c.Service, profiletype.MustAlias(c.ProfileType)))
 	}
 	sortSeries(r.Series)
+	// Data flows one way: each function was tested and judged above, the
+	// cause model groups the findings (and a policy may accept whole
+	// causes), and the run's verdict and counts follow from what is left.
+	attachCauses(r, def, opts.Policy)
+	tally(r)
+	return r, nil
+}
+
+// tally sets the run's verdict and its summary from the series' verdicts,
+// their findings and the causes: one regression anywhere makes the run a
+// regression; otherwise any inconclusive series makes it inconclusive.
+func tally(r *Result) {
 	r.Verdict = Pass
+	r.Summary = Summary{}
 	for _, s := range r.Series {
 		r.Summary.Series++
 		switch s.Verdict {
@@ -187,8 +200,7 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 			}
 		}
 	}
-	attachCauses(r, def, opts.Policy)
-	return r, nil
+	r.Summary.Causes = CountCauses(r.Causes)
 }
 
 func newSeriesResult(b, c *baseline.Series) *SeriesResult {

@@ -183,6 +183,21 @@ type Policy interface {
 	Warnings() []string
 }
 
+// CausePolicy is implemented by a Policy that can also accept whole causes
+// (see Cause), as a rules file's ignore entry with scope: cause does.
+// Ignoring each function of a cause by name would also ignore those
+// functions wherever else they regress: accepting a matcher's extra regexp
+// work must not let a later runtime.memmove regression under another caller
+// through. So the comparison still tests and judges every function, the
+// cause model groups the findings, and only then does Compare ask about
+// each cause; the run's verdict and counts follow from what it answers.
+type CausePolicy interface {
+	// IgnoreCause reports whether the cause named for function is to be
+	// ignored in one series, with every failing finding folded under it
+	// there, and the rule and its reason for saying so.
+	IgnoreCause(service, profileType, function string) (rule string, ok bool)
+}
+
 // Options control Compare. The zero value compares shares with the default
 // parameters.
 type Options struct {
@@ -197,7 +212,8 @@ type Options struct {
 	TypeNormalization map[string]Normalization
 	// Params are the run's defaults; zero fields take DefaultParams.
 	Params Params
-	// Policy refines Params per series and function; nil for none.
+	// Policy refines Params per series and function; nil for none. One
+	// that is also a CausePolicy can accept whole causes.
 	Policy Policy
 	// TopUnchanged is how many of a series' hottest unchanged functions are
 	// listed among its findings, to show what was tested (default 5; a

@@ -238,27 +238,16 @@ func shellQuote(s string) string {
 const IgnoreDays = 30
 
 // IgnoreStub is an entry for the rules file's ignore list (see pkg/rules)
-// that accepts the cause: its service, the profile types it was seen in,
-// and every function of it that fails the run, with a reason to fill in
-// and an expiry IgnoreDays after the comparison.
+// that accepts exactly the cause: scope: cause and the cause's function
+// only, in its service and the profile types it was seen in, with a reason
+// to fill in and an expiry IgnoreDays after the comparison. The callers and
+// callees folded under the cause are accepted with it; listing them by name
+// instead would ignore them everywhere in the service, so that a later
+// runtime.memmove regression under another function would pass too.
 func IgnoreStub(r *diff.Result, c *diff.Cause) string {
-	var types, fns []string
-	seen := map[string]bool{}
+	var types []string
 	for _, cs := range c.Series {
 		types = append(types, cs.Alias)
-		for _, f := range cs.Findings {
-			if (Failing(f) || f.Kind == diff.KindIgnored) && !seen[f.Function] {
-				seen[f.Function] = true
-				fns = append(fns, regexp.QuoteMeta(f.Function))
-			}
-		}
-	}
-	if len(fns) == 0 {
-		fns = []string{regexp.QuoteMeta(c.Function)}
-	}
-	pattern := fns[0]
-	if len(fns) > 1 {
-		pattern = "(?:" + strings.Join(fns, "|") + ")"
 	}
 	at := r.Compared
 	if at.IsZero() {
@@ -269,7 +258,8 @@ func IgnoreStub(r *diff.Result, c *diff.Cause) string {
 	fmt.Fprintf(&b, "  - name: %s\n", yamlQuote("accept "+ShortName(c.Function)))
 	fmt.Fprintf(&b, "    service: %s\n", yamlQuote(c.Service))
 	fmt.Fprintf(&b, "    type: [%s]\n", strings.Join(types, ", "))
-	fmt.Fprintf(&b, "    function_regexp: %s\n", yamlQuote(pattern))
+	fmt.Fprintf(&b, "    function_regexp: %s\n", yamlQuote(regexp.QuoteMeta(c.Function)))
+	fmt.Fprintf(&b, "    scope: cause  # this cause, with the callers and callees folded under it\n")
 	fmt.Fprintf(&b, "    reason: %s\n", yamlQuote("TODO: why this cost is accepted, and the ticket that tracks it"))
 	fmt.Fprintf(&b, "    expires: %s\n", at.UTC().AddDate(0, 0, IgnoreDays).Format(time.DateOnly))
 	return b.String()

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,31 +62,123 @@ func TestTextWidth(t *testing.T) {
 }
 
 // TestIgnoreStub: the stub the markdown report offers is a valid rules-file
-// entry, and with it the same comparison passes: it ignores the cause and
-// everything of it that failed, and nothing else.
+// entry that accepts exactly its cause. Parsed by pkg/rules and applied to
+// the comparison it came from, the run passes with the cause and everything
+// folded under it ignored; applied to a later run in which one of the
+// cause's callees (runtime.memmove) also regresses under another function,
+// that regression still fails, while the accepted cause stays ignored.
 func TestIgnoreStub(t *testing.T) {
-	for _, sc := range []func() (*baseline.Snapshot, *baseline.Snapshot){reporttest.EightCallees, reporttest.CPUAndAlloc} {
-		r := compareScenario(t, sc, diff.Options{})
-		c := HeadlineCause(r)
-		if c == nil {
-			t.Fatal("no failing cause")
-		}
-		stub := IgnoreStub(r, c)
-		ru, err := rules.Parse([]byte("version: 1\n"+stub), "stub.yaml")
-		if err != nil {
-			t.Fatalf("stub does not parse: %v\n%s", err, stub)
-		}
-		if got := ru.Ignores[0].Expires.Format(time.DateOnly); got != "2026-03-31" {
-			t.Errorf("expires %s, want 30 days after the comparison", got)
-		}
-		again := compareScenario(t, sc, diff.Options{Policy: ru.Policy(at)})
-		if again.Verdict != diff.Pass {
-			t.Errorf("with the stub the verdict is %s, want pass:\n%s", again.Verdict, stub)
-		}
-		n := Counts(again)
-		if n.Failing != 0 || n.Ignored != 1 {
-			t.Errorf("with the stub: %+v, want the one cause ignored", n)
-		}
+	type scenario = func() (*baseline.Snapshot, *baseline.Snapshot)
+	tests := []struct {
+		name        string
+		from, apply scenario
+		verdict     diff.Verdict
+		failing     int
+		// stillFails is a callee of the accepted cause that must still fail
+		// the run, under a cause of its own.
+		stillFails string
+	}{
+		{"eight callees, same run", reporttest.EightCallees, reporttest.EightCallees, diff.Pass, 0, ""},
+		{"cpu and alloc, same run", reporttest.CPUAndAlloc, reporttest.CPUAndAlloc, diff.Pass, 0, ""},
+		{"memmove regresses under another function", reporttest.CPUAndAlloc, reporttest.MemmoveElsewhere, diff.Regression, 1, "runtime.memmove"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := compareScenario(t, tt.from, diff.Options{})
+			c := HeadlineCause(r)
+			if c == nil {
+				t.Fatal("no failing cause")
+			}
+			if len(c.Series[0].Callees) == 0 {
+				t.Fatalf("cause %s has no callees: the test needs one that has", c.Function)
+			}
+			stub := IgnoreStub(r, c)
+			ru, err := rules.Parse([]byte("version: 1\n"+stub), "stub.yaml")
+			if err != nil {
+				t.Fatalf("stub does not parse: %v\n%s", err, stub)
+			}
+			ig := ru.Ignores[0]
+			if !ig.Cause || !ig.Match.Function.MatchString(c.Function) {
+				t.Errorf("stub is not a cause-scoped entry for %s:\n%s", c.Function, stub)
+			}
+			for _, cs := range c.Series {
+				for _, fn := range append(append([]string{}, cs.Callees...), cs.Callers...) {
+					if ig.Match.Function.MatchString(fn) {
+						t.Errorf("stub matches %s, folded under the cause: it should name the cause's function only:\n%s", fn, stub)
+					}
+				}
+			}
+			if got := ig.Expires.Format(time.DateOnly); got != "2026-03-31" {
+				t.Errorf("expires %s, want 30 days after the comparison", got)
+			}
+
+			again := compareScenario(t, tt.apply, diff.Options{Policy: ru.Policy(at)})
+			n := Counts(again)
+			if again.Verdict != tt.verdict || n.Failing != tt.failing || n.Ignored != 1 {
+				t.Errorf("with the stub: %s, %+v; want %s, %d failing and the one cause ignored:\n%s", again.Verdict, n, tt.verdict, tt.failing, stub)
+			}
+			if again.Summary.Causes != n {
+				t.Errorf("summary.causes %+v, want %+v", again.Summary.Causes, n)
+			}
+			var accepted *diff.Cause
+			failingFindings := 0
+			for _, a := range Causes(again) {
+				for _, cs := range a.Series {
+					for _, f := range cs.Findings {
+						if Failing(f) {
+							failingFindings++
+						}
+					}
+				}
+				if a.Function == c.Function && a.Kind == diff.KindIgnored {
+					accepted = a
+				}
+			}
+			if accepted == nil || accepted.Failing {
+				t.Fatalf("the accepted cause %s is not ignored: %+v", c.Function, accepted)
+			}
+			for _, cs := range accepted.Series {
+				for _, f := range cs.Findings {
+					if Failing(f) || f.Kind == diff.KindIgnored && !strings.Contains(f.Rule, "accept ") {
+						t.Errorf("%s %s %s in the accepted cause: %s, rule %q", cs.Alias, f.Function, f.Measure, f.Kind, f.Rule)
+					}
+				}
+			}
+			if got := again.Summary.Regressions + again.Summary.NewHotPaths; got != failingFindings {
+				t.Errorf("summary counts %d failing findings, the causes hold %d", got, failingFindings)
+			}
+			if tt.stillFails == "" {
+				return
+			}
+			var culprit *diff.Cause
+			for _, a := range Causes(again) {
+				for _, cs := range a.Series {
+					for _, f := range cs.Findings {
+						if a.Failing && f.Function == tt.stillFails && Failing(f) {
+							culprit = a
+						}
+					}
+				}
+			}
+			if culprit == nil || culprit == accepted {
+				t.Fatalf("%s does not fail the run under a cause of its own", tt.stillFails)
+			}
+			// What the stub used to be, every failing function of the cause
+			// by name, would have hidden it.
+			var names []string
+			for _, cs := range c.Series {
+				for _, f := range cs.Findings {
+					names = append(names, regexp.QuoteMeta(f.Function))
+				}
+			}
+			old, err := rules.Parse([]byte("ignore:\n  - function_regexp: '"+strings.Join(names, "|")+"'\n    reason: r\n"), "old.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := compareScenario(t, tt.apply, diff.Options{Policy: old.Policy(at)}).Verdict; v != diff.Pass {
+				t.Errorf("ignoring the cause's functions by name: %s; the scenario does not show what the cause scope is for", v)
+			}
+		})
 	}
 }
 

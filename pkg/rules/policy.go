@@ -8,7 +8,8 @@ import (
 )
 
 // Policy returns the rules as a diff.Policy, judging ignore expiry as of
-// now (an ignore applies through its expires date, in UTC).
+// now (an ignore applies through its expires date, in UTC). It is also a
+// diff.CausePolicy, for the ignore entries of scope: cause.
 func (r *Rules) Policy(now time.Time) diff.Policy {
 	p := &policy{r: r, funcRules: map[string][]Override{}}
 	today := now.UTC()
@@ -69,9 +70,19 @@ func (p *policy) FunctionParams(service, profileType, function string, series di
 	return out, rule
 }
 
+// Ignore applies the function-scoped entries; IgnoreCause the others.
 func (p *policy) Ignore(service, profileType, function string) (string, bool) {
+	return p.ignore(false, service, profileType, function)
+}
+
+// IgnoreCause implements diff.CausePolicy with the entries of scope: cause.
+func (p *policy) IgnoreCause(service, profileType, function string) (string, bool) {
+	return p.ignore(true, service, profileType, function)
+}
+
+func (p *policy) ignore(cause bool, service, profileType, function string) (string, bool) {
 	for _, ig := range p.ignores {
-		if !ig.Match.series(service, profileType) {
+		if ig.Cause != cause || !ig.Match.series(service, profileType) {
 			continue
 		}
 		if ig.Match.Function == nil || ig.Match.Function.MatchString(function) {

@@ -25,6 +25,11 @@
 //	    service: bank-notification-service
 //	    reason: template rewrite lands next sprint (PAY-123)   # required
 //	    expires: 2026-09-30                                    # optional
+//	  - function_regexp: 'github\.com/acme/bank/fraud\.matchFraudRules'
+//	    service: bank-fraud-service
+//	    scope: cause      # this cause, with its callers and callees; default: function
+//	    reason: rules engine v2 matches more patterns (FRAUD-88)
+//	    expires: 2026-04-30
 //
 // Patterns. service and function are globs matched against the whole name:
 // "*" matches any run of characters (including "/" and "."), "?" one
@@ -48,6 +53,17 @@
 // inconclusive series into a pass. It must say why. After its expires date
 // (the date is the last day it applies, in UTC) it no longer applies and the
 // result carries a warning to remove it.
+//
+// Scope. By default (scope: function) an entry ignores the findings of every
+// function it matches, wherever they regress. With scope: cause it accepts a
+// cause instead (see diff.Cause): the function pattern names the function a
+// cause is named for, and the entry ignores that cause's own findings and
+// those folded under it — the callers whose cumulative values it raises and
+// the callees that grew with it — and nothing else. Accepting a rule matcher
+// that now does more regexp work thus does not accept runtime.memmove: memmove
+// regressing under another function still fails. It needs a function
+// pattern. The ignore entry the markdown report offers for a failing cause is
+// of this form.
 package rules
 
 import (
@@ -104,6 +120,11 @@ type Ignore struct {
 	Match   Match
 	Reason  string
 	Expires time.Time // zero: never; else the last day it applies
+	// Cause is scope: cause: the entry accepts the cause named for a
+	// function it matches (see diff.Cause), with every failing finding
+	// folded under it, rather than the matching functions' own findings
+	// wherever they are.
+	Cause bool
 }
 
 // file is the YAML shape.
@@ -143,6 +164,8 @@ type ignoreYAML struct {
 	matchYAML `yaml:",inline"`
 	Reason    string `yaml:"reason"`
 	Expires   string `yaml:"expires"`
+	// Scope is function (the default) or cause (see Ignore.Cause).
+	Scope string `yaml:"scope"`
 }
 
 // typeList accepts one profile type or a list of them.
@@ -299,6 +322,16 @@ func parse(data []byte, name string) (*Rules, error) {
 		ig := Ignore{Name: e.Name, Line: lineOf(lines, "ignore", i), Match: m, Reason: strings.TrimSpace(e.Reason)}
 		if ig.Name == "" {
 			ig.Name = fmt.Sprintf("ignore[%d]", i)
+		}
+		switch e.Scope {
+		case "", "function":
+		case "cause":
+			if m.Function == nil {
+				return nil, fmt.Errorf("%s: scope: cause needs function or function_regexp, naming the function the cause is named for", where)
+			}
+			ig.Cause = true
+		default:
+			return nil, fmt.Errorf("%s: scope %s: want function (the default: the matching functions' findings) or cause (the cause named for the matching function, with its callers and callees)", where, shortQuote(e.Scope))
 		}
 		if e.Expires != "" {
 			t, err := time.Parse("2006-01-02", e.Expires)

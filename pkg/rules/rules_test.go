@@ -138,6 +138,59 @@ ignore:
 	}
 }
 
+// TestIgnoreScope: an entry of scope: cause answers only IgnoreCause, one
+// of scope function (written or not) only Ignore, so that accepting a cause
+// never ignores its function wherever else it regresses.
+func TestIgnoreScope(t *testing.T) {
+	src := `
+ignore:
+  - name: accept matcher
+    service: bank-fraud-service
+    function_regexp: 'bank\.matchFraudRules'
+    scope: cause
+    reason: rules engine v2 (FRAUD-88)
+  - name: templates
+    function: "text/template.*"
+    scope: function
+    reason: rewrite pending
+  - name: json
+    function: "encoding/json.*"
+    reason: by design
+`
+	r, err := Parse([]byte(src), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Ignores[0].Cause || r.Ignores[1].Cause || r.Ignores[2].Cause {
+		t.Fatalf("scopes %v %v %v, want cause, function, function", r.Ignores[0].Cause, r.Ignores[1].Cause, r.Ignores[2].Cause)
+	}
+	p := r.Policy(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	cp, ok := p.(diff.CausePolicy)
+	if !ok {
+		t.Fatal("the rules' policy is not a diff.CausePolicy")
+	}
+	tests := []struct {
+		service, fn     string
+		function, cause string // the rule each answers, "" for none
+	}{
+		{"bank-fraud-service", "bank.matchFraudRules", "", "accept matcher: rules engine v2 (FRAUD-88)"},
+		{"bank-loan-service", "bank.matchFraudRules", "", ""},
+		{"bank-fraud-service", "runtime.memmove", "", ""},
+		{"bank-fraud-service", "text/template.(*state).walk", "templates: rewrite pending", ""},
+		{"any", "encoding/json.Marshal", "json: by design", ""},
+	}
+	for _, tt := range tests {
+		fr, _ := p.Ignore(tt.service, cpu, tt.fn)
+		cr, _ := cp.IgnoreCause(tt.service, cpu, tt.fn)
+		if fr != tt.function || cr != tt.cause {
+			t.Errorf("%s %s: Ignore %q, IgnoreCause %q; want %q and %q", tt.service, tt.fn, fr, cr, tt.function, tt.cause)
+		}
+	}
+	if _, ok := r.SeriesIgnored("bank-fraud-service", cpu, time.Now()); ok {
+		t.Error("a cause entry ignores the whole series")
+	}
+}
+
 func TestBadFiles(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"unknown key", "defaults:\n  treshold: 10%\n", "line 2: field treshold not found"},
@@ -159,6 +212,8 @@ func TestBadFiles(t *testing.T) {
 		{"per-function normalization", "overrides:\n  - function: a\n    normalization: rate\n", "apply to a whole series"},
 		{"unknown normalization", "defaults:\n  normalization: odds\n", `normalization "odds": want share, rest or rate`},
 		{"empty normalization", "defaults:\n  normalization: ''\n", `normalization "": want share, rest or rate`},
+		{"cause scope without a function", "ignore:\n  - service: a\n    scope: cause\n    reason: r\n", "ignore[0] (line 2): scope: cause needs function or function_regexp"},
+		{"unknown scope", "ignore:\n  - function: a\n    scope: callees\n    reason: r\n", `scope "callees": want function`},
 		{"version", "version: 2\n", "version 2 is not supported"},
 		{"not yaml", "defaults: [\n", "rules t.yaml"},
 		{"wrong shape", "overrides: 3\n", "line 1"},

@@ -19,6 +19,7 @@ import (
 	"github.com/profdiff/profdiff/pkg/report/github"
 	"github.com/profdiff/profdiff/pkg/report/html"
 	"github.com/profdiff/profdiff/pkg/report/sarif"
+	"github.com/profdiff/profdiff/pkg/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -29,11 +30,29 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 var scenarios = []struct {
 	name string
 	make func() (*baseline.Snapshot, *baseline.Snapshot)
+	// rules, when set, is the rules file the comparison applies.
+	rules string
 }{
-	{"eight-callees", reporttest.EightCallees},
-	{"cpu-and-alloc", reporttest.CPUAndAlloc},
-	{"aa", reporttest.AA},
+	{"eight-callees", reporttest.EightCallees, ""},
+	{"cpu-and-alloc", reporttest.CPUAndAlloc, ""},
+	{"aa", reporttest.AA, ""},
+	{"memmove-elsewhere-accepted", reporttest.MemmoveElsewhere, acceptMatcher},
 }
+
+// acceptMatcher accepts cpu-and-alloc's cause the way the markdown report's
+// ignore stub for it does; memmove-elsewhere-accepted applies it to a run in
+// which runtime.memmove, one of that cause's callees, also regresses under
+// another function, and still fails on that.
+const acceptMatcher = `version: 1
+ignore:
+  - name: accept bank.matchFraudRules
+    service: bank-fraud-service
+    type: [cpu, alloc_objects]
+    function_regexp: 'github\.com/profdiff/profdiff/services/bank\.matchFraudRules'
+    scope: cause
+    reason: rules engine v2 matches more patterns (FRAUD-88)
+    expires: 2026-03-31
+`
 
 // renderers are every format, with the options a CI run in the fixture's
 // repository would have.
@@ -53,10 +72,18 @@ func renderers() map[string]report.RenderFunc {
 
 var ext = map[string]string{"text": "txt", "markdown": "md", "json": "json", "junit": "xml", "sarif": "sarif", "github": "txt", "html": "html"}
 
-func compare(t *testing.T, make func() (*baseline.Snapshot, *baseline.Snapshot)) *diff.Result {
+func compare(t *testing.T, make func() (*baseline.Snapshot, *baseline.Snapshot), rulesFile string) *diff.Result {
 	t.Helper()
 	b, c := make()
-	r, err := diff.Compare(b, c, diff.Options{Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)})
+	opts := diff.Options{Now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	if rulesFile != "" {
+		ru, err := rules.Parse([]byte(rulesFile), "profdiff.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Policy = ru.Policy(opts.Now)
+	}
+	r, err := diff.Compare(b, c, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +92,7 @@ func compare(t *testing.T, make func() (*baseline.Snapshot, *baseline.Snapshot))
 
 func TestGolden(t *testing.T) {
 	for _, sc := range scenarios {
-		r := compare(t, sc.make)
+		r := compare(t, sc.make, sc.rules)
 		for name, render := range renderers() {
 			t.Run(sc.name+"/"+name, func(t *testing.T) {
 				var buf bytes.Buffer
@@ -99,7 +126,7 @@ func TestGolden(t *testing.T) {
 func TestFormatsAgree(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			r := compare(t, sc.make)
+			r := compare(t, sc.make, sc.rules)
 			want := report.Counts(r)
 			out := map[string]string{}
 			for name, render := range renderers() {

@@ -47,13 +47,18 @@ type flame struct {
 	// Hot are the name indices of the series' failing and ignored causes,
 	// which the graph outlines; Credible those of every function with a listed finding,
 	// the only frames the graph colours.
-	Hot       []int32 `json:"hot"`
-	Credible  []int32 `json:"credible"`
-	Root      *node   `json:"root"`
-	BaseTotal int64   `json:"baseTotal"`
-	CurTotal  int64   `json:"curTotal"`
-	Frames    int     `json:"frames"`
-	Pruned    int     `json:"pruned"`
+	Hot      []int32 `json:"hot"`
+	Credible []int32 `json:"credible"`
+	// Evidence is, by name index, what the comparison found for each
+	// function with a listed finding — "self +28.0% [+22.3%, +34.0%],
+	// regression" — for the tooltip: a frame's widths give only its own
+	// call path's change, without an interval.
+	Evidence  map[int32]string `json:"evidence,omitempty"`
+	Root      *node            `json:"root"`
+	BaseTotal int64            `json:"baseTotal"`
+	CurTotal  int64            `json:"curTotal"`
+	Frames    int              `json:"frames"`
+	Pruned    int              `json:"pruned"`
 }
 
 type treeBuilder struct {

@@ -15,10 +15,14 @@
 // coloured — red grew, blue shrank, deeper the larger the change — and
 // everything else is grey, so sampling noise does not paint the rest of the
 // profile; frames only the baseline had are drawn hatched at their baseline
-// width. Only causes are outlined. Clicking a cause in the table zooms its
-// graph to the cause's frame; hovering shows both values and the change,
-// clicking a frame zooms into it, and the search box highlights the frames
-// whose function matches and sums their share.
+// width. Only causes are outlined. A frame's label is as much of its
+// function's short name as fits, measured in the browser: the package is
+// dropped first, then the start of the name behind an ellipsis, and no label
+// is wider than its frame. Clicking a cause in the table zooms its graph to
+// the cause's frame; hovering shows the full name, both values, the change
+// and the finding with its interval, clicking a frame zooms into it, and the
+// search box highlights the frames whose function matches and sums their
+// share.
 package html
 
 import (
@@ -249,7 +253,7 @@ func buildPage(r *diff.Result, opts Options) *page {
 			fl := &flame{
 				ID: id, Service: s.Service, Type: sarif.TypeName(s),
 				Names: names, Files: files, Root: root, Frames: frames, Pruned: pruned,
-				Hot: indices(names, hot), Credible: indices(names, credible),
+				Hot: indices(names, hot), Credible: indices(names, credible), Evidence: evidence(names, s),
 			}
 			fl.BaseTotal, fl.CurTotal = total(s.Base), total(s.Cur)
 			p.Data.Graphs = append(p.Data.Graphs, fl)
@@ -316,6 +320,31 @@ func addCount(n diff.CauseCounts, c *diff.Cause) diff.CauseCounts {
 		n.Improvements++
 	}
 	return n
+}
+
+// evidence words, by position in names, the listed findings of the series'
+// functions: "self +28.0% [+22.3%, +34.0%], regression; cum +30.1% [+24.0%,
+// +36.5%], regression".
+func evidence(names []string, s *diff.SeriesResult) map[int32]string {
+	at := make(map[string]int32, len(names))
+	for i, n := range names {
+		at[n] = int32(i)
+	}
+	out := map[int32]string{}
+	for _, m := range []diff.Measure{diff.Self, diff.Cumulative} {
+		for _, f := range s.Findings {
+			i, ok := at[f.Function]
+			if !ok || f.Kind == diff.KindUnchanged || f.Measure != m {
+				continue
+			}
+			text := string(f.Measure) + " " + report.ChangeWithInterval(f) + ", " + kindLabel(f.Kind)
+			if prev, ok := out[i]; ok {
+				text = prev + "; " + text
+			}
+			out[i] = text
+		}
+	}
+	return out
 }
 
 // indices returns the positions in names of the functions in fns.

@@ -116,6 +116,9 @@ func TestEmbeddedData(t *testing.T) {
 			Files []string `json:"files"`
 			Hot   []int32  `json:"hot"`
 			Root  jsonNode `json:"root"`
+			// Evidence is keyed by name index, as JSON writes an
+			// integer key.
+			Evidence map[string]string `json:"evidence"`
 		} `json:"graphs"`
 	}
 	if err := json.Unmarshal(m[1], &data); err != nil {
@@ -155,6 +158,10 @@ func TestEmbeddedData(t *testing.T) {
 	}
 	if !hot {
 		t.Error("regressed function not marked hot")
+	}
+	// The tooltip's finding: the measure, change, interval and kind.
+	if e := g.Evidence[strconv.Itoa(int(match.N))]; e != "self +52.7% [+41.0%, +65.0%], regression" {
+		t.Errorf("evidence of match %q", e)
 	}
 	if f := g.Files[match.N]; f != "services/bank/fraud.go:1" {
 		t.Errorf("file of match %q", f)
@@ -346,22 +353,36 @@ func TestChromium(t *testing.T) {
 	}
 
 	// Interaction: the page's self-test drives hover, zoom, reset and
-	// search through DOM events and reports on <html data-selftest>.
-	dom, _ = runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", url+"#profdiff-selftest")
-	if m := regexp.MustCompile(`data-selftest="([^"]*)"`).FindStringSubmatch(dom); m == nil || m[1] != "ok" {
-		t.Errorf("interaction self-test: %v", m)
-	}
-	if strings.Contains(dom, "data-errors=") {
-		t.Errorf("script errors during the self-test: %s", regexp.MustCompile(`(?s)<div id="errors".*?</div>`).FindString(dom))
+	// search through DOM events and reports on <html data-selftest>; it
+	// also measures every label against its frame (see labelFigures), at a
+	// wide window and at a narrow one, where most frames are too narrow for
+	// their whole name.
+	for _, size := range []string{"1400,1000", "640,1000"} {
+		dom, _ = runChromium(t, bin, "--virtual-time-budget=5000", "--window-size="+size, "--dump-dom", url+"#profdiff-selftest")
+		if m := regexp.MustCompile(`data-selftest="([^"]*)"`).FindStringSubmatch(dom); m == nil || m[1] != "ok" {
+			t.Errorf("interaction self-test at %s: %v", size, m)
+		}
+		if strings.Contains(dom, "data-errors=") {
+			t.Errorf("script errors during the self-test: %s", regexp.MustCompile(`(?s)<div id="errors".*?</div>`).FindString(dom))
+		}
+		if short := labelFigures(t, "fixture page at "+size, dom); size == "640,1000" && short == 0 {
+			t.Error("at 640 px no label is shortened: the narrow case was not exercised")
+		}
 	}
 
 	// The causes page: the headline graph starts within the first screen,
 	// clicking a cause zooms to it (the self-test), frames without a
 	// credible change are grey ("quiet"), and only causes are outlined.
+	dom, stderr = runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=640,1000", "--dump-dom", causesURL+"#profdiff-selftest")
+	if m := regexp.MustCompile(`data-selftest="([^"]*)"`).FindStringSubmatch(dom); m == nil || m[1] != "ok" {
+		t.Errorf("causes page self-test at 640 px: %v\n%s", m, tail(stderr, 1000))
+	}
+	labelFigures(t, "causes page at 640,1000", dom)
 	dom, stderr = runChromium(t, bin, "--virtual-time-budget=5000", "--window-size=1400,1000", "--dump-dom", causesURL+"#profdiff-selftest")
 	if m := regexp.MustCompile(`data-selftest="([^"]*)"`).FindStringSubmatch(dom); m == nil || m[1] != "ok" {
 		t.Errorf("causes page self-test: %v\n%s", m, tail(stderr, 1000))
 	}
+	labelFigures(t, "causes page at 1400,1000", dom)
 	if m := regexp.MustCompile(`data-graph-top="(\d+)"`).FindStringSubmatch(dom); m == nil {
 		t.Error("the causes page did not report where its first graph starts")
 	} else if y, _ := strconv.Atoi(m[1]); y > 700 {
@@ -428,6 +449,32 @@ func TestChromium(t *testing.T) {
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s\n", dst)
 	}
+}
+
+// labelFigures reads what the page's self-test measured of its flame
+// graphs' labels (<html data-labels>, over every graph as first drawn and
+// the first graph zoomed to a cause): how many frames and labels, how many
+// labels are shorter than the short name, how many overflow their frame
+// (text wider than the frame less padding and border, or scrollWidth over
+// clientWidth) and how many were shortened although the short name fitted.
+// Overflowing or needlessly shortened labels fail the test; the figures are
+// logged, and the number of shortened labels returned.
+func labelFigures(t *testing.T, what, dom string) int {
+	t.Helper()
+	m := regexp.MustCompile(`data-labels="frames=(\d+) labelled=(\d+) shortened=(\d+) overflow=(\d+) unneeded=(\d+) min-slack=([^"]*)"`).FindStringSubmatch(dom)
+	if m == nil {
+		t.Errorf("%s: the self-test did not measure the labels", what)
+		return 0
+	}
+	t.Logf("%s: %s frames, %s labelled, %s shortened, %s overflow, %s shortened needlessly, least room left %s", what, m[1], m[2], m[3], m[4], m[5], m[6])
+	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+	if n(2) < 10 {
+		t.Errorf("%s: only %d labels drawn", what, n(2))
+	}
+	if n(4) != 0 || n(5) != 0 {
+		t.Errorf("%s: %d labels overflow their frames, %d are shortened needlessly", what, n(4), n(5))
+	}
+	return n(3)
 }
 
 // TestCausesPage: on a comparison of synthetic snapshots, the page opens

@@ -7,7 +7,8 @@
 
   var ROW = 18;          // px per stack level
   var MIN_PX = 0.4;      // frames narrower than this are not drawn
-  var LABEL_PX = 28;     // frames narrower than this get no label
+  var MIN_CHARS = 3;     // a label shows at least this much of a name, or nothing
+  var SLACK_PX = 1;      // kept free in a frame: layout rounds widths to fractions of a pixel
   var FULL = 0.5;        // |relative change| at which colour saturates
 
   function pct(x) { return (x * 100).toFixed(x >= 0.1 ? 1 : 2) + "%"; }
@@ -50,6 +51,86 @@
     return j >= 0 ? fn.slice(j + 1) : fn;
   }
 
+  // bareName drops the package from a short name: "bank.(*rules).Match" →
+  // "(*rules).Match", "regexp/syntax.Parse" → "Parse". The package is the
+  // first thing a narrow frame gives up; its parents usually say it.
+  function bareName(s) {
+    var cut = s.length;
+    var i = s.search(/[(\[]/);
+    if (i >= 0) cut = i;
+    var k = s.indexOf(".", s.lastIndexOf("/", cut) + 1);
+    return k >= 0 && k < cut && k + 1 < s.length ? s.slice(k + 1) : s;
+  }
+
+  // Metrics measures label text as a frame draws it. Widths come from a
+  // canvas in the frame's computed font (cheap enough for every frame on
+  // every draw), scaled by one measurement of a real frame's text, so that
+  // what the page's CSS and fonts do is what is measured.
+  function Metrics(box) {
+    var probe = document.createElement("div");
+    probe.className = "fr";
+    probe.style.visibility = "hidden";
+    probe.style.width = "auto";
+    probe.textContent = "regexp/syntax.(*parser).collapse";
+    box.appendChild(probe);
+    var cs = getComputedStyle(probe);
+    this.pad = parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) +
+      parseFloat(cs.borderLeftWidth) + parseFloat(cs.borderRightWidth);
+    var font = cs.fontSize + " " + cs.fontFamily;
+    this.fonts = { normal: cs.fontStyle + " 400 " + font, bold: cs.fontStyle + " 700 " + font };
+    var range = document.createRange();
+    range.selectNodeContents(probe);
+    var real = range.getBoundingClientRect().width;
+    box.removeChild(probe); // after reading cs: a detached element has no computed style
+    this.ctx = document.createElement("canvas").getContext("2d");
+    this.cache = {};
+    this.scale = 1;
+    var measured = this.raw(probe.textContent, false);
+    if (real > 0 && measured > 0) this.scale = real / measured;
+    this.min = this.width("\u2026" + "mmm".slice(0, MIN_CHARS), true);
+  }
+
+  Metrics.prototype.raw = function (s, bold) {
+    var key = (bold ? "b" : "n") + s;
+    var w = this.cache[key];
+    if (w === undefined) {
+      this.ctx.font = bold ? this.fonts.bold : this.fonts.normal;
+      w = this.cache[key] = this.ctx.measureText(s).width;
+    }
+    return w;
+  };
+
+  Metrics.prototype.width = function (s, bold) { return this.raw(s, bold) * this.scale; };
+
+  // label is the longest form of a name that fits in px pixels of text:
+  // the short name ("bank.(*rules).Match"; the standard library's whole, as
+  // the other formats write it), then without its package
+  // ("(*rules).Match"), then the end of that behind an ellipsis
+  // ("…les).Match": a Go name's last part says the most), or "" when not
+  // even MIN_CHARS characters fit. The tooltip has the full name.
+  Metrics.prototype.label = function (name, px, bold) {
+    var self = this;
+    if (px < this.min) return "";
+    var fits = function (t) { return self.width(t, bold) <= px; };
+    var s = shortName(name);
+    if (fits(s)) return s;
+    var bare = bareName(s);
+    if (bare !== s && fits(bare)) return bare;
+    var lo = MIN_CHARS, hi = bare.length - 1, best = "";
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1, t = "\u2026" + bare.slice(bare.length - mid).replace(/^\./, "");
+      if (fits(t)) { best = t; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    return best;
+  };
+
+  // rootLabel is the root frame's label: "all (service, type)", or "all".
+  Metrics.prototype.rootLabel = function (g, px) {
+    var s = "all (" + g.service + ", " + g.type + ")";
+    if (this.width(s, false) <= px) return s;
+    return this.width("all", false) <= px ? "all" : "";
+  };
+
   function Flame(g, tip) {
     var self = this;
     this.g = g;
@@ -63,6 +144,8 @@
     g.hot.forEach(function (i) { self.hot[i] = true; });
     this.credible = {};
     (g.credible || []).forEach(function (i) { self.credible[i] = true; });
+    this.evidence = g.evidence || {};
+    this.metrics = new Metrics(this.box);
     this.nodes = [];
     this.depth = 0;
     this.index(g.root, null, 0, 0);
@@ -171,7 +254,9 @@
       el.style.backgroundColor = c.bg;
       el.setAttribute("data-i", String(n.i));
       el.setAttribute("data-fn", name);
-      if (w * width >= LABEL_PX) el.textContent = n.n < 0 ? "all (" + this.g.service + ", " + this.g.type + ")" : shortName(name);
+      var px = w * width - this.metrics.pad - SLACK_PX;
+      var label = n.n < 0 ? this.metrics.rootLabel(this.g, px) : this.metrics.label(name, px, !!this.hot[n.n]);
+      if (label) el.textContent = label;
       frag.appendChild(el);
       if (n.d > maxD) maxD = n.d;
     }
@@ -202,6 +287,7 @@
       ["baseline", pct(n.b) + " (self " + pct(n.bs) + ")", ""],
       ["change", change(n), n.c > n.b ? "grew" : n.c < n.b ? "shrank" : ""]
     ];
+    if (n.n >= 0 && this.evidence[n.n]) rows.push(["finding", this.evidence[n.n], ""]);
     if (this.hot[n.n]) rows.push(["", "a cause in this report", "grew"]);
     else if (!this.credible[n.n]) rows.push(["", "no credible change", ""]);
     rows.forEach(function (r) {
@@ -272,6 +358,46 @@
     if (location.hash === "#profdiff-selftest" && graphs.length > 0) selftest(graphs[0]);
   }
 
+  // checkLabels measures every drawn label as the browser laid it out,
+  // whatever chose it: the text's width against its frame's width less
+  // padding and border (a label that overflows would be cut), and for a
+  // label shorter than the function's short name, whether the short name
+  // would have fitted (shortened for nothing). It adds to totals.
+  function checkLabels(graphs, t) {
+    graphs.forEach(function (f) {
+      var probe = document.createElement("div");
+      probe.style.visibility = "hidden";
+      f.box.appendChild(probe);
+      var range = document.createRange();
+      var textWidth = function (el) { range.selectNodeContents(el); return range.getBoundingClientRect().width; };
+      Array.prototype.forEach.call(f.box.querySelectorAll(".fr[data-i]"), function (el) {
+        t.frames++;
+        var text = el.textContent;
+        if (!text) return;
+        t.labelled++;
+        var cs = getComputedStyle(el);
+        var avail = el.getBoundingClientRect().width - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) -
+          parseFloat(cs.borderLeftWidth) - parseFloat(cs.borderRightWidth);
+        var tw = textWidth(el);
+        if (avail - tw < t.slack) t.slack = avail - tw;
+        if (tw > avail + 0.01 || el.scrollWidth > el.clientWidth) {
+          t.overflow++;
+          if (!t.worst) t.worst = text + " " + tw.toFixed(1) + "px in " + avail.toFixed(1) + "px";
+        }
+        var n = f.nodes[Number(el.getAttribute("data-i"))];
+        if (n.n < 0) return;
+        var full = shortName(f.name(n));
+        if (text === full) return;
+        t.shortened++;
+        probe.className = el.className;
+        probe.style.width = "auto";
+        probe.textContent = full;
+        if (textWidth(probe) <= avail - SLACK_PX - 0.5) t.unneeded++;
+      });
+      f.box.removeChild(probe);
+    });
+  }
+
   // selftest drives the first graph through real DOM events — hover, search,
   // click to zoom, reset — and records the outcome on <html data-selftest>.
   // Opening the report with #profdiff-selftest is how the headless-browser
@@ -279,6 +405,8 @@
   function selftest(f) {
     var fail = [];
     function check(ok, what) { if (!ok) fail.push(what); }
+    var labels = { frames: 0, labelled: 0, shortened: 0, overflow: 0, unneeded: 0, slack: Infinity, worst: "" };
+    checkLabels(window.profdiff.graphs, labels);
     function frameOf(i) { return f.box.querySelector('.fr[data-i="' + i + '"]'); }
     var hot = null;
     for (var i = 0; i < f.nodes.length; i++) if (f.hot[f.nodes[i].n]) { hot = f.nodes[i]; break; }
@@ -290,12 +418,14 @@
         var r = el.getBoundingClientRect();
         el.dispatchEvent(new MouseEvent("mousemove", { bubbles: true, clientX: r.left + 2, clientY: r.top + 2 }));
         check(!f.tip.hidden && f.tip.textContent.indexOf("current") >= 0 && f.tip.textContent.indexOf("baseline") >= 0, "hover shows both values");
+        check(f.tip.textContent.indexOf(f.name(hot)) >= 0 && /finding.*\[[^\]]+\]/.test(f.tip.textContent), "hover shows the full name and the finding's interval");
         f.box.dispatchEvent(new MouseEvent("mouseleave"));
         check(f.tip.hidden, "tooltip hides on leave");
         el.dispatchEvent(new MouseEvent("click", { bubbles: true }));
         check(f.zoom === hot && !f.reset.disabled, "click zooms");
         var z = frameOf(hot.i);
         check(z !== null && Math.abs(parseFloat(z.style.width) - 100) < 0.01, "zoomed frame spans the width");
+        checkLabels([f], labels);
         f.reset.click();
         check(f.zoom === f.g.root && f.reset.disabled, "reset zoom");
       }
@@ -318,6 +448,12 @@
       check(g !== null && g.zoom !== g.g.root && g.name(g.zoom) === row.getAttribute("data-fn"), "clicking a cause zooms to it");
       if (g) g.zoomTo(g.g.root);
     }
+    check(labels.labelled > 0, "frames are labelled");
+    check(labels.overflow === 0, "labels fit their frames (" + labels.overflow + " overflow, e.g. " + labels.worst + ")");
+    check(labels.unneeded === 0, "labels are shortened only when the short name does not fit (" + labels.unneeded + ")");
+    document.documentElement.setAttribute("data-labels", "frames=" + labels.frames + " labelled=" + labels.labelled +
+      " shortened=" + labels.shortened + " overflow=" + labels.overflow + " unneeded=" + labels.unneeded +
+      " min-slack=" + (labels.labelled ? labels.slack.toFixed(2) : "none") + "px");
     document.documentElement.setAttribute("data-selftest", fail.length ? "failed: " + fail.join("; ") : "ok");
   }
 
