@@ -1,8 +1,10 @@
 package baseline
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,52 +53,65 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	if p == nil {
 		return fmt.Errorf("no profile")
 	}
-	idx := sampleIndex(p, se.SampleType)
+	var comp *rawProfile
+	if opts.Companion != nil {
+		comp = toRaw(opts.Companion)
+	}
+	return se.addRaw(toRaw(p), opts, comp)
+}
+
+// addRaw is AddProfile on a flattened profile (see rawProfile), with the
+// companion profile, if any, flattened too.
+func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfile) error {
+	idx := p.sampleIndex(se.SampleType)
 	if idx < 0 {
 		var have []string
-		for _, st := range p.SampleType {
+		for _, st := range p.sampleTypes {
 			have = append(have, st.Type+"/"+st.Unit)
 		}
 		return fmt.Errorf("profile has no %s samples (it holds %s)", se.SampleType, strings.Join(have, ", "))
 	}
-	if p.PeriodType != nil && se.PeriodType.Type != "" && p.PeriodType.Type != "" &&
-		(p.PeriodType.Type != se.PeriodType.Type || p.PeriodType.Unit != se.PeriodType.Unit) {
-		return fmt.Errorf("profile period type %s/%s does not match series period type %s", p.PeriodType.Type, p.PeriodType.Unit, se.PeriodType)
+	if idx >= p.minValues && len(p.samples) > 0 {
+		return fmt.Errorf("sample has %d values, want at least %d", p.minValues, idx+1)
+	}
+	if p.hasPeriodType && se.PeriodType.Type != "" && p.periodType.Type != "" && p.periodType != se.PeriodType {
+		return fmt.Errorf("profile period type %s/%s does not match series period type %s", p.periodType.Type, p.periodType.Unit, se.PeriodType)
 	}
 
-	w := Window{Start: opts.Start, End: opts.End, Period: p.Period}
+	w := Window{Start: opts.Start, End: opts.End, Period: p.period}
 	if opts.Period > 0 {
 		w.Period = opts.Period
 	}
-	if w.Start.IsZero() && p.TimeNanos > 0 {
-		w.Start = time.Unix(0, p.TimeNanos).UTC()
+	if w.Start.IsZero() && p.timeNanos > 0 {
+		w.Start = time.Unix(0, p.timeNanos).UTC()
 	}
-	if w.End.IsZero() && p.TimeNanos > 0 && p.DurationNanos > 0 {
-		w.End = time.Unix(0, p.TimeNanos+p.DurationNanos).UTC()
+	if w.End.IsZero() && p.timeNanos > 0 && p.durationNanos > 0 {
+		w.End = time.Unix(0, p.timeNanos+p.durationNanos).UTC()
 	}
 	if se.Period == 0 {
 		se.Period = w.Period
 	}
 
-	events := newEventCounter(se, p, idx, w.Period, opts.Companion)
+	events := newEventCounter(se, p, idx, w.Period, companion)
 	var nEvents float64
 	eventsKnown := events != nil
 
 	index := se.functionIndex()
 	stacks := se.stackIndex()
-	// Intern each profile function once; normalizing names is the costly part.
-	byFunc := make(map[*profile.Function]int32, len(p.Function))
-	self := map[int32]int64{}
-	cum := map[int32]int64{}
-	selfVW := map[int32]float64{}
-	cumVW := map[int32]float64{}
+	// Each profile function is interned once (normalizing names is the
+	// costly part), its series index kept in a slice. Per-function sums
+	// are kept in slices indexed by series function, with the functions
+	// this window touched listed, instead of maps: a window of a large
+	// profile adds up millions of frames.
+	byFunc := make([]int32, len(p.funcs))
+	for i := range byFunc {
+		byFunc[i] = -1
+	}
+	acc := newWindowSums(len(se.Functions) + len(p.funcs))
 	var frames []int32
-	seen := map[int32]bool{}
-	for _, s := range p.Sample {
-		if idx >= len(s.Value) {
-			return fmt.Errorf("sample has %d values, want at least %d", len(s.Value), idx+1)
-		}
-		v := s.Value[idx]
+	var key []byte
+	for i := range p.samples {
+		v := p.value(i, idx)
 		if v < 0 {
 			return fmt.Errorf("sample has negative %s value %d", se.SampleType, v)
 		}
@@ -106,36 +121,33 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 		w.Total += v
 		vw := 0.0 // v times the value one of its events stands for
 		if eventsKnown {
-			if e := events.count(s, v); e > 0 {
+			if e := events.count(p, i, v); e > 0 {
 				vw = float64(v) * float64(v) / e
 				nEvents += e
 			} else {
 				eventsKnown = false
 			}
 		}
-		// Leaf first: Location[0] is the innermost frame, and within a
-		// location Line[0] is the innermost inlined function.
+		// Leaf first: the first location is the innermost frame, and
+		// within a location the first line is the innermost inlined
+		// function.
 		frames = frames[:0]
-		for _, loc := range s.Location {
-			if loc == nil {
+		for _, li := range p.sampleLocs(i) {
+			loc := p.locs[li]
+			if loc.hi == loc.lo {
+				frames = append(frames, se.intern(index, "0x"+strconv.FormatUint(loc.addr, 16), "", 0))
 				continue
 			}
-			if len(loc.Line) == 0 {
-				frames = append(frames, se.intern(index, addressName(loc), "", 0))
-				continue
-			}
-			for _, ln := range loc.Line {
-				if ln.Function == nil {
-					continue
-				}
-				fi, ok := byFunc[ln.Function]
-				if !ok {
-					line := ln.Line
-					if ln.Function.StartLine > 0 {
-						line = ln.Function.StartLine
+			for _, ln := range p.lines[loc.lo:loc.hi] {
+				fi := byFunc[ln.fn]
+				if fi < 0 {
+					f := p.funcs[ln.fn]
+					line := ln.line
+					if f.startLine > 0 {
+						line = f.startLine
 					}
-					fi = se.intern(index, ln.Function.Name, ln.Function.Filename, line)
-					byFunc[ln.Function] = fi
+					fi = se.intern(index, f.name, f.file, line)
+					byFunc[ln.fn] = fi
 				}
 				frames = append(frames, fi)
 			}
@@ -143,37 +155,27 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 		if len(frames) == 0 {
 			frames = append(frames, se.intern(index, "[unknown]", "", 0))
 		}
-		self[frames[0]] += v
-		selfVW[frames[0]] += vw
-		clear(seen)
-		for _, f := range frames {
-			if !seen[f] {
-				seen[f] = true
-				cum[f] += v
-				cumVW[f] += vw
-			}
-		}
-		// Stacks are kept root first.
-		root := make([]int32, len(frames))
-		for i, f := range frames {
-			root[len(frames)-1-i] = f
-		}
-		key := stackKey(root)
-		if i, ok := stacks[key]; ok {
-			se.Stacks[i].Value += v
+		acc.grow(len(se.Functions))
+		acc.add(frames, v, vw)
+		// Stacks are kept root first; the key is built in a reused buffer
+		// and looked up without allocating.
+		key = stackKeyAppend(key[:0], frames, true)
+		if j, ok := stacks[string(key)]; ok {
+			se.Stacks[j].Value += v
 		} else {
-			stacks[key] = len(se.Stacks)
+			root := make([]int32, len(frames))
+			for k, f := range frames {
+				root[len(frames)-1-k] = f
+			}
+			stacks[string(key)] = len(se.Stacks)
 			se.Stacks = append(se.Stacks, Stack{Frames: root, Value: v})
 		}
 	}
-	w.Self = toValues(self)
-	w.Cum = toValues(cum)
+	w.Self, w.Cum = acc.values()
 	if eventsKnown {
-		for f, x := range selfVW {
-			se.Functions[f].SelfVW += x
-		}
-		for f, x := range cumVW {
-			se.Functions[f].CumVW += x
+		for _, f := range acc.touched {
+			se.Functions[f].SelfVW += acc.selfVW[f]
+			se.Functions[f].CumVW += acc.cumVW[f]
 		}
 	}
 	w.Samples = 0
@@ -188,18 +190,78 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	return nil
 }
 
-// sampleIndex is the index of p's sample values of type vt, or -1.
-func sampleIndex(p *profile.Profile, vt ValueType) int {
-	for i, st := range p.SampleType {
-		if st.Type == vt.Type && st.Unit == vt.Unit {
-			return i
-		}
-	}
-	return -1
+// windowSums are one window's per-function sums, indexed by series
+// function, with the functions it touched listed.
+type windowSums struct {
+	self, cum     []int64
+	selfVW, cumVW []float64
+	seen          []uint32 // the sample that last counted a function's cum
+	sample        uint32
+	touched       []int32
+	touchedMark   []bool
 }
 
-func addressName(loc *profile.Location) string {
-	return "0x" + strconv.FormatUint(loc.Address, 16)
+func newWindowSums(n int) *windowSums {
+	a := &windowSums{}
+	a.grow(n)
+	return a
+}
+
+// grow makes room for n functions (the series' table grows as frames are
+// interned).
+func (a *windowSums) grow(n int) {
+	if n <= len(a.self) {
+		return
+	}
+	n = max(n, 2*len(a.self))
+	a.self = append(a.self, make([]int64, n-len(a.self))...)
+	a.cum = append(a.cum, make([]int64, n-len(a.cum))...)
+	a.selfVW = append(a.selfVW, make([]float64, n-len(a.selfVW))...)
+	a.cumVW = append(a.cumVW, make([]float64, n-len(a.cumVW))...)
+	a.seen = append(a.seen, make([]uint32, n-len(a.seen))...)
+	a.touchedMark = append(a.touchedMark, make([]bool, n-len(a.touchedMark))...)
+}
+
+// add counts one sample of value v (vw: v times its events' weight) whose
+// stack is frames, leaf first: self to the leaf, cum once to each
+// distinct function on the stack (a recursive one counts once).
+func (a *windowSums) add(frames []int32, v int64, vw float64) {
+	a.sample++
+	leaf := frames[0]
+	a.self[leaf] += v
+	a.selfVW[leaf] += vw
+	for _, f := range frames {
+		if a.seen[f] == a.sample {
+			continue
+		}
+		a.seen[f] = a.sample
+		a.cum[f] += v
+		a.cumVW[f] += vw
+		if !a.touchedMark[f] {
+			a.touchedMark[f] = true
+			a.touched = append(a.touched, f)
+		}
+	}
+}
+
+// values returns the window's self and cum values, sorted by function.
+func (a *windowSums) values() (self, cum Values) {
+	slices.Sort(a.touched)
+	cum = make(Values, 0, len(a.touched))
+	n := 0
+	for _, f := range a.touched {
+		if a.self[f] != 0 {
+			n++
+		}
+		cum = append(cum, Value{F: f, V: a.cum[f]})
+	}
+	self = make(Values, 0, n)
+	for _, f := range a.touched {
+		if a.self[f] != 0 {
+			self = append(self, Value{F: f, V: a.self[f]})
+		}
+	}
+	return self, cum
 }
 
 func toValues(m map[int32]int64) Values {
@@ -211,13 +273,20 @@ func toValues(m map[int32]int64) Values {
 	return out
 }
 
-func stackKey(frames []int32) string {
-	var b strings.Builder
-	for _, f := range frames {
-		b.WriteString(strconv.FormatInt(int64(f), 36))
-		b.WriteByte(',')
+// stackKey is the key of a root-first stack in stackIndex's map.
+func stackKey(frames []int32) string { return string(stackKeyAppend(nil, frames, false)) }
+
+// stackKeyAppend appends a stack's key to b: its frames as varints, in
+// reverse when reverse is set (a leaf-first stack keyed root first).
+func stackKeyAppend(b []byte, frames []int32, reverse bool) []byte {
+	for i := range frames {
+		f := frames[i]
+		if reverse {
+			f = frames[len(frames)-1-i]
+		}
+		b = binary.AppendUvarint(b, uint64(uint32(f)))
 	}
-	return b.String()
+	return b
 }
 
 // functionIndex maps normalized names to table indices; it is rebuilt from
@@ -232,13 +301,20 @@ func (se *Series) functionIndex() map[string]int32 {
 
 func (se *Series) stackIndex() map[string]int {
 	m := make(map[string]int, len(se.Stacks))
+	var key []byte
 	for i, s := range se.Stacks {
-		m[stackKey(s.Frames)] = i
+		key = stackKeyAppend(key[:0], s.Frames, false)
+		m[string(key)] = i
 	}
 	return m
 }
 
 func (se *Series) intern(index map[string]int32, raw, file string, line int64) int32 {
+	// A name already in the table is normalized (normalizing is
+	// idempotent), so it is looked up before it is normalized: most are.
+	if i, ok := index[raw]; ok {
+		return i
+	}
 	name := NormalizeFunctionName(raw)
 	if i, ok := index[name]; ok {
 		return i
