@@ -172,7 +172,7 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 		strs                       [][]byte
 		sampleTypes, samples       [][]byte
 		mappings, locations, funcs [][]byte
-		periodType                 []byte
+		periodTypes                [][]byte
 		strIdx                     []uint64 // every string index seen, checked once the table is known
 		haveStrings                bool
 	)
@@ -189,6 +189,8 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 			v, n = protowire.ConsumeBytes(b)
 		case protowire.VarintType:
 			x, n = protowire.ConsumeVarint(b)
+		case protowire.StartGroupType, protowire.EndGroupType:
+			return nil, errWire // pprof's decoder knows no groups
 		default:
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
@@ -211,7 +213,7 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 			strs = append(strs, v)
 			haveStrings = true
 		case typ == protowire.BytesType && num == fPeriodType:
-			periodType = v
+			periodTypes = append(periodTypes, v) // each is decoded, as pprof does; the last wins
 		case typ == protowire.VarintType && (num == fDropFrames || num == fKeepFrames || num == fComment || num == fDefaultSample || num == fDocURL):
 			strIdx = append(strIdx, x)
 		case typ == protowire.BytesType && num == fComment: // packed
@@ -266,8 +268,8 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 		}
 		r.sampleTypes = append(r.sampleTypes, vt)
 	}
-	if periodType != nil {
-		vt, ok := valueType(periodType)
+	for _, m := range periodTypes {
+		vt, ok := valueType(m)
 		if !ok {
 			return nil, errWire
 		}
@@ -445,7 +447,7 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 				ok = fields(v, 4, func(n protowire.Number, y uint64, ysub []byte) bool {
 					return ysub == nil && (n == 3 || y < uint64(len(strs))) // key, str, num_unit are strings; num is not
 				})
-			case num <= 3:
+			case num <= 3 || typ == protowire.StartGroupType || typ == protowire.EndGroupType:
 				return nil, errWire
 			default:
 				n := protowire.ConsumeFieldValue(num, typ, b)
@@ -489,8 +491,8 @@ func fields(m []byte, known protowire.Number, fn func(num protowire.Number, x ui
 				return false
 			}
 			m = m[n:]
-		case num <= known:
-			return false
+		case num <= known || typ == protowire.StartGroupType || typ == protowire.EndGroupType:
+			return false // pprof's decoder knows no groups
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, m)
 			if n < 0 {
