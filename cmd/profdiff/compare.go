@@ -271,17 +271,8 @@ func readInput(in *input, service string, ids []profiletype.ID) (*baseline.Snaps
 	if service == "" {
 		service = defaultService
 	}
-	pf, err := baseline.ReadProfileFiles(in.files, profileLimit)
-	if err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 {
-		if ids, err = detectTypes(pf.Types()); err != nil {
-			return nil, fmt.Errorf("%s: %w", in.files[0], err)
-		}
-	}
 	snap := &baseline.Snapshot{}
-	if _, err := pf.AddTo(snap, service, ids); err != nil {
+	if _, err := baseline.AddProfileFilesDetect(snap, service, ids, in.files, profileLimit, detectTypes); err != nil {
 		return nil, err
 	}
 	fillMeta(&snap.Meta, snap, "pprof "+in.path)

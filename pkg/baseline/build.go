@@ -3,6 +3,7 @@ package baseline
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"sort"
@@ -57,12 +58,28 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	if opts.Companion != nil {
 		comp = toRaw(opts.Companion)
 	}
-	return se.addRaw(toRaw(p), opts, comp)
+	return se.addRaw(toRaw(p), opts, comp, nil)
+}
+
+// seriesIndex finds a series' functions by name and its stacks by frames,
+// for adding windows to it. Building one costs as much as a window of a
+// large profile, so a caller adding several windows keeps it (see
+// AddProfileFilesDetect); it stays valid while only addRaw changes the
+// series.
+type seriesIndex struct {
+	funcs  map[string]int32
+	stacks *stackTable
+	sums   *windowSums // reused from window to window, cleared as used
+}
+
+func (se *Series) index() *seriesIndex {
+	return &seriesIndex{funcs: se.functionIndex(), stacks: se.stackIndex()}
 }
 
 // addRaw is AddProfile on a flattened profile (see rawProfile), with the
-// companion profile, if any, flattened too.
-func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfile) error {
+// companion profile, if any, flattened too; ix is the series' index, or
+// nil to build one.
+func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfile, ix *seriesIndex) error {
 	idx := p.sampleIndex(se.SampleType)
 	if idx < 0 {
 		var have []string
@@ -96,8 +113,10 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 	var nEvents float64
 	eventsKnown := events != nil
 
-	index := se.functionIndex()
-	stacks := se.stackIndex()
+	if ix == nil {
+		ix = se.index()
+	}
+	index, stacks := ix.funcs, ix.stacks
 	// Each profile function is interned once (normalizing names is the
 	// costly part), its series index kept in a slice. Per-function sums
 	// are kept in slices indexed by series function, with the functions
@@ -107,9 +126,13 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 	for i := range byFunc {
 		byFunc[i] = -1
 	}
-	acc := newWindowSums(len(se.Functions) + len(p.funcs))
+	if ix.sums == nil {
+		ix.sums = newWindowSums(len(se.Functions) + len(p.funcs))
+	}
+	acc := ix.sums
+	acc.grow(len(se.Functions) + len(p.funcs))
+	defer acc.reset()
 	var frames []int32
-	var key []byte
 	for i := range p.samples {
 		v := p.value(i, idx)
 		if v < 0 {
@@ -141,12 +164,17 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 			for _, ln := range p.lines[loc.lo:loc.hi] {
 				fi := byFunc[ln.fn]
 				if fi < 0 {
-					f := p.funcs[ln.fn]
-					line := ln.line
-					if f.startLine > 0 {
-						line = f.startLine
+					f := &p.funcs[ln.fn]
+					// The name looked up as bytes makes no string; one
+					// is made for a function new to the series only.
+					var ok bool
+					if fi, ok = index[string(f.name)]; !ok {
+						line := ln.line
+						if f.startLine > 0 {
+							line = f.startLine
+						}
+						fi = se.intern(index, string(f.name), string(f.file), line)
 					}
-					fi = se.intern(index, f.name, f.file, line)
 					byFunc[ln.fn] = fi
 				}
 				frames = append(frames, fi)
@@ -157,17 +185,15 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 		}
 		acc.grow(len(se.Functions))
 		acc.add(frames, v, vw)
-		// Stacks are kept root first; the key is built in a reused buffer
-		// and looked up without allocating.
-		key = stackKeyAppend(key[:0], frames, true)
-		if j, ok := stacks[string(key)]; ok {
+		// Stacks are kept root first.
+		if j := stacks.find(se, frames, true); j >= 0 {
 			se.Stacks[j].Value += v
 		} else {
 			root := make([]int32, len(frames))
 			for k, f := range frames {
 				root[len(frames)-1-k] = f
 			}
-			stacks[string(key)] = len(se.Stacks)
+			stacks.add(se, root)
 			se.Stacks = append(se.Stacks, Stack{Frames: root, Value: v})
 		}
 	}
@@ -244,6 +270,14 @@ func (a *windowSums) add(frames []int32, v int64, vw float64) {
 	}
 }
 
+// reset clears what the window touched, for the next window.
+func (a *windowSums) reset() {
+	for _, f := range a.touched {
+		a.self[f], a.cum[f], a.selfVW[f], a.cumVW[f], a.touchedMark[f] = 0, 0, 0, 0, false
+	}
+	a.touched = a.touched[:0]
+}
+
 // values returns the window's self and cum values, sorted by function.
 func (a *windowSums) values() (self, cum Values) {
 	slices.Sort(a.touched)
@@ -273,20 +307,71 @@ func toValues(m map[int32]int64) Values {
 	return out
 }
 
-// stackKey is the key of a root-first stack in stackIndex's map.
-func stackKey(frames []int32) string { return string(stackKeyAppend(nil, frames, false)) }
+// stackTable finds a series' stacks by their frames: a map from a hash of
+// the frames to the first stack with that hash, and a chain through the
+// rest (next), each candidate's frames compared in full. Hashing the
+// frames' bytes once is cheaper than a map keyed by a string of them.
+type stackTable struct {
+	seed maphash.Seed
+	head map[uint64]int32
+	next []int32 // next[j] is the next stack after j with j's hash, or -1
+	buf  []byte
+}
 
-// stackKeyAppend appends a stack's key to b: its frames as varints, in
-// reverse when reverse is set (a leaf-first stack keyed root first).
-func stackKeyAppend(b []byte, frames []int32, reverse bool) []byte {
+func (t *stackTable) hash(frames []int32, reverse bool) uint64 {
+	t.buf = t.buf[:0]
 	for i := range frames {
 		f := frames[i]
 		if reverse {
 			f = frames[len(frames)-1-i]
 		}
-		b = binary.AppendUvarint(b, uint64(uint32(f)))
+		t.buf = binary.LittleEndian.AppendUint32(t.buf, uint32(f))
 	}
-	return b
+	return maphash.Bytes(t.seed, t.buf)
+}
+
+// find returns the index of the stack with frames (leaf first when
+// reverse, as a sample has them; root first otherwise), or -1.
+func (t *stackTable) find(se *Series, frames []int32, reverse bool) int {
+	j, ok := t.head[t.hash(frames, reverse)]
+	if !ok {
+		return -1
+	}
+	for ; j >= 0; j = t.next[j] {
+		if sameFrames(se.Stacks[j].Frames, frames, reverse) {
+			return int(j)
+		}
+	}
+	return -1
+}
+
+// add records root (root first) as the stack about to be appended to
+// se.Stacks.
+func (t *stackTable) add(se *Series, root []int32) {
+	h := t.hash(root, false)
+	j := int32(len(se.Stacks))
+	prev, ok := t.head[h]
+	if !ok {
+		prev = -1
+	}
+	t.head[h] = j
+	t.next = append(t.next, prev)
+}
+
+func sameFrames(root, frames []int32, reverse bool) bool {
+	if len(root) != len(frames) {
+		return false
+	}
+	for i, f := range root {
+		g := frames[i]
+		if reverse {
+			g = frames[len(frames)-1-i]
+		}
+		if f != g {
+			return false
+		}
+	}
+	return true
 }
 
 // functionIndex maps normalized names to table indices; it is rebuilt from
@@ -299,14 +384,17 @@ func (se *Series) functionIndex() map[string]int32 {
 	return m
 }
 
-func (se *Series) stackIndex() map[string]int {
-	m := make(map[string]int, len(se.Stacks))
-	var key []byte
-	for i, s := range se.Stacks {
-		key = stackKeyAppend(key[:0], s.Frames, false)
-		m[string(key)] = i
+// stackIndex indexes the series' stacks, so that a window added to a
+// loaded series finds them.
+func (se *Series) stackIndex() *stackTable {
+	t := &stackTable{seed: maphash.MakeSeed(), head: make(map[uint64]int32, len(se.Stacks)), next: make([]int32, 0, len(se.Stacks))}
+	stacks := se.Stacks
+	se.Stacks = se.Stacks[:0]
+	for _, st := range stacks {
+		t.add(se, st.Frames)
+		se.Stacks = append(se.Stacks, st)
 	}
-	return m
+	return t
 }
 
 func (se *Series) intern(index map[string]int32, raw, file string, line int64) int32 {
@@ -316,15 +404,21 @@ func (se *Series) intern(index map[string]int32, raw, file string, line int64) i
 		return i
 	}
 	name := NormalizeFunctionName(raw)
-	if i, ok := index[name]; ok {
-		return i
+	i, ok := index[name]
+	if !ok {
+		f := Function{Name: name, File: file, Line: line}
+		if raw != name {
+			f.RawName = raw
+		}
+		i = int32(len(se.Functions))
+		se.Functions = append(se.Functions, f)
+		index[name] = i
 	}
-	f := Function{Name: name, File: file, Line: line}
 	if raw != name {
-		f.RawName = raw
+		// The raw name too, so that the next window's "pkg.F.func2"
+		// is found without normalizing it again. No normalized name
+		// equals a raw one that normalizes to something else.
+		index[raw] = i
 	}
-	i := int32(len(se.Functions))
-	se.Functions = append(se.Functions, f)
-	index[name] = i
 	return i
 }

@@ -178,7 +178,7 @@ func (r *rawProfile) sampleKey(i int) string {
 			continue
 		}
 		for _, ln := range r.lines[loc.lo:loc.hi] {
-			b.WriteString(r.funcs[ln.fn].name)
+			b.Write(r.funcs[ln.fn].name)
 			b.WriteByte(':')
 			b.WriteString(strconv.FormatInt(ln.line, 10))
 			b.WriteByte('\n')

@@ -38,8 +38,12 @@ type rawProfile struct {
 	minValues int
 }
 
+// rawFunc is a function of the profile. Its name and file are bytes: of
+// the decoded message when the fast decoder read it (a string is made only
+// for a function new to the series), copies when a parsed profile was
+// flattened.
 type rawFunc struct {
-	name, file string
+	name, file []byte
 	startLine  int64
 }
 
@@ -85,7 +89,7 @@ func toRaw(p *profile.Profile) *rawProfile {
 	fi := make(map[*profile.Function]int32, len(p.Function))
 	for _, f := range p.Function {
 		fi[f] = int32(len(r.funcs))
-		r.funcs = append(r.funcs, rawFunc{name: f.Name, file: f.Filename, startLine: f.StartLine})
+		r.funcs = append(r.funcs, rawFunc{name: []byte(f.Name), file: []byte(f.Filename), startLine: f.StartLine})
 	}
 	li := make(map[*profile.Location]int32, len(p.Location))
 	addLoc := func(l *profile.Location) int32 {
@@ -101,7 +105,7 @@ func toRaw(p *profile.Profile) *rawProfile {
 			if !ok { // a function missing from p.Function: keep it anyway
 				f = int32(len(r.funcs))
 				fi[ln.Function] = f
-				r.funcs = append(r.funcs, rawFunc{name: ln.Function.Name, file: ln.Function.Filename, startLine: ln.Function.StartLine})
+				r.funcs = append(r.funcs, rawFunc{name: []byte(ln.Function.Name), file: []byte(ln.Function.Filename), startLine: ln.Function.StartLine})
 			}
 			r.lines = append(r.lines, rawLine{fn: f, line: ln.Line})
 		}
@@ -176,6 +180,29 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 		strIdx                     []uint64 // every string index seen, checked once the table is known
 		haveStrings                bool
 	)
+	// Count the repeated messages first, so that each list is allocated
+	// once: a large profile has tens of thousands of each.
+	var counts [fDocURL + 1]int
+	for b := data; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, errWire
+		}
+		b = b[n:]
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return nil, errWire
+		}
+		b = b[n:]
+		if num <= fDocURL {
+			counts[num]++
+		}
+	}
+	strs = make([][]byte, 0, counts[fStringTable])
+	sampleTypes = make([][]byte, 0, counts[fSampleType])
+	samples = make([][]byte, 0, counts[fSample])
+	mappings = make([][]byte, 0, counts[fMapping])
+	locations = make([][]byte, 0, counts[fLocation])
+	funcs = make([][]byte, 0, counts[fFunction])
 	for b := data; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -318,19 +345,15 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 			}
 			return true
 		})
-		if !ok || id == 0 || sys >= uint64(len(strs)) {
+		if !ok || id == 0 || sys >= uint64(len(strs)) || name >= uint64(len(strs)) || file >= uint64(len(strs)) || !funcIdx.add(id, int32(len(r.funcs))) {
 			return nil, errWire
 		}
-		n, ok1 := str(name)
-		f, ok2 := str(file)
-		if !ok1 || !ok2 || !funcIdx.add(id, int32(len(r.funcs))) {
-			return nil, errWire
-		}
-		r.funcs = append(r.funcs, rawFunc{name: n, file: f, startLine: start})
+		r.funcs = append(r.funcs, rawFunc{name: strs[name], file: strs[file], startLine: start})
 	}
 
 	locIdx := newIDIndex(len(locations))
 	r.locs = make([]rawLoc, 0, len(locations))
+	r.lines = make([]rawLine, 0, len(locations)+len(locations)/4)
 	for _, m := range locations {
 		loc := rawLoc{lo: int32(len(r.lines))}
 		var id uint64
@@ -379,6 +402,18 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 	}
 	r.samples = make([]rawSample, 0, len(samples))
 	r.values = make([]int64, 0, len(samples)*nv)
+	// Every varint ends in a byte below 0x80, so counting those bytes of
+	// the samples bounds their location IDs (and values, tags, lengths):
+	// the IDs' list is allocated once.
+	nv8 := 0
+	for _, m := range samples {
+		for _, c := range m {
+			if c < 0x80 {
+				nv8++
+			}
+		}
+	}
+	r.locIdx = make([]int32, 0, nv8)
 	for _, m := range samples {
 		s := rawSample{loc0: int32(len(r.locIdx))}
 		vals := 0

@@ -100,7 +100,7 @@ func TestDecodeRawMatchesPprof(t *testing.T) {
 			for _, alias := range types[name] {
 				id := mustType(t, alias)
 				a, b := NewSeries("s", id), NewSeries("s", id)
-				errA := a.addRaw(fast, WindowOptions{}, nil)
+				errA := a.addRaw(fast, WindowOptions{}, nil, nil)
 				errB := b.AddProfile(slow, WindowOptions{})
 				if (errA == nil) != (errB == nil) {
 					t.Fatalf("%s %s: fast %v, pprof %v", name, alias, errA, errB)
@@ -186,7 +186,7 @@ func FuzzDecodeRawAgreesWithPprof(f *testing.F) {
 			t.Fatalf("decodeRaw accepted what google/pprof refuses: %v", err)
 		}
 		a, b := NewSeries("s", cpu), NewSeries("s", cpu)
-		errA, errB := a.addRaw(fast, WindowOptions{}, nil), b.AddProfile(slow, WindowOptions{})
+		errA, errB := a.addRaw(fast, WindowOptions{}, nil, nil), b.AddProfile(slow, WindowOptions{})
 		if (errA == nil) != (errB == nil) || (errA == nil && !reflect.DeepEqual(a, b)) {
 			t.Fatalf("fast %v / pprof %v:\nfast %+v\npprof %+v", errA, errB, a, b)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -14,78 +13,77 @@ import (
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
-// AddProfileFiles reads each pprof file (see ReadProfileFiles) and adds it
-// as a window of the service's series of each profile type, returning how
-// many windows each type got. It changes only snap in memory; errors name the file. A file
-// given twice (the same bytes) or a profile whose window starts when one
-// already in the series does is refused: it would count one time window
-// twice.
+// AddProfileFiles reads each pprof file (gzipped or not) and adds it as a
+// window of the service's series of each profile type, returning how many
+// windows each type got. It changes only snap in memory; errors name the
+// file. A file given twice (the same bytes) or a profile whose window
+// starts when one already in the series does is refused: it would count
+// one time window twice.
+//
+// Files are read and decoded several at a time (one per GOMAXPROCS) and
+// added in order as they are ready, so that at most a few decoded
+// profiles are held at once. Profiles are decoded from the protobuf wire
+// format directly (see rawProfile), falling back to google/pprof's parser
+// for anything else it reads (legacy text profiles), whose errors stand.
+// Only regular files are read, within limit decompressed: pprof's own
+// parser would inflate a gzip bomb without one.
 func AddProfileFiles(snap *Snapshot, service string, ids []profiletype.ID, files []string, limit inputfile.Limit) (map[string]int, error) {
-	pf, err := ReadProfileFiles(files, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pf.AddTo(snap, service, ids)
+	return AddProfileFilesDetect(snap, service, ids, files, limit, nil)
 }
 
-// ProfileFiles are pprof files read and decoded, one window each, ready to
-// be added to a snapshot.
-type ProfileFiles struct {
-	files []string
-	raws  []*rawProfile
-	sums  [][sha256.Size]byte
-}
-
-// ReadProfileFiles reads and decodes pprof files (gzipped or not), several
-// at a time (one per GOMAXPROCS), naming the file in every error; the
-// first error in file order is returned. Only regular files are read,
-// within limit decompressed: pprof's own parser would inflate a gzip bomb
-// without one. Profiles are decoded from the protobuf wire format directly
-// (see rawProfile), falling back to google/pprof's parser for anything
-// else it reads (legacy text profiles), whose errors stand.
-func ReadProfileFiles(files []string, limit inputfile.Limit) (*ProfileFiles, error) {
-	pf := &ProfileFiles{files: files, raws: make([]*rawProfile, len(files)), sums: make([][sha256.Size]byte, len(files))}
-	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	for i, f := range files {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			pf.raws[i], pf.sums[i], errs[i] = readRawFile(f, limit)
-		}()
+// AddProfileFilesDetect is AddProfileFiles for a caller that was not told
+// the profile types: when ids is empty, detect is called once, with the
+// first profile's sample types and period type, and returns them.
+func AddProfileFilesDetect(snap *Snapshot, service string, ids []profiletype.ID, files []string, limit inputfile.Limit,
+	detect func(sample []ValueType, period ValueType) ([]profiletype.ID, error)) (map[string]int, error) {
+	type decoded struct {
+		r   *rawProfile
+		sum [sha256.Size]byte
+		err error
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	ready := make([]chan decoded, len(files))
+	for i := range ready {
+		ready[i] = make(chan decoded, 1)
+	}
+	// Decoding runs ahead of adding by at most one file per GOMAXPROCS;
+	// a file is started only when a slot is free, so an error leaves no
+	// more than those running (they finish into their buffered channels).
+	slots := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i, f := range files {
+			select {
+			case slots <- struct{}{}:
+			case <-stop:
+				return
+			}
+			go func() {
+				r, sum, err := readRawFile(f, limit)
+				ready[i] <- decoded{r, sum, err}
+			}()
 		}
-	}
-	return pf, nil
-}
-
-// Types are the sample types and the period type of the first profile, by
-// which a caller that was not told the profile type can tell it.
-func (pf *ProfileFiles) Types() (sample []ValueType, period ValueType) {
-	if len(pf.raws) == 0 {
-		return nil, ValueType{}
-	}
-	r := pf.raws[0]
-	return r.sampleTypes, r.periodType
-}
-
-// AddTo adds each profile as a window of the service's series of each
-// profile type (see AddProfileFiles).
-func (pf *ProfileFiles) AddTo(snap *Snapshot, service string, ids []profiletype.ID) (map[string]int, error) {
+	}()
 	added := map[string]int{}
 	seen := map[[sha256.Size]byte]string{}
-	for i, file := range pf.files {
-		p, sum := pf.raws[i], pf.sums[i]
+	indexes := map[*Series]*seriesIndex{}
+	for i, file := range files {
+		d := <-ready[i]
+		<-slots
+		if d.err != nil {
+			return nil, d.err
+		}
+		p, sum := d.r, d.sum
 		if first, ok := seen[sum]; ok {
 			return nil, fmt.Errorf("%s: the same profile as %s, given twice; give each time window's profile once", file, first)
 		}
 		seen[sum] = file
+		if len(ids) == 0 && detect != nil {
+			var err error
+			if ids, err = detect(p.sampleTypes, p.periodType); err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+		}
 		for _, id := range ids {
 			se := snap.Lookup(service, id.String())
 			if se == nil {
@@ -104,7 +102,12 @@ func (pf *ProfileFiles) AddTo(snap *Snapshot, service string, ids []profiletype.
 				}
 			}
 			empty := emptyWindows(se)
-			if err := se.addRaw(p, WindowOptions{}, nil); err != nil {
+			ix := indexes[se]
+			if ix == nil {
+				ix = se.index()
+				indexes[se] = ix
+			}
+			if err := se.addRaw(p, WindowOptions{}, nil, ix); err != nil {
 				return nil, fmt.Errorf("%s: %w", file, err)
 			}
 			if emptyWindows(se) > empty {
