@@ -123,7 +123,8 @@ func duetInjected() uint64 { return duetSpin(300_000) }
 
 // TestHelperDuetWorker is the child process of TestDuetByLabelSDK: the real
 // pyroscope-go SDK pushing the CPU profile of a busy loop, one upload a
-// second, labelled with PROFDIFF_DUET_VERSION, for PROFDIFF_DUET_SECONDS.
+// second, labelled with PROFDIFF_DUET_VERSION, until the file
+// PROFDIFF_DUET_STOP exists (or 90 s passed).
 func TestHelperDuetWorker(t *testing.T) {
 	addr := os.Getenv("PROFDIFF_DUET_SERVER")
 	if addr == "" {
@@ -131,7 +132,7 @@ func TestHelperDuetWorker(t *testing.T) {
 	}
 	version := os.Getenv("PROFDIFF_DUET_VERSION")
 	inject := os.Getenv("PROFDIFF_DUET_INJECT") != ""
-	secs, _ := time.ParseDuration(os.Getenv("PROFDIFF_DUET_SECONDS"))
+	stop := os.Getenv("PROFDIFF_DUET_STOP")
 	prof, err := pyroscope.Start(pyroscope.Config{
 		ApplicationName: "duet-app",
 		ServerAddress:   addr,
@@ -143,10 +144,15 @@ func TestHelperDuetWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sink uint64
-	for end := time.Now().Add(secs); time.Now().Before(end); {
-		sink += duetParse() + duetScore()
-		if inject {
-			sink += duetInjected()
+	for end := time.Now().Add(90 * time.Second); time.Now().Before(end); {
+		for range 20 {
+			sink += duetParse() + duetScore()
+			if inject {
+				sink += duetInjected()
+			}
+		}
+		if _, err := os.Stat(stop); err == nil {
+			break
 		}
 	}
 	prof.Stop()
@@ -160,21 +166,22 @@ func TestHelperDuetWorker(t *testing.T) {
 // pyroscope-go SDK pushing to the embedded Pyroscope at the same time —
 // versions base and aa (the same code) and pr (with an injected hot
 // function) — are compared by label over the same range: the A/A passes,
-// the injected function fails, named. It also measures what pairing the
-// windows of the two sides could gain: how the two versions' per-window
-// values move together, measured on the same wall-clock windows.
+// the injected function fails, named. The processes run until each
+// version has enough samples, however busy the machine. It also measures
+// what pairing the two sides' windows could gain: how the two versions'
+// per-window values move together over the same wall-clock windows.
 func TestDuetByLabelSDK(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs three SDK processes for about 15 s")
+		t.Skip("runs three SDK processes for 15 s or more")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	srv, err := profstore.Start(ctx, profstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	const run = 14 * time.Second
+	stopFile := filepath.Join(t.TempDir(), "stop")
 	start := time.Now().Truncate(time.Second).Add(time.Second)
 	time.Sleep(time.Until(start))
 	var wg sync.WaitGroup
@@ -183,7 +190,7 @@ func TestDuetByLabelSDK(t *testing.T) {
 		inject  bool
 	}{{"base", false}, {"aa", false}, {"pr", true}} {
 		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperDuetWorker$")
-		cmd.Env = append(os.Environ(), "PROFDIFF_DUET_SERVER="+srv.URL(), "PROFDIFF_DUET_VERSION="+v.version, "PROFDIFF_DUET_SECONDS="+run.String())
+		cmd.Env = append(os.Environ(), "PROFDIFF_DUET_SERVER="+srv.URL(), "PROFDIFF_DUET_VERSION="+v.version, "PROFDIFF_DUET_STOP="+stopFile)
 		if v.inject {
 			cmd.Env = append(cmd.Env, "PROFDIFF_DUET_INJECT=1")
 		}
@@ -193,10 +200,33 @@ func TestDuetByLabelSDK(t *testing.T) {
 			}
 		})
 	}
+	c, err := pc.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu, _ := profiletype.Parse("cpu")
+	// Leave out the first two seconds (start-up); stop once every version
+	// has 800 samples in whole seconds behind the last upload.
+	from := start.Add(2 * time.Second)
+	var until time.Time
+	samples := func(sel string, until time.Time) int64 {
+		res, err := c.Collect(ctx, pc.Query{From: from, Until: until, Window: until.Sub(from), Types: cpu, Selector: pc.MustParseSelector(sel)})
+		if err != nil || len(res.Snapshot.Series) == 0 {
+			return 0
+		}
+		return res.Snapshot.Series[0].Windows[0].Samples
+	}
+	for deadline := time.Now().Add(80 * time.Second); ; {
+		time.Sleep(2 * time.Second)
+		until = time.Now().Add(-3 * time.Second).Truncate(time.Second)
+		n := min(samples(`{version="base"}`, until), samples(`{version="aa"}`, until), samples(`{version="pr"}`, until))
+		if n >= 800 || time.Now().After(deadline) {
+			t.Logf("%s of profiles, %d samples on the thinnest side", until.Sub(from), n)
+			break
+		}
+	}
+	os.WriteFile(stopFile, nil, 0o644)
 	wg.Wait()
-	// Leave out the first two seconds (start-up) and the last (the final
-	// flush may be partial).
-	from, until := start.Add(2*time.Second), start.Add(run-time.Second)
 	at := func(ts time.Time) string { return ts.Format(time.RFC3339Nano) }
 	for _, tt := range []struct {
 		name, sel string
@@ -209,21 +239,22 @@ func TestDuetByLabelSDK(t *testing.T) {
 		code, stdout, stderr := cli(t, "compare", "--pyroscope", srv.URL(), "--from", at(from), "--until", at(until), "--type", "cpu",
 			"--baseline-selector", `{version="base"}`, "--selector", tt.sel, "--full-names")
 		t.Logf("%s: exit %d\n%s", tt.name, code, stdout)
-		if code != tt.code || !strings.Contains(stdout, tt.want) || !strings.Contains(stdout, "window 1s, detected") {
-			t.Errorf("%s: exit %d, want %d and %q and a detected 1s window\nstdout:\n%s\nstderr: %s", tt.name, code, tt.code, tt.want, stdout, stderr)
+		if code != tt.code || !strings.Contains(stdout, tt.want) || !strings.Contains(stdout, ", detected: the services' profiles arrive every") {
+			t.Errorf("%s: exit %d, want %d and %q and a detected window\nstdout:\n%s\nstderr: %s", tt.name, code, tt.code, tt.want, stdout, stderr)
 		}
 	}
 
 	// What pairing by window could gain: the correlation, over the same
-	// windows, of the two versions' per-window totals (CPU the machine gave
-	// each) and of a function's per-window share (what the gate compares).
-	c, err := pc.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
+	// windows, of the two versions' per-window totals (the CPU the machine
+	// gave each) and of a function's per-window share (what the gate
+	// compares).
+	q := pc.Query{From: from, Until: until, Types: cpu, Selector: pc.MustParseSelector(`{version="base"}`)}
+	w, _, err := c.UploadInterval(ctx, q)
+	if err != nil || w == 0 {
+		t.Fatalf("upload interval: %v, %v", w, err)
 	}
-	cpu, _ := profiletype.Parse("cpu")
 	side := func(sel string) *baseline.Series {
-		res, err := c.Collect(ctx, pc.Query{From: from, Until: until, Window: time.Second, Types: cpu, Selector: pc.MustParseSelector(sel)})
+		res, err := c.Collect(ctx, pc.Query{From: from, Until: until, Window: w, Types: cpu, Selector: pc.MustParseSelector(sel)})
 		if err != nil || len(res.Snapshot.Series) != 1 {
 			t.Fatalf("collect %s: %v", sel, err)
 		}
@@ -242,7 +273,7 @@ func TestDuetByLabelSDK(t *testing.T) {
 		for i, f := range se.Functions {
 			if strings.HasSuffix(f.Name, fn) {
 				for _, w := range se.Windows {
-					out[w.Start.Unix()] = float64(w.Self.Get(int32(i))) / float64(w.Total)
+					out[w.Start.Unix()] = float64(w.Cum.Get(int32(i))) / float64(w.Total)
 				}
 			}
 		}
@@ -250,7 +281,7 @@ func TestDuetByLabelSDK(t *testing.T) {
 	}
 	rt, nt := correlation(totals(b), totals(a))
 	rs, ns := correlation(shares(b, ".duetParse"), shares(a, ".duetParse"))
-	t.Logf("same windows, base vs aa: per-window CPU totals r = %.2f (%d windows); per-window share of duetParse r = %.2f (%d windows)", rt, nt, rs, ns)
+	t.Logf("same %s windows, base vs aa: per-window CPU totals r = %.2f (%d windows); per-window share of duetParse r = %.2f (%d windows)", w, rt, nt, rs, ns)
 }
 
 // correlation is Pearson's r over the keys both maps have, and how many.
