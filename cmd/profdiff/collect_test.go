@@ -55,6 +55,7 @@ func newPyroFixture(t *testing.T, opts profstore.Options) *pyroFixture {
 			if opts.BasicAuthUser != "" {
 				req.SetBasicAuth(opts.BasicAuthUser, opts.BasicAuthPassword)
 			}
+			req.Header.Set("X-Scope-OrgID", "team") // needed where RequireTenant is set, ignored elsewhere
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -181,14 +182,19 @@ func TestCollectErrors(t *testing.T) {
 }
 
 func TestCompareFlagConflicts(t *testing.T) {
+	t.Setenv(envURL, "") // a URL in the environment would make some of these collect
 	tests := []struct {
 		args []string
 		msg  string
 	}{
 		{[]string{"--baseline", "b"}, "--baseline and --current are required"},
 		{[]string{"--pyroscope", "http://127.0.0.1:1", "--baseline", "b", "--current", "c", "--from", "now-1m"}, "--current and --pyroscope exclude each other"},
-		{[]string{"--pyroscope", "http://127.0.0.1:1", "--from", "now-1m"}, "either --baseline DIR or --baseline-from"},
-		{[]string{"--pyroscope", "http://127.0.0.1:1", "--baseline", "b", "--baseline-from", "now-2m", "--from", "now-1m"}, "either --baseline DIR or --baseline-from"},
+		{[]string{"--pyroscope", "http://127.0.0.1:1", "--from", "now-1m"}, "give --baseline DIR, or --baseline-selector (the same range, another version), or --baseline-from"},
+		{[]string{"--pyroscope", "http://127.0.0.1:1", "--baseline", "b", "--baseline-from", "now-2m", "--from", "now-1m"}, "either --baseline DIR or the baseline's range or selector"},
+		{[]string{"--pyroscope", "http://127.0.0.1:1", "--baseline", "b", "--baseline-selector", "{version=\"a\"}", "--from", "now-1m"}, "either --baseline DIR or the baseline's range or selector"},
+		{[]string{"--pyroscope", "http://127.0.0.1:1", "--baseline-selector", "{version=\"a\"}", "--selector", "{version=\"a\"}", "--from", "now-1m"}, "is the same as --selector over the same range"},
+		{[]string{"--baseline-selector", "{version=\"a\"}", "--from", "now-1m"}, "--from collects from Pyroscope: give its URL with --pyroscope"},
+		{[]string{"--pyroscope", "http://127.0.0.1:1", "--url", "http://127.0.0.1:2", "--baseline-from", "now-2m", "--from", "now-1m"}, "--pyroscope and --url are one setting"},
 		{[]string{"--pyroscope", "http://127.0.0.1:1", "--baseline-from", "now-2m"}, "--from is required"},
 		{[]string{"--pyroscope", "http://127.0.0.1:1", "--baseline-from", "now-2m", "--from", "now-1m", "--baseline-selector", "{"}, "--baseline-selector"},
 	}

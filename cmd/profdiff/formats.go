@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -54,4 +56,127 @@ func (f *fullNames) Set(s string) error {
 	}
 	f.on = v
 	return report.Configure("text", report.TextWith(report.TextOptions{FullNames: v}))
+}
+
+// extFormats infers a report's format from its file's extension, for an
+// --output without a --format; the longest suffix wins (.sarif.json is
+// SARIF).
+var extFormats = []struct{ ext, format string }{
+	{".sarif.json", "sarif"},
+	{".sarif", "sarif"},
+	{".json", "json"},
+	{".html", "html"},
+	{".htm", "html"},
+	{".md", "markdown"},
+	{".markdown", "markdown"},
+	{".xml", "junit"},
+	{".txt", "text"},
+}
+
+// formatOf is the format an output file's extension names, or "".
+func formatOf(file string) string {
+	lower := strings.ToLower(file)
+	for _, e := range extFormats {
+		if strings.HasSuffix(lower, e.ext) && len(lower) > len(e.ext) {
+			return e.format
+		}
+	}
+	return ""
+}
+
+// outputPlan turns --format and --output into the formats to render and
+// the file each goes to ("" for standard output), refusing what would
+// clobber or mix reports:
+//
+//   - --format F=FILE names a format and its file in one flag (FILE "-" is
+//     standard output);
+//   - a plain --format F pairs with the --output in the same position among
+//     the plain ones, as before (--format junit --output r.xml);
+//   - an --output with no plain --format left to pair with takes the format
+//     its extension names (.json, .html, .md, .xml for JUnit, .sarif,
+//     .txt), and is refused when the extension names none;
+//   - with neither, the text report goes to standard output.
+//
+// Two formats both to standard output would interleave into something no
+// reader can parse, and two formats into one file would keep only the
+// last: both are refused.
+func outputPlan(formatFlags, outputFlags []string) (formats, files []string, err error) {
+	var plain []int // indices into formats of the formats without a file
+	for _, f := range formatFlags {
+		name, file, hasFile := strings.Cut(f, "=")
+		name = strings.TrimSpace(name)
+		if !report.Known(name) {
+			return nil, nil, fmt.Errorf("unknown format %q (known: %s)", name, strings.Join(report.Formats(), ", "))
+		}
+		if hasFile && file == "" {
+			return nil, nil, fmt.Errorf("--format %s: no file after =; write --format %s=FILE, or --format %s for standard output", f, name, name)
+		}
+		if !hasFile {
+			plain = append(plain, len(formats))
+		}
+		if file == "-" {
+			file = ""
+		}
+		formats = append(formats, name)
+		files = append(files, file)
+	}
+	for i, out := range outputFlags {
+		if out == "-" {
+			out = ""
+		}
+		if i < len(plain) {
+			files[plain[i]] = out
+			continue
+		}
+		f := formatOf(out)
+		if f == "" || !report.Known(f) {
+			exts := make([]string, 0, len(extFormats))
+			for _, e := range extFormats {
+				exts = append(exts, e.ext)
+			}
+			what := fmt.Sprintf("--output %s", out)
+			if out == "" {
+				what = "--output -"
+			}
+			return nil, nil, fmt.Errorf("%s has no --format and its extension names none (%s); give one: --format json=%s", what, strings.Join(exts, ", "), orDash(out))
+		}
+		formats = append(formats, f)
+		files = append(files, out)
+	}
+	if len(formats) == 0 {
+		return []string{"text"}, []string{""}, nil
+	}
+	stdout, byFile := -1, map[string]int{}
+	for i, file := range files {
+		if file == "" {
+			if stdout >= 0 {
+				return nil, nil, fmt.Errorf("formats %s and %s would both go to standard output and mix; give all but one a file, e.g. --format %s=report%s",
+					formats[stdout], formats[i], formats[i], extOf(formats[i]))
+			}
+			stdout = i
+			continue
+		}
+		if j, dup := byFile[file]; dup {
+			return nil, nil, fmt.Errorf("formats %s and %s would both be written to %s and only the last would stay; give each its own file", formats[j], formats[i], file)
+		}
+		byFile[file] = i
+	}
+	return formats, files, nil
+}
+
+// extOf is the usual extension of a format's file, for messages.
+func extOf(format string) string {
+	for _, e := range extFormats {
+		if e.format == format && e.ext != ".sarif.json" {
+			return e.ext
+		}
+	}
+	return ".txt"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "FILE"
+	}
+	return s
 }

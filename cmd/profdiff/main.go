@@ -15,10 +15,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/profdiff/profdiff/internal/suggest"
 )
 
 // Exit statuses.
@@ -131,10 +134,50 @@ func parse(fs *pflag.FlagSet, args []string, stderr io.Writer) (code int, done b
 		return exitOK, true
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %s; see %s --help\n", fs.Name(), oneLine(err.Error()), fs.Name())
+		fmt.Fprintf(stderr, "%s: %s; see %s --help\n", fs.Name(), oneLine(flagError(fs, err)), fs.Name())
 		return exitError, true
 	}
 	return 0, false
+}
+
+var (
+	badFlagValue = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: (.*)$`)
+	unknownFlag  = regexp.MustCompile(`^unknown (?:shorthand )?flag: '?-{1,2}([\w-]+)'?`)
+)
+
+// flagError says what was wrong with a flag in the user's terms: pflag's
+// messages for a bad value end in the Go function that refused it
+// ("strconv.ParseFloat: parsing \"x\": invalid syntax"), and for an unknown
+// flag they do not say which was meant.
+func flagError(fs *pflag.FlagSet, err error) string {
+	msg := err.Error()
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		want := ""
+		if f := fs.Lookup(m[2]); f != nil {
+			switch f.Value.Type() {
+			case "float64":
+				want = "a number, e.g. 0.05"
+			case "int", "int64", "uint":
+				want = "a whole number"
+			case "duration":
+				want = "a duration such as 15s, 2m or 1h30m"
+			case "bool":
+				want = "true or false"
+			}
+		}
+		if want == "" {
+			return fmt.Sprintf("--%s %q: %s", m[2], m[1], strings.TrimPrefix(m[3], "time: "))
+		}
+		return fmt.Sprintf("--%s %q: want %s", m[2], m[1], want)
+	}
+	if m := unknownFlag.FindStringSubmatch(msg); m != nil {
+		var names []string
+		fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+		if s := suggest.Closest(m[1], names); s != "" {
+			return fmt.Sprintf("unknown flag --%s (did you mean --%s?)", m[1], s)
+		}
+	}
+	return msg
 }
 
 // fail reports an error in one line and returns the error exit status.

@@ -15,6 +15,7 @@ package inputfile
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -155,7 +156,21 @@ func read(f *os.File, path string, lim Limit, opts Options) ([]byte, error) {
 	br := bufio.NewReader(f)
 	if opts.Gunzip {
 		if magic, _ := br.Peek(2); isGzip(magic) {
-			out, err := Gunzip(br, path, lim, fi.Size())
+			hint := fi.Size() * 8
+			// The gzip trailer's last four bytes are the uncompressed
+			// size (mod 4 GiB): the buffer is allocated once, at its
+			// size, instead of at a guess that must be cleared and may
+			// have to grow. A wrong trailer only misleads the guess;
+			// the CRC and length are still checked.
+			var isize [4]byte
+			if fi.Size() >= 18 {
+				if _, err := f.ReadAt(isize[:], fi.Size()-4); err == nil {
+					if n := int64(binary.LittleEndian.Uint32(isize[:])); n > 0 {
+						hint = n + 1
+					}
+				}
+			}
+			out, err := gunzip(br, path, lim, hint)
 			if err != nil {
 				return nil, err
 			}
@@ -208,13 +223,18 @@ func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b 
 // with klauspost/compress's gzip, which checks the CRC-32 and length trailer
 // as compress/gzip does and inflates about twice as fast.
 func Gunzip(r io.Reader, path string, lim Limit, sizeHint int64) ([]byte, error) {
+	// A typical profile or series file inflates 4 to 10 times; the buffer
+	// grows beyond that guess by doubling, up to the limit.
+	return gunzip(r, path, lim, max(sizeHint, 0)*8)
+}
+
+// gunzip is Gunzip with the first buffer's size given.
+func gunzip(r io.Reader, path string, lim Limit, bufSize int64) ([]byte, error) {
 	zr, err := kgzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a valid gzip file: %w", path, err)
 	}
-	// A typical profile or series file inflates 4 to 10 times; the buffer
-	// grows beyond that guess by doubling, up to the limit.
-	out, err := readAll(zr, max(sizeHint, 0)*8, lim.Max)
+	out, err := readAll(zr, bufSize, lim.Max)
 	if err != nil {
 		return nil, fmt.Errorf("%s: corrupt gzip data: %w", path, err)
 	}

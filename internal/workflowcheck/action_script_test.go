@@ -73,6 +73,25 @@ func TestActionScript(t *testing.T) {
 			wantOut: []string{"verdict=error", "exit-code=2"},
 		},
 		{
+			name: "duet by label",
+			inputs: map[string]string{"baseline": "", "baseline-selector": `{version="base"}`, "selector": `{version="pr"}`, "window": "10s",
+				"formats": "json"},
+			verdict: "pass", exit: 0, wantExit: 0,
+			wantOut:    []string{"verdict=pass", "exit-code=0"},
+			wantArgs:   []string{`--baseline-selector {version="base"}`, `--selector {version="pr"}`, "--window 10s", "--pyroscope https://pyroscope.example"},
+			rejectArgs: []string{"--baseline testdata"},
+		},
+		{
+			name:     "neither baseline nor baseline-selector",
+			inputs:   map[string]string{"baseline": ""},
+			wantExit: 2,
+		},
+		{
+			name:     "both baseline and baseline-selector",
+			inputs:   map[string]string{"baseline-selector": `{version="base"}`},
+			wantExit: 2,
+		},
+		{
 			name:     "bad inconclusive value",
 			inputs:   map[string]string{"inconclusive": "maybe"},
 			wantExit: 2,
@@ -163,7 +182,7 @@ exit "$STUB_EXIT"
 				}
 			}
 			envOut, _ := os.ReadFile(filepath.Join(dir, "env"))
-			for _, w := range []string{"PROFDIFF_PYROSCOPE_BASIC_AUTH_USER=ci", "PROFDIFF_PYROSCOPE_BASIC_AUTH_PASSWORD=s3cret", "PROFDIFF_PYROSCOPE_BEARER_TOKEN=t0ken", "PROFDIFF_PYROSCOPE_TENANT_ID=team-a"} {
+			for _, w := range []string{"PROFDIFF_REPORT_URL=//actions/runs/", "PROFDIFF_PYROSCOPE_BASIC_AUTH_USER=ci", "PROFDIFF_PYROSCOPE_BASIC_AUTH_PASSWORD=s3cret", "PROFDIFF_PYROSCOPE_BEARER_TOKEN=t0ken", "PROFDIFF_PYROSCOPE_TENANT_ID=team-a"} {
 				if !strings.Contains("\n"+string(envOut), "\n"+w+"\n") {
 					t.Errorf("profdiff's environment lacks %s", w)
 				}

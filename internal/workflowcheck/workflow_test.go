@@ -226,7 +226,7 @@ func TestActionStructure(t *testing.T) {
 		t.Errorf("runs.using = %q, want composite", meta.Runs.Using)
 	}
 	for _, want := range []string{"pyroscope-url", "basic-auth-user", "basic-auth-password", "bearer-token", "tenant",
-		"services", "types", "from", "until", "baseline", "config", "report-dir", "formats", "inconclusive", "profdiff-version"} {
+		"services", "types", "from", "until", "baseline", "baseline-selector", "selector", "window", "config", "report-dir", "formats", "inconclusive", "profdiff-version"} {
 		if _, ok := meta.Inputs[want]; !ok {
 			t.Errorf("input %q missing", want)
 		}

@@ -1,8 +1,11 @@
 package baseline
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,52 +54,87 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	if p == nil {
 		return fmt.Errorf("no profile")
 	}
-	idx := sampleIndex(p, se.SampleType)
+	var comp *rawProfile
+	if opts.Companion != nil {
+		comp = toRaw(opts.Companion)
+	}
+	return se.addRaw(toRaw(p), opts, comp, nil)
+}
+
+// seriesIndex finds a series' functions by name and its stacks by frames,
+// for adding windows to it. Building one costs as much as a window of a
+// large profile, so a caller adding several windows keeps it (see
+// AddProfileFilesDetect); it stays valid while only addRaw changes the
+// series.
+type seriesIndex struct {
+	funcs  map[string]int32
+	stacks *stackTable
+	sums   *windowSums // reused from window to window, cleared as used
+}
+
+func (se *Series) index() *seriesIndex {
+	return &seriesIndex{funcs: se.functionIndex(), stacks: se.stackIndex()}
+}
+
+// addRaw is AddProfile on a flattened profile (see rawProfile), with the
+// companion profile, if any, flattened too; ix is the series' index, or
+// nil to build one.
+func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfile, ix *seriesIndex) error {
+	idx := p.sampleIndex(se.SampleType)
 	if idx < 0 {
 		var have []string
-		for _, st := range p.SampleType {
+		for _, st := range p.sampleTypes {
 			have = append(have, st.Type+"/"+st.Unit)
 		}
 		return fmt.Errorf("profile has no %s samples (it holds %s)", se.SampleType, strings.Join(have, ", "))
 	}
-	if p.PeriodType != nil && se.PeriodType.Type != "" && p.PeriodType.Type != "" &&
-		(p.PeriodType.Type != se.PeriodType.Type || p.PeriodType.Unit != se.PeriodType.Unit) {
-		return fmt.Errorf("profile period type %s/%s does not match series period type %s", p.PeriodType.Type, p.PeriodType.Unit, se.PeriodType)
+	if idx >= p.minValues && len(p.samples) > 0 {
+		return fmt.Errorf("sample has %d values, want at least %d", p.minValues, idx+1)
+	}
+	if p.hasPeriodType && se.PeriodType.Type != "" && p.periodType.Type != "" && p.periodType != se.PeriodType {
+		return fmt.Errorf("profile period type %s/%s does not match series period type %s", p.periodType.Type, p.periodType.Unit, se.PeriodType)
 	}
 
-	w := Window{Start: opts.Start, End: opts.End, Period: p.Period}
+	w := Window{Start: opts.Start, End: opts.End, Period: p.period}
 	if opts.Period > 0 {
 		w.Period = opts.Period
 	}
-	if w.Start.IsZero() && p.TimeNanos > 0 {
-		w.Start = time.Unix(0, p.TimeNanos).UTC()
+	if w.Start.IsZero() && p.timeNanos > 0 {
+		w.Start = time.Unix(0, p.timeNanos).UTC()
 	}
-	if w.End.IsZero() && p.TimeNanos > 0 && p.DurationNanos > 0 {
-		w.End = time.Unix(0, p.TimeNanos+p.DurationNanos).UTC()
+	if w.End.IsZero() && p.timeNanos > 0 && p.durationNanos > 0 {
+		w.End = time.Unix(0, p.timeNanos+p.durationNanos).UTC()
 	}
 	if se.Period == 0 {
 		se.Period = w.Period
 	}
 
-	events := newEventCounter(se, p, idx, w.Period, opts.Companion)
+	events := newEventCounter(se, p, idx, w.Period, companion)
 	var nEvents float64
 	eventsKnown := events != nil
 
-	index := se.functionIndex()
-	stacks := se.stackIndex()
-	// Intern each profile function once; normalizing names is the costly part.
-	byFunc := make(map[*profile.Function]int32, len(p.Function))
-	self := map[int32]int64{}
-	cum := map[int32]int64{}
-	selfVW := map[int32]float64{}
-	cumVW := map[int32]float64{}
+	if ix == nil {
+		ix = se.index()
+	}
+	index, stacks := ix.funcs, ix.stacks
+	// Each profile function is interned once (normalizing names is the
+	// costly part), its series index kept in a slice. Per-function sums
+	// are kept in slices indexed by series function, with the functions
+	// this window touched listed, instead of maps: a window of a large
+	// profile adds up millions of frames.
+	byFunc := make([]int32, len(p.funcs))
+	for i := range byFunc {
+		byFunc[i] = -1
+	}
+	if ix.sums == nil {
+		ix.sums = newWindowSums(len(se.Functions) + len(p.funcs))
+	}
+	acc := ix.sums
+	acc.grow(len(se.Functions) + len(p.funcs))
+	defer acc.reset()
 	var frames []int32
-	seen := map[int32]bool{}
-	for _, s := range p.Sample {
-		if idx >= len(s.Value) {
-			return fmt.Errorf("sample has %d values, want at least %d", len(s.Value), idx+1)
-		}
-		v := s.Value[idx]
+	for i := range p.samples {
+		v := p.value(i, idx)
 		if v < 0 {
 			return fmt.Errorf("sample has negative %s value %d", se.SampleType, v)
 		}
@@ -106,36 +144,38 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 		w.Total += v
 		vw := 0.0 // v times the value one of its events stands for
 		if eventsKnown {
-			if e := events.count(s, v); e > 0 {
+			if e := events.count(p, i, v); e > 0 {
 				vw = float64(v) * float64(v) / e
 				nEvents += e
 			} else {
 				eventsKnown = false
 			}
 		}
-		// Leaf first: Location[0] is the innermost frame, and within a
-		// location Line[0] is the innermost inlined function.
+		// Leaf first: the first location is the innermost frame, and
+		// within a location the first line is the innermost inlined
+		// function.
 		frames = frames[:0]
-		for _, loc := range s.Location {
-			if loc == nil {
+		for _, li := range p.sampleLocs(i) {
+			loc := p.locs[li]
+			if loc.hi == loc.lo {
+				frames = append(frames, se.intern(index, "0x"+strconv.FormatUint(loc.addr, 16), "", 0))
 				continue
 			}
-			if len(loc.Line) == 0 {
-				frames = append(frames, se.intern(index, addressName(loc), "", 0))
-				continue
-			}
-			for _, ln := range loc.Line {
-				if ln.Function == nil {
-					continue
-				}
-				fi, ok := byFunc[ln.Function]
-				if !ok {
-					line := ln.Line
-					if ln.Function.StartLine > 0 {
-						line = ln.Function.StartLine
+			for _, ln := range p.lines[loc.lo:loc.hi] {
+				fi := byFunc[ln.fn]
+				if fi < 0 {
+					f := &p.funcs[ln.fn]
+					// The name looked up as bytes makes no string; one
+					// is made for a function new to the series only.
+					var ok bool
+					if fi, ok = index[string(f.name)]; !ok {
+						line := ln.line
+						if f.startLine > 0 {
+							line = f.startLine
+						}
+						fi = se.intern(index, string(f.name), string(f.file), line)
 					}
-					fi = se.intern(index, ln.Function.Name, ln.Function.Filename, line)
-					byFunc[ln.Function] = fi
+					byFunc[ln.fn] = fi
 				}
 				frames = append(frames, fi)
 			}
@@ -143,37 +183,25 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 		if len(frames) == 0 {
 			frames = append(frames, se.intern(index, "[unknown]", "", 0))
 		}
-		self[frames[0]] += v
-		selfVW[frames[0]] += vw
-		clear(seen)
-		for _, f := range frames {
-			if !seen[f] {
-				seen[f] = true
-				cum[f] += v
-				cumVW[f] += vw
-			}
-		}
+		acc.grow(len(se.Functions))
+		acc.add(frames, v, vw)
 		// Stacks are kept root first.
-		root := make([]int32, len(frames))
-		for i, f := range frames {
-			root[len(frames)-1-i] = f
-		}
-		key := stackKey(root)
-		if i, ok := stacks[key]; ok {
-			se.Stacks[i].Value += v
+		if j := stacks.find(se, frames, true); j >= 0 {
+			se.Stacks[j].Value += v
 		} else {
-			stacks[key] = len(se.Stacks)
+			root := make([]int32, len(frames))
+			for k, f := range frames {
+				root[len(frames)-1-k] = f
+			}
+			stacks.add(se, root)
 			se.Stacks = append(se.Stacks, Stack{Frames: root, Value: v})
 		}
 	}
-	w.Self = toValues(self)
-	w.Cum = toValues(cum)
+	w.Self, w.Cum = acc.values()
 	if eventsKnown {
-		for f, x := range selfVW {
-			se.Functions[f].SelfVW += x
-		}
-		for f, x := range cumVW {
-			se.Functions[f].CumVW += x
+		for _, f := range acc.touched {
+			se.Functions[f].SelfVW += acc.selfVW[f]
+			se.Functions[f].CumVW += acc.cumVW[f]
 		}
 	}
 	w.Samples = 0
@@ -188,18 +216,86 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	return nil
 }
 
-// sampleIndex is the index of p's sample values of type vt, or -1.
-func sampleIndex(p *profile.Profile, vt ValueType) int {
-	for i, st := range p.SampleType {
-		if st.Type == vt.Type && st.Unit == vt.Unit {
-			return i
-		}
-	}
-	return -1
+// windowSums are one window's per-function sums, indexed by series
+// function, with the functions it touched listed.
+type windowSums struct {
+	self, cum     []int64
+	selfVW, cumVW []float64
+	seen          []uint32 // the sample that last counted a function's cum
+	sample        uint32
+	touched       []int32
+	touchedMark   []bool
 }
 
-func addressName(loc *profile.Location) string {
-	return "0x" + strconv.FormatUint(loc.Address, 16)
+func newWindowSums(n int) *windowSums {
+	a := &windowSums{}
+	a.grow(n)
+	return a
+}
+
+// grow makes room for n functions (the series' table grows as frames are
+// interned).
+func (a *windowSums) grow(n int) {
+	if n <= len(a.self) {
+		return
+	}
+	n = max(n, 2*len(a.self))
+	a.self = append(a.self, make([]int64, n-len(a.self))...)
+	a.cum = append(a.cum, make([]int64, n-len(a.cum))...)
+	a.selfVW = append(a.selfVW, make([]float64, n-len(a.selfVW))...)
+	a.cumVW = append(a.cumVW, make([]float64, n-len(a.cumVW))...)
+	a.seen = append(a.seen, make([]uint32, n-len(a.seen))...)
+	a.touchedMark = append(a.touchedMark, make([]bool, n-len(a.touchedMark))...)
+}
+
+// add counts one sample of value v (vw: v times its events' weight) whose
+// stack is frames, leaf first: self to the leaf, cum once to each
+// distinct function on the stack (a recursive one counts once).
+func (a *windowSums) add(frames []int32, v int64, vw float64) {
+	a.sample++
+	leaf := frames[0]
+	a.self[leaf] += v
+	a.selfVW[leaf] += vw
+	for _, f := range frames {
+		if a.seen[f] == a.sample {
+			continue
+		}
+		a.seen[f] = a.sample
+		a.cum[f] += v
+		a.cumVW[f] += vw
+		if !a.touchedMark[f] {
+			a.touchedMark[f] = true
+			a.touched = append(a.touched, f)
+		}
+	}
+}
+
+// reset clears what the window touched, for the next window.
+func (a *windowSums) reset() {
+	for _, f := range a.touched {
+		a.self[f], a.cum[f], a.selfVW[f], a.cumVW[f], a.touchedMark[f] = 0, 0, 0, 0, false
+	}
+	a.touched = a.touched[:0]
+}
+
+// values returns the window's self and cum values, sorted by function.
+func (a *windowSums) values() (self, cum Values) {
+	slices.Sort(a.touched)
+	cum = make(Values, 0, len(a.touched))
+	n := 0
+	for _, f := range a.touched {
+		if a.self[f] != 0 {
+			n++
+		}
+		cum = append(cum, Value{F: f, V: a.cum[f]})
+	}
+	self = make(Values, 0, n)
+	for _, f := range a.touched {
+		if a.self[f] != 0 {
+			self = append(self, Value{F: f, V: a.self[f]})
+		}
+	}
+	return self, cum
 }
 
 func toValues(m map[int32]int64) Values {
@@ -211,13 +307,71 @@ func toValues(m map[int32]int64) Values {
 	return out
 }
 
-func stackKey(frames []int32) string {
-	var b strings.Builder
-	for _, f := range frames {
-		b.WriteString(strconv.FormatInt(int64(f), 36))
-		b.WriteByte(',')
+// stackTable finds a series' stacks by their frames: a map from a hash of
+// the frames to the first stack with that hash, and a chain through the
+// rest (next), each candidate's frames compared in full. Hashing the
+// frames' bytes once is cheaper than a map keyed by a string of them.
+type stackTable struct {
+	seed maphash.Seed
+	head map[uint64]int32
+	next []int32 // next[j] is the next stack after j with j's hash, or -1
+	buf  []byte
+}
+
+func (t *stackTable) hash(frames []int32, reverse bool) uint64 {
+	t.buf = t.buf[:0]
+	for i := range frames {
+		f := frames[i]
+		if reverse {
+			f = frames[len(frames)-1-i]
+		}
+		t.buf = binary.LittleEndian.AppendUint32(t.buf, uint32(f))
 	}
-	return b.String()
+	return maphash.Bytes(t.seed, t.buf)
+}
+
+// find returns the index of the stack with frames (leaf first when
+// reverse, as a sample has them; root first otherwise), or -1.
+func (t *stackTable) find(se *Series, frames []int32, reverse bool) int {
+	j, ok := t.head[t.hash(frames, reverse)]
+	if !ok {
+		return -1
+	}
+	for ; j >= 0; j = t.next[j] {
+		if sameFrames(se.Stacks[j].Frames, frames, reverse) {
+			return int(j)
+		}
+	}
+	return -1
+}
+
+// add records root (root first) as the stack about to be appended to
+// se.Stacks.
+func (t *stackTable) add(se *Series, root []int32) {
+	h := t.hash(root, false)
+	j := int32(len(se.Stacks))
+	prev, ok := t.head[h]
+	if !ok {
+		prev = -1
+	}
+	t.head[h] = j
+	t.next = append(t.next, prev)
+}
+
+func sameFrames(root, frames []int32, reverse bool) bool {
+	if len(root) != len(frames) {
+		return false
+	}
+	for i, f := range root {
+		g := frames[i]
+		if reverse {
+			g = frames[len(frames)-1-i]
+		}
+		if f != g {
+			return false
+		}
+	}
+	return true
 }
 
 // functionIndex maps normalized names to table indices; it is rebuilt from
@@ -230,25 +384,41 @@ func (se *Series) functionIndex() map[string]int32 {
 	return m
 }
 
-func (se *Series) stackIndex() map[string]int {
-	m := make(map[string]int, len(se.Stacks))
-	for i, s := range se.Stacks {
-		m[stackKey(s.Frames)] = i
+// stackIndex indexes the series' stacks, so that a window added to a
+// loaded series finds them.
+func (se *Series) stackIndex() *stackTable {
+	t := &stackTable{seed: maphash.MakeSeed(), head: make(map[uint64]int32, len(se.Stacks)), next: make([]int32, 0, len(se.Stacks))}
+	stacks := se.Stacks
+	se.Stacks = se.Stacks[:0]
+	for _, st := range stacks {
+		t.add(se, st.Frames)
+		se.Stacks = append(se.Stacks, st)
 	}
-	return m
+	return t
 }
 
 func (se *Series) intern(index map[string]int32, raw, file string, line int64) int32 {
-	name := NormalizeFunctionName(raw)
-	if i, ok := index[name]; ok {
+	// A name already in the table is normalized (normalizing is
+	// idempotent), so it is looked up before it is normalized: most are.
+	if i, ok := index[raw]; ok {
 		return i
 	}
-	f := Function{Name: name, File: file, Line: line}
-	if raw != name {
-		f.RawName = raw
+	name := NormalizeFunctionName(raw)
+	i, ok := index[name]
+	if !ok {
+		f := Function{Name: name, File: file, Line: line}
+		if raw != name {
+			f.RawName = raw
+		}
+		i = int32(len(se.Functions))
+		se.Functions = append(se.Functions, f)
+		index[name] = i
 	}
-	i := int32(len(se.Functions))
-	se.Functions = append(se.Functions, f)
-	index[name] = i
+	if raw != name {
+		// The raw name too, so that the next window's "pkg.F.func2"
+		// is found without normalizing it again. No normalized name
+		// equals a raw one that normalizes to something else.
+		index[raw] = i
+	}
 	return i
 }

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/pprof/profile"
-
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
@@ -52,20 +50,13 @@ const defaultMemProfileRate = 512 * 1024
 
 // newEventCounter returns the counter for the series' profile type, or nil
 // when the type's values cannot be turned into events (an unknown type).
-func newEventCounter(se *Series, p *profile.Profile, idx int, period int64, companion *profile.Profile) *eventCounter {
+func newEventCounter(se *Series, p *rawProfile, idx int, period int64, companion *rawProfile) *eventCounter {
 	id, err := profiletype.ParseID(se.ProfileType)
 	if err != nil {
 		return nil
 	}
 	ec := &eventCounter{self: idx, objIdx: -1, spaceIdx: -1, countIdx: -1, period: float64(period)}
-	find := func(typ, unit string) int {
-		for i, st := range p.SampleType {
-			if st.Type == typ && st.Unit == unit {
-				return i
-			}
-		}
-		return -1
-	}
+	find := func(typ, unit string) int { return p.sampleIndex(ValueType{Type: typ, Unit: unit}) }
 	var comp profiletype.ID
 	hasComp := false
 	switch {
@@ -94,13 +85,13 @@ func newEventCounter(se *Series, p *profile.Profile, idx int, period int64, comp
 		}
 		comp, hasComp = id.Companion()
 	case id.Name == "mutex" && id.SampleType == "contentions":
-		ec.kind, ec.period = eventsLockCount, math.Max(1, float64(p.Period))
+		ec.kind, ec.period = eventsLockCount, math.Max(1, float64(p.period))
 		return ec
 	case (id.Name == "mutex" || id.Name == "block") && id.SampleType == "delay":
 		ec.kind = eventsLockDelay
 		ec.period = 1
 		if id.Name == "mutex" {
-			ec.period = math.Max(1, float64(p.Period))
+			ec.period = math.Max(1, float64(p.period))
 		}
 		if ec.countIdx = find("contentions", "count"); ec.countIdx >= 0 {
 			return ec
@@ -115,35 +106,28 @@ func newEventCounter(se *Series, p *profile.Profile, idx int, period int64, comp
 	if !hasComp || companion == nil {
 		return nil
 	}
-	ci := -1
-	for i, st := range companion.SampleType {
-		if st.Type == comp.SampleType && st.Unit == comp.SampleUnit {
-			ci = i
-		}
-	}
-	if ci < 0 {
+	ci := companion.sampleIndex(ValueType{Type: comp.SampleType, Unit: comp.SampleUnit})
+	if ci < 0 || ci >= companion.minValues {
 		return nil
 	}
-	ec.companion = make(map[string]int64, len(companion.Sample))
-	for _, s := range companion.Sample {
-		if ci < len(s.Value) {
-			ec.companion[sampleKey(s)] += s.Value[ci]
-		}
+	ec.companion = make(map[string]int64, len(companion.samples))
+	for i := range companion.samples {
+		ec.companion[companion.sampleKey(i)] += companion.value(i, ci)
 	}
 	return ec
 }
 
-// count returns the number of sampling events sample s (value v of the
-// series' type) stands for; 0 when it cannot tell.
-func (ec *eventCounter) count(s *profile.Sample, v int64) float64 {
-	other := func(i int) (int64, bool) {
-		if i >= 0 {
-			if i < len(s.Value) {
-				return s.Value[i], true
+// count returns the number of sampling events sample i of p (value v of
+// the series' type) stands for; 0 when it cannot tell.
+func (ec *eventCounter) count(p *rawProfile, i int, v int64) float64 {
+	other := func(j int) (int64, bool) {
+		if j >= 0 {
+			if j >= p.minValues {
+				return 0, false
 			}
-			return 0, false
+			return p.value(i, j), true
 		}
-		c, ok := ec.companion[sampleKey(s)]
+		c, ok := ec.companion[p.sampleKey(i)]
 		return c, ok
 	}
 	switch ec.kind {
@@ -180,27 +164,23 @@ func (ec *eventCounter) count(s *profile.Sample, v int64) float64 {
 	return 0
 }
 
-// sampleKey identifies a sample's stack across two profiles of the same
+// sampleKey identifies sample i's stack across two profiles of the same
 // window: function names and lines, leaf first, since location IDs differ
 // between profiles.
-func sampleKey(s *profile.Sample) string {
+func (r *rawProfile) sampleKey(i int) string {
 	var b strings.Builder
-	for _, loc := range s.Location {
-		if loc == nil {
-			continue
-		}
-		if len(loc.Line) == 0 {
+	for _, li := range r.sampleLocs(i) {
+		loc := r.locs[li]
+		if loc.hi == loc.lo {
 			b.WriteString("0x")
-			b.WriteString(strconv.FormatUint(loc.Address, 16))
+			b.WriteString(strconv.FormatUint(loc.addr, 16))
 			b.WriteByte('\n')
 			continue
 		}
-		for _, ln := range loc.Line {
-			if ln.Function != nil {
-				b.WriteString(ln.Function.Name)
-			}
+		for _, ln := range r.lines[loc.lo:loc.hi] {
+			b.Write(r.funcs[ln.fn].name)
 			b.WriteByte(':')
-			b.WriteString(strconv.FormatInt(ln.Line, 10))
+			b.WriteString(strconv.FormatInt(ln.line, 10))
 			b.WriteByte('\n')
 		}
 	}

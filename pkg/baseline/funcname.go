@@ -24,6 +24,9 @@ var (
 // "pkg.Map[go.shape.int]" becomes "pkg.Map[...]". Addresses and line numbers
 // never take part in identity.
 func NormalizeFunctionName(name string) string {
+	if !strings.Contains(name, ".func") && !strings.Contains(name, "wrap") && !strings.Contains(name, "[") {
+		return name // nothing to normalize, as most names: no regexp to run
+	}
 	out := closureSuffix.ReplaceAllStringFunc(name, func(m string) string {
 		sub := closureSuffix.FindStringSubmatch(m)
 		return "." + sub[1] + "*" + nestedNumber.ReplaceAllString(sub[2], ".*")

@@ -97,11 +97,10 @@ func (se *Series) appendRun(src *Series, runOf map[int32]int32) error {
 		for i, f := range st.Frames {
 			frames[i] = remap[f]
 		}
-		key := stackKey(frames)
-		if i, ok := stacks[key]; ok {
+		if i := stacks.find(se, frames, false); i >= 0 {
 			se.Stacks[i].Value += st.Value
 		} else {
-			stacks[key] = len(se.Stacks)
+			stacks.add(se, frames)
 			se.Stacks = append(se.Stacks, Stack{Frames: frames, Value: st.Value})
 		}
 	}

@@ -451,7 +451,7 @@ func loadOnce(dir string) (*Snapshot, []byte, error) {
 func decodeManifest(data []byte) (*manifest, error) {
 	var m manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("not a valid manifest: %w", err)
+		return nil, fmt.Errorf("not a valid manifest: %w", jsonError(err))
 	}
 	if m.Kind != manifestKind {
 		return nil, fmt.Errorf("not a profdiff snapshot manifest (kind %q, want %q)", m.Kind, manifestKind)
@@ -482,7 +482,7 @@ func loadSeries(dir, rel, wantSum string) (*Series, error) {
 	}
 	se, err := decodeSeries(data)
 	if err != nil {
-		return nil, fmt.Errorf("corrupt series file: %w", err)
+		return nil, fmt.Errorf("corrupt series file: %w", jsonError(err))
 	}
 	return se, nil
 }
@@ -504,7 +504,7 @@ func gunzip(raw []byte) ([]byte, error) {
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, gunzipSizeHint(raw)))
 	if _, err := buf.ReadFrom(io.LimitReader(zr, seriesLimit.Max+1)); err != nil {
-		return nil, fmt.Errorf("corrupt series file: %w", err)
+		return nil, fmt.Errorf("corrupt series file: %w", jsonError(err))
 	}
 	if int64(buf.Len()) > seriesLimit.Max {
 		return nil, fmt.Errorf("decompresses to more than %s, the limit for %s", inputfile.Size(seriesLimit.Max), seriesLimit.What)

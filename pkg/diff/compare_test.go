@@ -352,7 +352,7 @@ func TestBadOptions(t *testing.T) {
 		{Normalization: "log"},
 		{Params: Params{Alpha: 0.9}},
 		{Params: Params{Floor: 2}},
-		{Params: Params{MinWindows: 1}},
+		{Params: Params{MinWindows: -1}},
 	} {
 		if _, err := Compare(snap(), snap(), o); err == nil {
 			t.Errorf("Compare accepted %+v", o)

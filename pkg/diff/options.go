@@ -67,7 +67,11 @@ type Params struct {
 	// the functions tested in one series.
 	Alpha float64
 	// MinWindows is the fewest usable windows a side may have. Fewer give no
-	// honest estimate of the window-to-window variance.
+	// honest estimate of the window-to-window variance. 1 accepts a single
+	// profile a side, as a direct comparison of two pprof files has: with
+	// no windows to scatter, each function is judged on the sampling noise
+	// its profile's sample count implies (the floor of the model in
+	// stats.go), and the caller must say so.
 	MinWindows int
 	// MinSamples is the fewest sampling events a side may have in total
 	// (when the profile says how many it holds). Fewer cannot resolve a
@@ -149,8 +153,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("floor %g out of range [0, 1)", p.Floor)
 	case !(p.Alpha > 0 && p.Alpha <= 0.5):
 		return fmt.Errorf("alpha %g out of range (0, 0.5]", p.Alpha)
-	case p.MinWindows < 2:
-		return fmt.Errorf("min_windows %d: need at least 2 to estimate variance", p.MinWindows)
+	case p.MinWindows < 1:
+		return fmt.Errorf("min_windows %d: need at least 1 (2 to estimate the window-to-window variance)", p.MinWindows)
 	case p.MinSamples < 0:
 		return fmt.Errorf("min_samples %d is negative", p.MinSamples)
 	case !(p.MinRunDrift >= 0 && p.MinRunDrift <= 1):

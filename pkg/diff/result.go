@@ -8,7 +8,7 @@ import (
 
 // ResultSchemaVersion is the version of the JSON form of Result (see
 // docs/json-schema.md). Fields are only added within a major version.
-const ResultSchemaVersion = "1.1"
+const ResultSchemaVersion = "1.2"
 
 // Verdict is the outcome of a comparison, of one series or of the whole run.
 // Its exit status follows diff(1): 0 pass, 1 regression, 2 inconclusive.
@@ -83,7 +83,12 @@ type Result struct {
 	Causes []*Cause `json:"causes"`
 	// Warnings are things a user should act on that do not change the
 	// verdict, e.g. an expired ignore rule.
-	Warnings []string  `json:"warnings,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	// Notes say how the comparison was set up where the caller chose for
+	// the user and the choice bears on reading it: the window length and
+	// where it came from (detected from the data, or a default). Nothing a
+	// user must act on; that is a warning.
+	Notes    []string  `json:"notes,omitempty"`
 	Compared time.Time `json:"compared_at"`
 }
 

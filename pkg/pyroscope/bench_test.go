@@ -56,7 +56,7 @@ func BenchmarkCollect(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			q := pc.Query{From: start, Until: start.Add(time.Minute), Types: profiletype.Default()}
+			q := pc.Query{From: start, Until: start.Add(time.Minute), Window: 10 * time.Second, Types: profiletype.Default()}
 			for b.Loop() {
 				res, err := c.Collect(ctx, q)
 				if err != nil {

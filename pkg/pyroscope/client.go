@@ -35,15 +35,17 @@ const (
 	DefaultReadMaxBytes = 256 << 20
 )
 
-// Environment variables read by WithAuthFromEnv. The PROFDIFF_ names come
-// first so that profdiff can use read credentials that differ from the write
-// credentials the instrumented services get in the same environment; the
-// plain PYROSCOPE_ names are the ones pyroscope-go's users already set.
+// Environment variables read by WithAuthFromEnv, the first set of each
+// list winning. The PROFDIFF_ names come first so that profdiff can use
+// read credentials that differ from the write credentials the instrumented
+// services get in the same environment; the plain PYROSCOPE_ names are the
+// ones pyroscope-go's users already set; the PROFILECLI_ names are Grafana
+// profilecli's, so that a job set up for it works unchanged.
 var (
-	EnvBasicAuthUser     = []string{"PROFDIFF_PYROSCOPE_BASIC_AUTH_USER", "PYROSCOPE_BASIC_AUTH_USER"}
-	EnvBasicAuthPassword = []string{"PROFDIFF_PYROSCOPE_BASIC_AUTH_PASSWORD", "PYROSCOPE_BASIC_AUTH_PASSWORD"}
-	EnvBearerToken       = []string{"PROFDIFF_PYROSCOPE_BEARER_TOKEN", "PYROSCOPE_BEARER_TOKEN"}
-	EnvTenantID          = []string{"PROFDIFF_PYROSCOPE_TENANT_ID", "PYROSCOPE_TENANT_ID"}
+	EnvBasicAuthUser     = []string{"PROFDIFF_PYROSCOPE_BASIC_AUTH_USER", "PYROSCOPE_BASIC_AUTH_USER", "PROFILECLI_USERNAME"}
+	EnvBasicAuthPassword = []string{"PROFDIFF_PYROSCOPE_BASIC_AUTH_PASSWORD", "PYROSCOPE_BASIC_AUTH_PASSWORD", "PROFILECLI_PASSWORD"}
+	EnvBearerToken       = []string{"PROFDIFF_PYROSCOPE_BEARER_TOKEN", "PYROSCOPE_BEARER_TOKEN", "PROFILECLI_TOKEN"}
+	EnvTenantID          = []string{"PROFDIFF_PYROSCOPE_TENANT_ID", "PYROSCOPE_TENANT_ID", "PROFILECLI_TENANT_ID"}
 )
 
 // Client queries one Pyroscope server. It is safe for concurrent use.
@@ -99,7 +101,11 @@ func WithAuthFromEnv() Option {
 		user, pass, tok := getenv(EnvBasicAuthUser), getenv(EnvBasicAuthPassword), getenv(EnvBearerToken)
 		switch {
 		case tok != "" && (user != "" || pass != ""):
-			c.envErr = fmt.Errorf("both basic auth (%s) and a bearer token (%s) are set in the environment; unset one", EnvBasicAuthUser[1], EnvBearerToken[1])
+			basic := envName(EnvBasicAuthUser)
+			if basic == "" {
+				basic = envName(EnvBasicAuthPassword)
+			}
+			c.envErr = fmt.Errorf("both basic auth (%s) and a bearer token (%s) are set in the environment; unset one", basic, envName(EnvBearerToken))
 		case tok != "":
 			WithBearerToken(tok)(c)
 		case user != "" || pass != "":
@@ -109,6 +115,16 @@ func WithAuthFromEnv() Option {
 			c.tenant = t
 		}
 	}
+}
+
+// envName is the first of names that is set, or "".
+func envName(names []string) string {
+	for _, n := range names {
+		if os.Getenv(n) != "" {
+			return n
+		}
+	}
+	return ""
 }
 
 func getenv(names []string) string {

@@ -184,7 +184,7 @@ func TestAuthHeaders(t *testing.T) {
 			if strings.Contains(c.URL(), "@") {
 				t.Errorf("URL() = %s keeps credentials", c.URL())
 			}
-			if _, err := c.Collect(context.Background(), Query{From: t0, Until: t0.Add(10 * time.Second), Types: mustTypes(t, "cpu")}); err != nil {
+			if _, err := c.Collect(context.Background(), Query{From: t0, Until: t0.Add(10 * time.Second), Window: 10 * time.Second, Types: mustTypes(t, "cpu")}); err != nil {
 				t.Fatal(err)
 			}
 			// Every call carries the headers; check the last.

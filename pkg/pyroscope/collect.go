@@ -19,9 +19,11 @@ import (
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
-// DefaultWindow is the window length when a Query names none: pyroscope-go's
-// upload interval, so that each window holds one upload per profile type.
-const DefaultWindow = 10 * time.Second
+// DefaultWindow is the window length when a Query names none:
+// pyroscope-go's default upload interval, so that each window of a service
+// left at the default holds one upload per profile type. Services that set
+// another interval need Query.Window set to it (UploadInterval measures it).
+const DefaultWindow = DefaultUploadInterval
 
 // maxWindows bounds one Collect, so that a range typed in the wrong unit
 // does not start a million queries.

@@ -30,9 +30,10 @@ func TestCollect(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := c.Collect(context.Background(), Query{
-		From:  t0,
-		Until: t0.Add(65 * time.Second), // the 5 s remainder is not collected
-		Types: mustTypes(t, "cpu", "alloc", "lock"),
+		From:   t0,
+		Until:  t0.Add(65 * time.Second), // the 5 s remainder is not collected
+		Window: 10 * time.Second,
+		Types:  mustTypes(t, "cpu", "alloc", "lock"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +147,7 @@ func TestCollectCPUPeriodWithoutSamplesType(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newFake(t, &fakeQuerier{types: []string{cpuID}}, nil)
 			c, _ := New(srv.URL, tt.opts...)
-			res, err := c.Collect(context.Background(), Query{From: t0, Until: t0.Add(10 * time.Second), Services: []string{"svc-a"}, Types: mustTypes(t, "cpu")})
+			res, err := c.Collect(context.Background(), Query{From: t0, Until: t0.Add(10 * time.Second), Window: 10 * time.Second, Services: []string{"svc-a"}, Types: mustTypes(t, "cpu")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +179,7 @@ func TestQueryValidation(t *testing.T) {
 	}{
 		{Query{Until: t0}, "needs both"},
 		{Query{From: t0, Until: t0}, "range is empty"},
-		{Query{From: t0, Until: t0.Add(5 * time.Second)}, "shorter than one 10s window"},
+		{Query{From: t0, Until: t0.Add(5 * time.Second)}, "shorter than one 15s window"},
 		{Query{From: t0, Until: t0.Add(time.Minute), Window: time.Millisecond}, "at least 1s"},
 		{Query{From: t0, Until: t0.Add(10000 * time.Hour)}, "at most 10000"},
 	}
@@ -211,7 +212,7 @@ func TestCollectUnnamedFunctions(t *testing.T) {
 	}
 	srv := newFake(t, &fakeQuerier{types: []string{cpuID}, data: data}, nil)
 	c, _ := New(srv.URL)
-	res, err := c.Collect(context.Background(), Query{From: t0, Until: t0.Add(10 * time.Second), Services: []string{"svc-a"}, Types: mustTypes(t, "cpu")})
+	res, err := c.Collect(context.Background(), Query{From: t0, Until: t0.Add(10 * time.Second), Window: 10 * time.Second, Services: []string{"svc-a"}, Types: mustTypes(t, "cpu")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -198,7 +198,7 @@ func TestGoldenShapes(t *testing.T) {
 				t.Fatalf("merged profile: %v", p)
 			}
 
-			res, err := c.Collect(ctx, Query{From: from, Until: until, Types: mustTypes(t, "cpu")})
+			res, err := c.Collect(ctx, Query{From: from, Until: until, Window: 10 * time.Second, Types: mustTypes(t, "cpu")})
 			if err != nil {
 				t.Fatal(err)
 			}

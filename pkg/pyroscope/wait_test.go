@@ -97,10 +97,10 @@ func TestWaitForRange(t *testing.T) {
 	srv := newFake(t, &fakeQuerier{}, nil)
 	c, _ := New(srv.URL)
 	ctx := context.Background()
-	if err := c.WaitForRange(ctx, Query{From: t0, Until: t0.Add(time.Minute)}, time.Second); err != nil {
+	if err := c.WaitForRange(ctx, Query{From: t0, Until: t0.Add(time.Minute), Window: 10 * time.Second}, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	err := c.WaitForRange(ctx, Query{From: t0.Add(10 * time.Second), Until: t0.Add(70 * time.Second), Services: []string{"svc-a", "svc-b"}}, 500*time.Millisecond)
+	err := c.WaitForRange(ctx, Query{From: t0.Add(10 * time.Second), Until: t0.Add(70 * time.Second), Window: 10 * time.Second, Services: []string{"svc-a", "svc-b"}}, 500*time.Millisecond)
 	var we *WaitError
 	if !errors.As(err, &we) || len(we.Pending) != 2 || !strings.HasSuffix(err.Error(), "for svc-a, svc-b") {
 		t.Errorf("err = %v", err)

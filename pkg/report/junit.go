@@ -28,6 +28,9 @@ type junitSuite struct {
 	Skipped   int         `xml:"skipped,attr"`
 	Timestamp string      `xml:"timestamp,attr,omitempty"`
 	Cases     []junitCase `xml:"testcase"`
+	// SystemOut carries the result's warnings and notes, one a line: a
+	// CI test tab shows them with the suite.
+	SystemOut string `xml:"system-out,omitempty"`
 }
 
 type junitCase struct {
@@ -110,6 +113,14 @@ func JUnit(w io.Writer, r *diff.Result) error {
 		suite.Cases = append(suite.Cases, c)
 		suite.Tests++
 	}
+	var out []string
+	for _, w := range r.Warnings {
+		out = append(out, "warning: "+w)
+	}
+	for _, n := range r.Notes {
+		out = append(out, "note: "+n)
+	}
+	suite.SystemOut = strings.Join(out, "\n")
 	all := junitSuites{Name: "profdiff", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Skipped: suite.Skipped, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err

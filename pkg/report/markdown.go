@@ -47,6 +47,9 @@ func MarkdownWith(opts MarkdownOptions) RenderFunc {
 		for _, warn := range r.Warnings {
 			fmt.Fprintf(bw, "> **Warning:** %s\n\n", mdEscape(warn))
 		}
+		for _, note := range r.Notes {
+			fmt.Fprintf(bw, "Note: %s\n\n", mdEscape(note))
+		}
 		var improvements []*diff.Cause
 		n := 0
 		for _, c := range Causes(r) {

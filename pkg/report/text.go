@@ -88,6 +88,9 @@ func TextWith(opts TextOptions) RenderFunc {
 		}
 		t.fit(width, opts.FullNames)
 		t.write(bw, width, opts.FullNames)
+		for _, note := range r.Notes {
+			writeWrapped(bw, "note: "+note, "  ", width, opts.FullNames)
+		}
 		for _, warn := range r.Warnings {
 			writeWrapped(bw, "warning: "+warn, "  ", width, opts.FullNames)
 		}

@@ -184,7 +184,7 @@ func (t *typeList) UnmarshalYAML(n *yaml.Node) error {
 		*t = s
 		return nil
 	}
-	return fmt.Errorf("line %d: type: want a profile type or a list of them", n.Line)
+	return errAt(n.Line, "type: want a profile type or a list of them, not %s", kindName(n))
 }
 
 // Fraction is a proportion written as "10%" or 0.10.
@@ -193,11 +193,11 @@ type Fraction float64
 // UnmarshalYAML reads "10%", "0.5%", 0.10 or "0.10".
 func (f *Fraction) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a number or a percentage like 10%%", n.Line)
+		return errAt(n.Line, "want a number or a percentage like 10%%, not %s", kindName(n))
 	}
 	v, err := ParseFraction(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %v", n.Line, err)
+		return errAt(n.Line, "%v", err)
 	}
 	*f = Fraction(v)
 	return nil
@@ -242,14 +242,26 @@ const maxPatternBytes = 4096
 const maxErrorBytes = 512
 
 // Parse reads and validates rules from data; name is used in messages.
+// An error is one line, "NAME:LINE: what is wrong" where the line is known
+// (as compilers write it, so editors and CI logs link it) and "NAME: what is
+// wrong" otherwise, in the file's own terms: an unknown key is named with
+// the key it probably meant.
 func Parse(data []byte, name string) (*Rules, error) {
 	r, err := parse(data, name)
 	if err != nil {
-		msg := oneLine(err.Error())
+		where, msg := name, err.Error()
+		var le *lineError
+		if errors.As(err, &le) {
+			msg = le.msg
+			if le.line > 0 {
+				where = fmt.Sprintf("%s:%d", name, le.line)
+			}
+		}
+		msg = oneLine(msg)
 		if len(msg) > maxErrorBytes {
 			msg = strings.ToValidUTF8(msg[:maxErrorBytes], "") + "…"
 		}
-		return nil, fmt.Errorf("rules %s: %s", name, msg)
+		return nil, fmt.Errorf("%s: %s", where, msg)
 	}
 	return r, nil
 }
@@ -265,44 +277,54 @@ func oneLine(s string) string {
 }
 
 func parse(data []byte, name string) (*Rules, error) {
+	// The document's shape and keys first, at their lines and in the
+	// file's terms (see checkSchema); then the decoder, whose few remaining
+	// errors (a word where a number belongs) decodeError rewrites.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, decodeError(err, nil)
+	}
+	if err := checkSchema(&root); err != nil {
+		return nil, err
+	}
 	var f file
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, decodeError(err, &root)
 	}
 	// Line numbers of list entries, for validation messages.
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root)
 	lines := entryLines(&root)
 
 	if f.Version != 0 && f.Version != Version {
-		return nil, fmt.Errorf("version %d is not supported (this profdiff reads version %d)", f.Version, Version)
+		return nil, errAt(keyLine(&root, "version"), "version %d is not supported (this profdiff reads version %d)", f.Version, Version)
 	}
 	r := &Rules{Source: name}
+	defLine := keyLine(&root, "defaults")
 	def, err := f.Defaults.params(false)
 	if err != nil {
-		return nil, fmt.Errorf("defaults: %w", err)
+		return nil, errAt(paramLine(topValue(&root, "defaults"), err, defLine), "defaults: %v", err)
 	}
 	r.Defaults = def
 	if err := def.Merge(diff.DefaultParams()).Validate(); err != nil {
-		return nil, fmt.Errorf("defaults: %w", err)
+		return nil, errAt(defLine, "defaults: %v", err)
 	}
 	for i, e := range f.Overrides {
-		where := fmt.Sprintf("overrides[%d] (line %d)", i, lineOf(lines, "overrides", i))
+		line := lineOf(lines, "overrides", i)
+		where := fmt.Sprintf("overrides[%d]", i)
 		m, err := e.matchYAML.compile()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return nil, errAt(line, "%s: %v", where, err)
 		}
 		p, err := e.paramsYAML.params(m.Function != nil)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return nil, errAt(paramLine(entryNode(&root, "overrides", i), err, line), "%s: %v", where, err)
 		}
 		if p == (diff.Params{}) {
-			return nil, fmt.Errorf("%s: sets nothing; give threshold, floor, alpha, min_windows, min_samples, min_run_drift or normalization", where)
+			return nil, errAt(line, "%s: sets nothing; give threshold, floor, alpha, min_windows, min_samples, min_run_drift or normalization", where)
 		}
 		if err := p.Merge(def.Merge(diff.DefaultParams())).Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return nil, errAt(line, "%s: %v", where, err)
 		}
 		n := e.Name
 		if n == "" {
@@ -311,13 +333,14 @@ func parse(data []byte, name string) (*Rules, error) {
 		r.Overrides = append(r.Overrides, Override{Name: n, Line: lineOf(lines, "overrides", i), Match: m, Set: p})
 	}
 	for i, e := range f.Ignore {
-		where := fmt.Sprintf("ignore[%d] (line %d)", i, lineOf(lines, "ignore", i))
+		line := lineOf(lines, "ignore", i)
+		where := fmt.Sprintf("ignore[%d]", i)
 		m, err := e.matchYAML.compile()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return nil, errAt(line, "%s: %v", where, err)
 		}
 		if strings.TrimSpace(e.Reason) == "" {
-			return nil, fmt.Errorf("%s: an ignore needs a reason", where)
+			return nil, errAt(line, "%s: an ignore needs a reason (reason: WHY, e.g. the ticket that fixes it)", where)
 		}
 		ig := Ignore{Name: e.Name, Line: lineOf(lines, "ignore", i), Match: m, Reason: strings.TrimSpace(e.Reason)}
 		if ig.Name == "" {
@@ -336,7 +359,7 @@ func parse(data []byte, name string) (*Rules, error) {
 		if e.Expires != "" {
 			t, err := time.Parse("2006-01-02", e.Expires)
 			if err != nil {
-				return nil, fmt.Errorf("%s: expires %q: want a date YYYY-MM-DD", where, e.Expires)
+				return nil, errAt(line, "%s: expires %q: want a date YYYY-MM-DD", where, e.Expires)
 			}
 			ig.Expires = t
 		}
@@ -364,6 +387,59 @@ func entryLines(root *yaml.Node) map[string][]int {
 		}
 	}
 	return out
+}
+
+// topValue is the value of a top-level key, or nil.
+func topValue(root *yaml.Node, key string) *yaml.Node {
+	if root == nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	doc := root.Content[0]
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == key {
+			return doc.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// entryNode is entry i of the top-level list key, or nil.
+func entryNode(root *yaml.Node, key string, i int) *yaml.Node {
+	if v := topValue(root, key); v != nil && v.Kind == yaml.SequenceNode && i < len(v.Content) {
+		return v.Content[i]
+	}
+	return nil
+}
+
+// paramLine is the line of the key of mapping m that err is about (its
+// message starts with the key's name, as params writes them), else
+// fallback.
+func paramLine(m *yaml.Node, err error, fallback int) int {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return fallback
+	}
+	msg := err.Error()
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i].Value
+		if strings.HasPrefix(msg, k+" ") || strings.HasPrefix(msg, k+",") {
+			return m.Content[i].Line
+		}
+	}
+	return fallback
+}
+
+// keyLine is the line of a top-level key, or 0.
+func keyLine(root *yaml.Node, key string) int {
+	if root == nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return 0
+	}
+	doc := root.Content[0]
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == key {
+			return doc.Content[i].Line
+		}
+	}
+	return 0
 }
 
 func lineOf(lines map[string][]int, key string, i int) int {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -193,31 +194,47 @@ ignore:
 
 func TestBadFiles(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"unknown key", "defaults:\n  treshold: 10%\n", "line 2: field treshold not found"},
-		{"unknown top key", "version: 1\nignores: []\n", "line 2: field ignores not found"},
-		{"ignore without reason", "ignore:\n  - function: x\n", "ignore[0] (line 2): an ignore needs a reason"},
-		{"bad expiry", "ignore:\n  - reason: r\n    expires: 31/12/2026\n", "want a date YYYY-MM-DD"},
-		{"threshold as bare 10", "defaults:\n  threshold: 10.5\n", "threshold 1050% out of range"},
+		{"unknown key", "version: 1\ndefaults:\n  treshold: 10%\n", `t.yaml:3: unknown key "treshold" (did you mean "threshold"?)`},
+		{"swapped letters", "defaults:\n  threhsold: 10%\n", `t.yaml:2: unknown key "threhsold" (did you mean "threshold"?)`},
+		{"unknown top key", "version: 1\nignores: []\n", `t.yaml:2: unknown key "ignores" (did you mean "ignore"?)`},
+		{"key far from any", "defaults:\n  colour: red\n", `t.yaml:2: unknown key "colour" in defaults (known: threshold, floor, alpha, min_windows, min_samples, min_run_drift, normalization)`},
+		{"key in the wrong place", "threshold: 10%\n", `t.yaml:1: unknown key "threshold" (it belongs in defaults or an overrides entry)`},
+		{"reason outside an ignore", "overrides:\n  - service: a\n    reason: r\n    floor: 2%\n", `t.yaml:3: unknown key "reason" in overrides[0] (it belongs in an ignore entry)`},
+		{"typo in an override", "overrides:\n  - service: a\n    fucntion: b\n    floor: 2%\n", `t.yaml:3: unknown key "fucntion" (did you mean "function"?)`},
+		{"typo in an ignore", "ignore:\n  - function: a\n    reson: r\n", `t.yaml:3: unknown key "reson" (did you mean "reason"?)`},
+		{"key twice", "defaults:\n  floor: 1%\n  floor: 2%\n", `t.yaml:3: key "floor" given twice in defaults (first on line 2)`},
+		{"ignore without reason", "ignore:\n  - function: x\n", "t.yaml:2: ignore[0]: an ignore needs a reason"},
+		{"bad expiry", "ignore:\n  - reason: r\n    expires: 31/12/2026\n", "t.yaml:2: ignore[0]: expires \"31/12/2026\": want a date YYYY-MM-DD"},
+		{"threshold as bare 10", "defaults:\n  threshold: 10.5\n", "t.yaml:2: defaults: threshold 1050% out of range"},
 		{"negative floor", "defaults:\n  floor: -1%\n", "floor -1% out of range"},
 		{"alpha too big", "defaults:\n  alpha: 0.5\n", "alpha 0.5 out of range"},
 		{"min_windows 1", "defaults:\n  min_windows: 1\n", "min_windows 1 out of range"},
-		{"percent garbage", "defaults:\n  threshold: ten%\n", "line 2: \"ten%\" is not a number"},
-		{"bad type", "overrides:\n  - type: cpux\n    threshold: 20%\n", `profile type "cpux"`},
+		{"min_windows a word", "defaults:\n  min_windows: four\n", `t.yaml:2: min_windows: want a whole number, not text "four"`},
+		{"version a word", "version: one\n", `t.yaml:1: version: want a whole number, not text "one"`},
+		{"name a list", "overrides:\n  - name: [a, b]\n    floor: 2%\n", `t.yaml:2: name: want text, not a list`},
+		{"percent garbage", "defaults:\n  threshold: ten%\n", "t.yaml:2: \"ten%\" is not a number"},
+		{"percent a list", "defaults:\n  threshold: [1]\n", "t.yaml:2: want a number or a percentage like 10%, not a list"},
+		{"bad type", "overrides:\n  - type: cpux\n    threshold: 20%\n", `t.yaml:2: overrides[0]: profile type "cpux"`},
+		{"type a mapping", "overrides:\n  - type: {a: b}\n    threshold: 20%\n", "type: want a profile type or a list of them, not a mapping"},
 		{"glob and regexp", "overrides:\n  - function: a\n    function_regexp: b\n    threshold: 20%\n", "not both"},
 		{"bad regexp", "overrides:\n  - function_regexp: '('\n    threshold: 20%\n", "function_regexp \"(\""},
-		{"override sets nothing", "overrides:\n  - service: a\n", "overrides[0] (line 2): sets nothing"},
+		{"override sets nothing", "overrides:\n  - service: a\n", "t.yaml:2: overrides[0]: sets nothing"},
 		{"per-function min_windows", "overrides:\n  - function: a\n    min_windows: 6\n", "apply to a whole series"},
 		{"per-function min_run_drift", "overrides:\n  - function: a\n    min_run_drift: 10%\n", "apply to a whole series"},
 		{"min_run_drift over 100%", "defaults:\n  min_run_drift: 150%\n", "min_run_drift 150% out of range"},
 		{"per-function normalization", "overrides:\n  - function: a\n    normalization: rate\n", "apply to a whole series"},
 		{"unknown normalization", "defaults:\n  normalization: odds\n", `normalization "odds": want share, rest or rate`},
 		{"empty normalization", "defaults:\n  normalization: ''\n", `normalization "": want share, rest or rate`},
-		{"cause scope without a function", "ignore:\n  - service: a\n    scope: cause\n    reason: r\n", "ignore[0] (line 2): scope: cause needs function or function_regexp"},
+		{"cause scope without a function", "ignore:\n  - service: a\n    scope: cause\n    reason: r\n", "scope: cause needs function or function_regexp"},
 		{"unknown scope", "ignore:\n  - function: a\n    scope: callees\n    reason: r\n", `scope "callees": want function`},
-		{"version", "version: 2\n", "version 2 is not supported"},
-		{"not yaml", "defaults: [\n", "rules t.yaml"},
-		{"wrong shape", "overrides: 3\n", "line 1"},
+		{"version", "version: 2\n", "t.yaml:1: version 2 is not supported"},
+		{"not yaml", "defaults: [\n", "t.yaml:1: not valid YAML: did not find expected node content"},
+		{"wrong shape", "overrides: 3\n", `t.yaml:1: overrides: want a list of entries, each starting with "- "`},
+		{"entry not a mapping", "ignore:\n  - just a string\n", `t.yaml:2: ignore[0]: want a mapping of name, service`},
+		{"defaults a list", "defaults:\n  - threshold: 10%\n", `t.yaml:2: defaults: want a mapping of threshold`},
+		{"file a list", "- threshold: 10%\n", `t.yaml:1: a rules file is a mapping of version, defaults, overrides, ignore, not a list`},
 	}
+	goType := regexp.MustCompile(`rules\.|diff\.|\[\]|\bint64\b|\bfloat64\b|\*`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.src), "t.yaml")
@@ -225,8 +242,11 @@ func TestBadFiles(t *testing.T) {
 				t.Fatal("accepted")
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, tt.want) || !strings.HasPrefix(msg, "rules t.yaml: ") || strings.Contains(msg, "\n") {
+			if !strings.Contains(msg, tt.want) || !strings.HasPrefix(msg, "t.yaml") || strings.Contains(msg, "\n") {
 				t.Errorf("error %q, want one line starting with the file and containing %q", msg, tt.want)
+			}
+			if tt.name != "bad regexp" && tt.name != "glob and regexp" && goType.MatchString(msg) {
+				t.Errorf("error %q names a Go type", msg)
 			}
 		})
 	}

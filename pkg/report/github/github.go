@@ -72,6 +72,9 @@ func Write(w io.Writer, r *diff.Result, opts Options) error {
 	for _, msg := range r.Warnings {
 		writeCommand(bw, "warning", []prop{{"title", "profdiff"}}, msg)
 	}
+	for _, msg := range r.Notes {
+		writeCommand(bw, "notice", []prop{{"title", "profdiff"}}, msg)
+	}
 	if r.Verdict == diff.Pass {
 		msg := fmt.Sprintf("No regression in %d series: %s.", r.Summary.Series, report.CountsPhrase(report.Counts(r)))
 		if m := report.Missed(r); m != "" {

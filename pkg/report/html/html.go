@@ -105,6 +105,7 @@ type page struct {
 	Norm     string
 	Summary  diff.Summary
 	Warnings []string
+	Notes    []string
 	Rows     []*seriesRow
 	Causes   []causeRow // failing and ignored causes
 	Improved []causeRow // improvements
@@ -172,6 +173,7 @@ func buildPage(r *diff.Result, opts Options) *page {
 		Norm:     r.Normalization,
 		Summary:  r.Summary,
 		Warnings: r.Warnings,
+		Notes:    r.Notes,
 		Version:  opts.ToolVersion,
 		CSS:      template.CSS(pageCSS),
 		JS:       template.JS(pageJS),

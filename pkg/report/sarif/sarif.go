@@ -213,6 +213,12 @@ func build(r *diff.Result, opts Options) (*gosarif.Report, error) {
 			Message: gosarif.NewTextMessage(w),
 		})
 	}
+	for _, n := range r.Notes {
+		inv.ToolConfigurationNotifications = append(inv.ToolConfigurationNotifications, &gosarif.Notification{
+			Level:   "note",
+			Message: gosarif.NewTextMessage(n),
+		})
+	}
 	run.Invocations = []*gosarif.Invocation{inv}
 	run.Properties = gosarif.Properties{
 		"verdict":       string(r.Verdict),

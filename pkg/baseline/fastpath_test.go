@@ -1,0 +1,67 @@
+package baseline_test
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/profdiff/profdiff/bench/gen"
+	"github.com/profdiff/profdiff/internal/inputfile"
+	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/profiletype"
+)
+
+// TestProfileFilesMatchAddProfile: a series built from pprof files by the
+// fast path (ReadProfileFiles, one index kept across windows) equals the
+// one google/pprof's parser and AddProfile build window by window, for a
+// model with closures (normalized names) and shared stacks.
+func TestProfileFilesMatchAddProfile(t *testing.T) {
+	dir := t.TempDir()
+	m := gen.NewModel(7, 400)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var files []string
+	start := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 4 {
+		var buf bytes.Buffer
+		if err := m.Profile(m.Sample(rng, 5000, 0.05), start.Add(time.Duration(i)*10*time.Second), 10*time.Second).Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, "w"+string(rune('0'+i))+".pb.gz")
+		if err := os.WriteFile(f, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	ids, _ := profiletype.Parse("cpu")
+	limit := inputfile.Limit{What: "a profile", Max: 64 << 20}
+	fast := &baseline.Snapshot{}
+	if _, err := baseline.AddProfileFiles(fast, "s", ids, files, limit); err != nil {
+		t.Fatal(err)
+	}
+	slow := baseline.NewSeries("s", ids[0])
+	for _, f := range files {
+		p, _, err := baseline.ReadProfileFile(f, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := slow.AddProfile(p, baseline.WindowOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(fast.Series) != 1 || !reflect.DeepEqual(fast.Series[0], slow) {
+		t.Fatalf("the fast path's series differs from AddProfile's")
+	}
+	closures := 0
+	for _, f := range slow.Functions {
+		if f.RawName != "" {
+			closures++
+		}
+	}
+	if closures == 0 || len(slow.Windows) != 4 {
+		t.Errorf("%d closures, %d windows: the model should exercise both", closures, len(slow.Windows))
+	}
+}
