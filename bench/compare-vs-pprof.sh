@@ -4,10 +4,14 @@
 # side), and print the time ratio and peak memory of each.
 #
 # pprof gets each side merged into one profile beforehand (the merge is not
-# timed): that is how a person would diff two runs with pprof. profdiff gets
-# each side as a snapshot, built once by `profdiff snapshot` (timed and
-# reported separately: in CI the baseline's snapshot is built once and
-# committed, the current one once per run).
+# timed): that is how a person would diff two runs with pprof. profdiff is
+# timed three ways, each from files to verdict:
+#   - on the same two merged files (profdiff compare BASE.pb.gz CUR.pb.gz);
+#   - on the two directories of eight window profiles, as they were
+#     recorded (profdiff compare base/ cur/), no snapshot step;
+#   - on two snapshots, built once by `profdiff snapshot` (timed and
+#     reported separately: in CI the baseline's snapshot is built once and
+#     committed).
 #
 # The two are run in turn (A B A B ...) and the ratio is the median of the
 # per-pair ratios, for wall time and for CPU time (user + system).
@@ -98,12 +102,24 @@ rm -rf "$work/snap-probe"
 "$work/profdiff" snapshot --service big --type cpu --out "$work/snap-cur" "$work"/pair/cur/*.pb.gz > /dev/null
 du -sh "$work/snap-base" "$work/base.pb.gz" | sed 's/^/# size /' >&2
 
-echo "# compare (A B A B ... pairs)" >&2
-paired "profdiff compare" "pprof -top -diff_base" -- \
+echo "# compare, from pprof files to verdict (A B A B ... pairs)" >&2
+paired "profdiff compare BASE CUR" "pprof -top -diff_base" -- \
+  "$work/profdiff" compare "$work/base.pb.gz" "$work/cur.pb.gz" -- \
+  "$PPROF" -top -diff_base "$work/base.pb.gz" "$work/cur.pb.gz"
+paired "profdiff compare base/ cur/" "pprof -top -diff_base" -- \
+  "$work/profdiff" compare "$work/pair/base" "$work/pair/cur" -- \
+  "$PPROF" -top -diff_base "$work/base.pb.gz" "$work/cur.pb.gz"
+# pprof on the same sixteen window files: eight -diff_base, eight sources.
+diffbase=(); for f in "$work"/pair/base/*.pb.gz; do diffbase+=(-diff_base "$f"); done
+paired "profdiff compare base/ cur/" "pprof -top (same 16 files)" -- \
+  "$work/profdiff" compare "$work/pair/base" "$work/pair/cur" -- \
+  "$PPROF" -top "${diffbase[@]}" "$work"/pair/cur/*.pb.gz
+paired "profdiff compare base/ cur/" "go tool pprof -top -diff_base" -- \
+  "$work/profdiff" compare "$work/pair/base" "$work/pair/cur" -- \
+  go tool pprof -top -diff_base "$work/base.pb.gz" "$work/cur.pb.gz"
+echo "# compare of two snapshots (A B A B ... pairs)" >&2
+paired "profdiff compare (snapshots)" "pprof -top -diff_base" -- \
   "$work/profdiff" compare --baseline "$work/snap-base" --current "$work/snap-cur" -- \
   "$PPROF" -top -diff_base "$work/base.pb.gz" "$work/cur.pb.gz"
-paired "profdiff compare" "go tool pprof -top -diff_base" -- \
-  "$work/profdiff" compare --baseline "$work/snap-base" --current "$work/snap-cur" -- \
-  go tool pprof -top -diff_base "$work/base.pb.gz" "$work/cur.pb.gz"
 echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs" >&2
-"$work/profdiff" compare --baseline "$work/snap-base" --current "$work/snap-cur" | tail -1 || true
+"$work/profdiff" compare "$work/pair/base" "$work/pair/cur" | tail -1 || true
