@@ -502,8 +502,12 @@ func (c *Calibration) WriteTable(w io.Writer) {
 	for _, m := range su.Magnitudes {
 		ab = append(ab, fmt.Sprintf("x%g: %d", m, s.ABRuns[strconv.FormatFloat(m, 'g', -1, 64)]))
 	}
-	fmt.Fprintf(w, "Runs: %d A/A; A/B %s; %d failed; %.0f s median per run (max %.0f s); baseline %d series gated, %d not gated.\n",
-		s.AARuns, strings.Join(ab, ", "), s.FailedRuns, s.MedianRunSeconds, s.MaxRunSeconds, c.Baseline.Series, len(c.Baseline.Dropped))
+	based := fmt.Sprintf("baseline %d series gated, %d not gated", c.Baseline.Series, len(c.Baseline.Dropped))
+	if su.DuetPairs > 0 {
+		based = "each against its own base"
+	}
+	fmt.Fprintf(w, "Runs: %d A/A; A/B %s; %d failed; %.0f s median per run (max %.0f s); %s.\n",
+		s.AARuns, strings.Join(ab, ", "), s.FailedRuns, s.MedianRunSeconds, s.MaxRunSeconds, based)
 	if c.Stopped != "" {
 		fmt.Fprintf(w, "Stopped early: %s.\n", c.Stopped)
 	}
