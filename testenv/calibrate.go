@@ -376,6 +376,9 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	st := o.Stack
 	st.Inject = ""
 	st.Progress = o.StackProgress
+	if o.DuetPairs > 0 && st.AllocRate == 0 {
+		st.AllocRate = DefaultDuetAllocRate // as Duet would choose
+	}
 	probe := st
 	if err := probe.setDefaultsNoDir(); err != nil {
 		return nil, err

@@ -73,6 +73,15 @@ const (
 	// DefaultDuetTimeout bounds a whole duet: builds, every block, the
 	// comparison.
 	DefaultDuetTimeout = 12 * time.Minute
+	// DefaultDuetAllocRate is a duet's allocation sampling rate in bytes
+	// (Go's MemProfileRate), a quarter of a stack's DefaultAllocRate: four
+	// times the sampled allocations. A stored baseline fixes its sampling
+	// rate for as long as it is used; a duet measures both sides afresh and
+	// can choose. On the bank stack the allocation hot spot's comparison
+	// was limited by its sampling alone (about 100 sampled allocations a
+	// window for the whole notification service at 64 KiB: ±6% on the hot
+	// spot over four pairs, where +25% needs ±4%; docs/duet.md).
+	DefaultDuetAllocRate = 16 << 10
 	// MinDuetAchieved is the share of the target request rate a base block's
 	// load must reach: below it the machine could not carry even the base,
 	// and the profiles measure the overload more than the build.
@@ -302,6 +311,9 @@ func (o *DuetOptions) setDefaults() error {
 	}
 	if o.Stack.WorkDir != "" {
 		return errors.New("duet: every block gets its own work directory; leave Stack.WorkDir empty")
+	}
+	if o.Stack.AllocRate == 0 {
+		o.Stack.AllocRate = DefaultDuetAllocRate
 	}
 	return nil
 }

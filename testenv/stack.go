@@ -59,7 +59,8 @@ type Options struct {
 	// CPURate is the CPU sampling rate in Hz (default DefaultCPURate).
 	CPURate int
 	// AllocRate is the allocation sampling rate in bytes, Go's
-	// runtime.MemProfileRate (default DefaultAllocRate).
+	// runtime.MemProfileRate (default DefaultAllocRate; in a duet,
+	// DefaultDuetAllocRate).
 	AllocRate int
 	// Prometheus: "auto" (default: run it when the binary or image is
 	// available), "on" (fail when it cannot run) or "off".

@@ -369,8 +369,10 @@ func (sc *seriesCompare) prepare() *seriesState {
 	}
 
 	var drift driftTerm
+	wp := &windowPairs{}
 	if sc.paired {
-		drift = pairedDrift(bs, cs, sc.norm)
+		wp = sc.matchWindows(b, c, bmap, cmap, nf)
+		drift = pairedDrift(bs, cs, sc.norm, wp)
 	} else {
 		drift = seriesDrift(bs, cs, sc.norm, p.MinRunDrift)
 	}
@@ -417,7 +419,7 @@ func (sc *seriesCompare) prepare() *seriesState {
 	ws := make([]windowStats, len(tests))
 	var ratios []float64
 	for i, t := range tests {
-		ws[i] = sc.windowStats(t, bs, cs)
+		ws[i] = sc.windowStats(t, bs, cs, wp)
 		if r := runRatio(ws[i], bs, drift, 1); t.m == 0 && r > 0 {
 			ratios = append(ratios, r)
 		}
@@ -563,6 +565,7 @@ type fnTest struct {
 	mb, mc          float64 // means, in the normalization's unit
 	sb, sc          float64 // mean shares
 	vb, vc          float64 // variances of the two means, as tested
+	vcov            float64 // twice their covariance, in a duet whose windows pair (windowPairs)
 	df              float64
 	relSE0          float64 // standard error of the difference under "no change", relative to the pooled level
 	logRatio, seLog float64 // log(mc/mb) and its standard error, for the interval
@@ -781,10 +784,7 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 						s.minPositive = q
 					}
 				}
-				x := float64(v.V) / div
-				if rest {
-					x = float64(v.V) / math.Max(total-float64(v.V), total/maxRestOdds)
-				}
+				x := sc.value(v.V, &w)
 				sum[g] += x
 				sumsq[g] += x * x
 				s.runSum[ri][m][g] += x

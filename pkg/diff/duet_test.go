@@ -16,25 +16,48 @@ import (
 // process start adds its own offset (sd own); windows carry noise of
 // relative size noise. scale multiplies the candidate's f00.
 func duetSeries(rng *rand.Rand, pairs, nw, nf int, shared, own, noise, scale float64) (b, c *baseline.Series) {
+	return duetDraw(rng, duetModel{pairs: pairs, windows: nw, funcs: nf, shared: shared, own: own, noise: noise}, scale)
+}
+
+// duetModel is what duetDraw draws: see duetSeries. winShared is window
+// noise that a pair's simultaneous windows share (the same requests
+// arrived at both); shift moves the candidate's windows off the base's
+// clock by that much, so that none pair.
+type duetModel struct {
+	pairs, windows, funcs int
+	shared, own, noise    float64
+	winShared             float64
+	shift                 time.Duration
+}
+
+func duetDraw(rng *rand.Rand, m duetModel, scale float64) (b, c *baseline.Series) {
 	ids, _ := profiletype.Parse("cpu")
 	mk := func() *baseline.Series {
 		se := baseline.NewSeries("bank-fraud-service", ids[0])
-		for f := range nf {
+		for f := range m.funcs {
 			se.Functions = append(se.Functions, baseline.Function{Name: fmt.Sprintf("main.f%02d", f)})
 		}
 		return se
 	}
 	b, c = mk(), mk()
-	for k := range pairs {
-		delta := 1 + shared*rng.NormFloat64()
+	common := make([]float64, m.windows*m.funcs)
+	for k := range m.pairs {
+		delta := 1 + m.shared*rng.NormFloat64()
+		for i := range common {
+			common[i] = m.winShared * rng.NormFloat64()
+		}
 		for side, se := range []*baseline.Series{b, c} {
-			level := delta * (1 + own*rng.NormFloat64())
-			for w := range nw {
-				i := k*nw + w
-				win := baseline.Window{Start: testNow.Add(time.Duration(i) * 5 * time.Second), End: testNow.Add(time.Duration(i+1) * 5 * time.Second),
+			level := delta * (1 + m.own*rng.NormFloat64())
+			start := testNow
+			if side == 1 {
+				start = start.Add(m.shift)
+			}
+			for w := range m.windows {
+				i := k*m.windows + w
+				win := baseline.Window{Start: start.Add(time.Duration(i) * 5 * time.Second), End: start.Add(time.Duration(i+1) * 5 * time.Second),
 					Samples: 20_000, Run: int32(k)}
-				for f := range nf {
-					x := 4e8 / float64(f+1) * level * (1 + noise*rng.NormFloat64())
+				for f := range m.funcs {
+					x := 4e8 / float64(f+1) * level * (1 + common[w*m.funcs+f] + m.noise*rng.NormFloat64())
 					if f == 0 && side == 1 {
 						x *= scale
 					}
@@ -103,5 +126,59 @@ func TestDuet(t *testing.T) {
 	}
 	if mde > mdeUnpaired/2 {
 		t.Errorf("paired MDE %.1f%% against %.1f%% unpaired: the pairing should cancel the shared drift", 100*mde, 100*mdeUnpaired)
+	}
+}
+
+// TestDuetWindowsPair: a duet's simultaneous windows saw the same requests,
+// so most of their noise (here ±10% a window, against ±3% of each
+// process's own) is in both. With the windows on one clock the test pairs
+// them and that noise cancels; the same draws with the candidate's windows
+// shifted off the base's clock cannot pair. Paired, A/A duets stay within
+// the per-run alpha and the stated MDE is at most two thirds of the
+// unpaired one, with +8% (above the paired MDE, below the unpaired one) found at least 80% of the time.
+func TestDuetWindowsPair(t *testing.T) {
+	const seeds = 200
+	opts := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, Threshold: 0.02}}
+	model := duetModel{pairs: 4, windows: 6, funcs: 30, shared: 0.10, own: 0.01, noise: 0.03, winShared: 0.10}
+	unpairedModel := model
+	unpairedModel.shift = time.Second
+	var aaFalse, found, foundShifted int
+	var mde, mdeShifted float64
+	for seed := range uint64(seeds) {
+		rng := rand.New(rand.NewPCG(seed, 43))
+		b, c := duetDraw(rng, model, 1)
+		if r := mustCompare(t, duetSnap(true, b), duetSnap(true, c), opts); r.Verdict != Pass {
+			aaFalse++
+		}
+		rng = rand.New(rand.NewPCG(seed, 44))
+		b, c = duetDraw(rng, model, 1.08)
+		r := mustCompare(t, duetSnap(true, b), duetSnap(true, c), opts)
+		if named(r.Series[0], "main.f00") {
+			found++
+		}
+		mde += r.Series[0].MinDetectable / seeds
+		rng = rand.New(rand.NewPCG(seed, 44))
+		b, c = duetDraw(rng, unpairedModel, 1.08)
+		u := mustCompare(t, duetSnap(true, b), duetSnap(true, c), opts)
+		if !u.Paired {
+			t.Fatal("shifted windows: the runs should still pair")
+		}
+		if named(u.Series[0], "main.f00") {
+			foundShifted++
+		}
+		mdeShifted += u.Series[0].MinDetectable / seeds
+	}
+	t.Logf("A/A false %d/%d; +8%% found %d/%d with windows paired (MDE %.1f%%), %d/%d shifted off (MDE %.1f%%)", aaFalse, seeds, found, seeds, 100*mde, foundShifted, seeds, 100*mdeShifted)
+	if aaFalse > seeds/20+6 {
+		t.Errorf("%d of %d A/A duets failed; want about 5%% at most", aaFalse, seeds)
+	}
+	if found < seeds*8/10 {
+		t.Errorf("+8%% found in %d of %d duets with paired windows; want at least 80%%", found, seeds)
+	}
+	if foundShifted >= found {
+		t.Errorf("+8%% found in %d of %d duets unpaired, %d paired: pairing the windows should find more", foundShifted, seeds, found)
+	}
+	if mde > mdeShifted*2/3 {
+		t.Errorf("paired-window MDE %.1f%% against %.1f%% unpaired windows: the shared window noise should cancel", 100*mde, 100*mdeShifted)
 	}
 }

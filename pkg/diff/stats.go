@@ -169,12 +169,21 @@ type windowStats struct {
 	// on each side (its raw values over its events' mean weight); -1 when
 	// the profile's sampling could not tell.
 	eb, ec float64
+	// In a duet whose windows pair: the covariance of the function's
+	// matched windows, how many there are, and its degrees of freedom
+	// (nm 0 when the windows do not pair).
+	cov    float64
+	nm     int
+	dfPair float64
 }
 
-func (sc *seriesCompare) windowStats(t *fnTest, bs, cs *side) windowStats {
+func (sc *seriesCompare) windowStats(t *fnTest, bs, cs *side, wp *windowPairs) windowStats {
 	m, g := t.m, int(t.g)
 	nb, nc := float64(bs.n), float64(cs.n)
 	w := windowStats{mu0: (bs.sum[m][g] + cs.sum[m][g]) / (nb + nc)}
+	if wp.valid {
+		w.cov, w.nm, w.dfPair = wp.cov[m][g], wp.n, float64(wp.df)
+	}
 	ssb, dfb := bs.withinSS(m, g)
 	ssc, dfc := cs.withinSS(m, g)
 	w.dfw = float64(dfb + dfc)
@@ -288,10 +297,12 @@ func Paired(base, cur *baseline.Snapshot) bool {
 // offset, η, independent between the sides. Its variance is measured on the
 // series' totals: the log ratio of pair k's totals, D_k, varies by 2·Var(η)
 // plus what the windows put in it, over the P pairs (P-1 degrees of
-// freedom). In the model above, τ² is then Var(η), with K = J = P. Under
-// shares and ratios to the rest the level cancels as it does unpaired. No
-// floor applies: the floors are for a baseline measured at another time.
-func pairedDrift(bs, cs *side, norm Normalization) driftTerm {
+// freedom); when the windows pair (windowPairs), what they put in it is
+// less by their covariance. In the model above, τ² is then Var(η), with
+// K = J = P. Under shares and ratios to the rest the level cancels as it
+// does unpaired. No floor applies: the floors are for a baseline measured
+// at another time.
+func pairedDrift(bs, cs *side, norm Normalization, wp *windowPairs) driftTerm {
 	d := driftTerm{fitted: -1, df: infDF, runs: len(bs.runN) + len(cs.runN)}
 	if norm != Rate {
 		return d
@@ -313,8 +324,12 @@ func pairedDrift(bs, cs *side, norm Normalization) driftTerm {
 		}
 		vb := math.Max(0, (bs.runTotSq[ib]-float64(nb)*mb*mb)/float64(nb-1)) / float64(nb) / (mb * mb)
 		vc := math.Max(0, (cs.runTotSq[ic]-float64(nc)*mc*mc)/float64(nc-1)) / float64(nc) / (mc * mc)
+		v := vb + vc
+		if pt, ok := wp.runs[run]; ok && wp.valid {
+			v -= 2 * pt.cov * float64(pt.n) / float64(nb*nc) / (mb * mc)
+		}
 		ds = append(ds, math.Log(mc/mb))
-		noise += vb + vc
+		noise += math.Max(v, 0)
 	}
 	if len(ds) < 2 {
 		return d
@@ -334,10 +349,21 @@ func (sc *seriesCompare) testFunction(t *fnTest, w windowStats, bs, cs *side, dr
 	mu0 := w.mu0
 	vb, vc := phi*w.s2/nb, phi*w.s2/nc
 	windowDF := w.dfw
-	if vb+vc < w.fb+w.fc || w.dfw == 0 {
+	// A duet's matched windows share their load and machine: their
+	// covariance comes off the difference (windowPairs), and the estimate
+	// has the matched windows' degrees of freedom. The window factor
+	// applies to the whole, which can only keep more of the variance.
+	var vcov float64
+	if w.nm > 0 {
+		vcov = phi * 2 * w.cov * float64(w.nm) / (nb * nc)
+		windowDF = math.Min(windowDF, w.dfPair)
+	}
+	if vb+vc-vcov < w.fb+w.fc || w.dfw == 0 {
 		// Sampling alone implies more noise than the windows show: the
-		// floor is known, not estimated.
-		vb, vc, windowDF = math.Max(vb, w.fb), math.Max(vc, w.fc), infDF
+		// floor is known, not estimated. (Each process samples on its own,
+		// so sampling noise never pairs.)
+		vb, vc = math.Max(vb-vcov/2, w.fb), math.Max(vc-vcov/2, w.fc)
+		vcov, windowDF = 0, infDF
 	}
 	vDrift := drift.tau2 * mu0 * mu0 * (1/K + 1/J)
 	driftDF := drift.df
@@ -355,10 +381,10 @@ func (sc *seriesCompare) testFunction(t *fnTest, w windowStats, bs, cs *side, dr
 			vDrift, windowDF, driftDF = 0, k-1, infDF
 		}
 	}
-	t.vb, t.vc = vb, vc
+	t.vb, t.vc, t.vcov = vb, vc, vcov
 
-	se0 := math.Sqrt(vb + vc + vDrift)
-	t.df = satterthwaite([]float64{vb + vc, vDrift}, []float64{windowDF, driftDF})
+	se0 := math.Sqrt(vb + vc - vcov + vDrift)
+	t.df = satterthwaite([]float64{vb + vc - vcov, vDrift}, []float64{windowDF, driftDF})
 	d := t.mc - t.mb
 	if se0 > 0 {
 		td := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: t.df}
@@ -403,7 +429,7 @@ func (sc *seriesCompare) testFunction(t *fnTest, w windowStats, bs, cs *side, dr
 	// to its own mean.
 	if t.mb > 0 && t.mc > 0 {
 		t.logRatio = math.Log(t.mc / t.mb)
-		t.seLog = math.Sqrt(vb/(t.mb*t.mb) + vc/(t.mc*t.mc) + vDrift/(mu0*mu0))
+		t.seLog = math.Sqrt(math.Max(0, vb/(t.mb*t.mb)+vc/(t.mc*t.mc)-vcov/(t.mb*t.mc)) + vDrift/(mu0*mu0))
 	}
 }
 

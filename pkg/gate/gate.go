@@ -25,8 +25,9 @@ import (
 )
 
 // DefaultRules are the gate's own rules (pkg/rules format), under any rules
-// file a user gives. Each was measured on the bank stack of
-// docs/verdict-quality.md (2 vCPU, 7 services):
+// file a user gives, when the current side is compared with a stored
+// baseline. Each was measured on the bank stack of docs/verdict-quality.md
+// (2 vCPU, 7 services):
 //
 //   - lock and block delay move between runs of one build far more than
 //     between the windows of one run (a lock caller moved up to +73% over 20
@@ -45,7 +46,16 @@ overrides:
   - name: a process's CPU per unit of work drifts ±5% or more between runs
     type: [cpu]
     min_run_drift: 5%
-ignore:
+` + defaultIgnores
+
+// DuetRules are the gate's own rules for a duet: base and candidate
+// measured side by side (diff.Paired). The drift that DefaultRules' lock
+// threshold and floors allow for is the machine's and the hour's, and a
+// duet's pairs share it, so it cancels (docs/duet.md): every profile type
+// fails from the default threshold, and only the ignores remain.
+const DuetRules = "version: 1\n" + defaultIgnores
+
+const defaultIgnores = `ignore:
   - function_regexp: 'runtime/pprof\..*|github\.com/grafana/pyroscope-go[./].*|runtime\.(?:stkbucket|mProf_.*|profilealloc|blockevent|saveblockevent|mutexevent)'
     reason: the profiler's own work, not the service's (the runtime's profile bookkeeping included)
   - function: '<unknown>'
@@ -55,13 +65,15 @@ ignore:
     reason: the Go runtime's own locks (sysmon, GC, scheduler) name no code of the service to fix
 `
 
-var defaultRules = func() *rules.Rules {
-	r, err := rules.Parse([]byte(DefaultRules), "profdiff's default rules")
+var defaultRules, duetRules = mustParse(DefaultRules, "profdiff's default rules"), mustParse(DuetRules, "profdiff's duet rules")
+
+func mustParse(text, name string) *rules.Rules {
+	r, err := rules.Parse([]byte(text), name)
 	if err != nil {
-		panic("gate: DefaultRules: " + err.Error()) // a constant; TestDefaultRules parses it
+		panic("gate: " + name + ": " + err.Error()) // a constant; TestDefaultRules parses it
 	}
 	return r
-}()
+}
 
 // LoadRateLabel is the snapshot label (Meta.Labels) a harness that drove a
 // fixed load writes its total request rate into. When both sides carry the
@@ -114,7 +126,11 @@ func DiffOptions(base, cur *baseline.Snapshot, o Options) (diff.Options, error) 
 	if norm == "" {
 		norm = Normalization(base, cur)
 	}
-	r := rules.Layer(defaultRules, o.Rules)
+	own := defaultRules
+	if diff.Paired(base, cur) {
+		own = duetRules
+	}
+	r := rules.Layer(own, o.Rules)
 	// Flags beat the files' defaults: a file is the team's policy, a flag
 	// is this run's deliberate choice.
 	layered := *r

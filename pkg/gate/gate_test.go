@@ -45,15 +45,21 @@ func snapshot(rate string, series ...*baseline.Series) *baseline.Snapshot {
 }
 
 func TestDefaultRules(t *testing.T) {
-	r, err := rules.Parse([]byte(DefaultRules), "default")
-	if err != nil {
-		t.Fatal(err)
+	for _, text := range []string{DefaultRules, DuetRules} {
+		r, err := rules.Parse([]byte(text), "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkIgnores(t, r.Policy(t0))
 	}
-	// The ignores name no code of a service to fix; each row is a function
-	// seen on the bank stack's A/A runs.
+}
+
+// checkIgnores: the ignores name no code of a service to fix; each row is a
+// function seen on the bank stack's A/A runs.
+func checkIgnores(t *testing.T, pol diff.Policy) {
+	t.Helper()
 	cpu, _ := profiletype.Parse("cpu")
 	mutex, _ := profiletype.Parse("mutex_delay")
-	pol := r.Policy(t0)
 	for _, tt := range []struct {
 		id      profiletype.ID
 		fn      string
@@ -156,6 +162,38 @@ func TestPrune(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("dropped %q, want a line with %q", dropped, want)
 		}
+	}
+}
+
+// TestDuetRules: a duet (both sides labelled as pairs, with the same runs)
+// is judged by DuetRules, where locks fail from the default threshold, as
+// every other type; a stored baseline keeps DefaultRules' +50% for them.
+func TestDuetRules(t *testing.T) {
+	mutex, _ := profiletype.Parse("mutex_delay")
+	side := func(paired bool) *baseline.Snapshot {
+		s := snapshot("500", cpuSeries("svc", 8, 100))
+		if paired {
+			s.Meta.Labels[diff.PairingLabel] = "runs"
+		}
+		return s
+	}
+	for _, tt := range []struct {
+		paired bool
+		want   float64
+	}{{false, 0.5}, {true, diff.DefaultParams().Threshold}} {
+		base, cur := side(tt.paired), side(tt.paired)
+		if got := diff.Paired(base, cur); got != tt.paired {
+			t.Fatalf("Paired = %v, want %v", got, tt.paired)
+		}
+		o, err := DiffOptions(base, cur, Options{Now: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := o.Policy.SeriesParams("svc", mutex[0].String(), o.Params.Merge(diff.DefaultParams()))
+		if p.Threshold != tt.want {
+			t.Errorf("paired %v: lock threshold %g, want %g", tt.paired, p.Threshold, tt.want)
+		}
+		checkIgnores(t, o.Policy)
 	}
 }
 

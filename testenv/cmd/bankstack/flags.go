@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ func addStackFlags(fs *pflag.FlagSet) *stackFlags {
 	fs.StringVar(&f.env, "env-label", "bankstack", "the services' env profile label")
 	fs.DurationVar(&f.interval, "upload-interval", testenv.DefaultUploadInterval, "profile upload interval, and so the comparison window")
 	fs.IntVar(&f.cpuRate, "cpu-rate", testenv.DefaultCPURate, "CPU sampling rate in Hz")
-	fs.IntVar(&f.allocRate, "alloc-rate", testenv.DefaultAllocRate, "allocation sampling rate in bytes (Go's MemProfileRate)")
+	fs.IntVar(&f.allocRate, "alloc-rate", 0, fmt.Sprintf("allocation sampling rate in bytes (Go's MemProfileRate) (default %d; %d in a duet)", testenv.DefaultAllocRate, testenv.DefaultDuetAllocRate))
 	fs.StringVar(&f.prometheus, "prometheus", "auto", "run Prometheus: auto (when available), on, off")
 	fs.StringVar(&f.grafana, "grafana", "auto", "run Grafana (docker backend): auto, on, off")
 	fs.StringVar(&f.pyroscope, "pyroscope", "", "use this Pyroscope instead of starting one")
