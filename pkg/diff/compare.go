@@ -291,7 +291,6 @@ type seriesState struct {
 	sr    *SeriesResult
 	tests []*fnTest
 	funcs []*baseline.Function
-	cmap  []int32
 }
 
 // prepare checks the series can be judged and tests every function at or
@@ -341,7 +340,7 @@ func (sc *seriesCompare) prepare() *seriesState {
 	bmap := mapTable(b.Functions)
 	cmap := mapTable(c.Functions)
 	nf := len(funcs)
-	st.funcs, st.cmap = funcs, cmap
+	st.funcs = funcs
 
 	bs, err := sc.accumulate(b, bmap, nf)
 	if err != "" {
@@ -510,7 +509,7 @@ func (sc *seriesCompare) finish(st *seriesState, m int) {
 			}
 		}
 		if failing || f.Kind == KindIgnored {
-			causes = append(causes, cause{idx: len(sr.Findings), g: t.g, delta: t.sc - t.sb})
+			causes = append(causes, cause{idx: len(sr.Findings)})
 		}
 		if t.m == 0 && t.mb > 0 && (hottest == nil || t.sb > hottest.sb) {
 			hottest = t
@@ -522,7 +521,7 @@ func (sc *seriesCompare) finish(st *seriesState, m int) {
 		}
 		sr.Findings = append(sr.Findings, f)
 	}
-	sc.explain(sr.Findings, causes, st.cmap)
+	sc.explain(sr.Findings, causes)
 	sc.compositional(sr)
 	sr.Verdict = Pass
 	for _, f := range sr.Findings {
@@ -580,17 +579,17 @@ type fnTest struct {
 // cause is a failing or ignored finding that may explain a caller's
 // cumulative regression.
 type cause struct {
-	idx   int     // index into the series' findings
-	g     int32   // global function index
-	delta float64 // change in mean share
+	idx int // index into the series' findings
 }
 
 // explain links each cumulative regression to the callee (or the function's
-// own self value) whose increase accounts for at least half of it, using the
-// current run's merged call stacks. A cumulative regression explained by an
-// ignored finding is ignored too: ignoring a function must not leave all its
-// callers failing in its place.
-func (sc *seriesCompare) explain(fs []Finding, causes []cause, cmap []int32) {
+// own self value) whose increase under it accounts for at least half of its
+// own, read from both sides' merged call stacks: a callee that grew more
+// but under other callers does not explain this one (runtime.memmove grows
+// under whoever copies more). A cumulative regression explained by an
+// ignored finding is ignored too: ignoring a function must not leave all
+// its callers failing in its place.
+func (sc *seriesCompare) explain(fs []Finding, causes []cause) {
 	var cands []cause
 	for _, c := range causes {
 		if fs[c.idx].Measure == Cumulative && fs[c.idx].Kind == KindRegression {
@@ -600,44 +599,39 @@ func (sc *seriesCompare) explain(fs []Finding, causes []cause, cmap []int32) {
 	if len(cands) == 0 || len(causes) < 2 && fs[causes[0].idx].Kind != KindIgnored {
 		return
 	}
-	isCand := map[int32]bool{}
-	isCause := map[int32]bool{}
+	v := stackView{base: sc.base, cur: sc.cur}
+	if !v.hasStacks() {
+		return
+	}
+	// Each cause's growth (in shares of each side's stacks, as the
+	// findings' deltas are) in all, and under each function above it.
+	total := make([]float64, len(causes))
+	under := make([]map[string]ancestorGrowth, len(causes))
+	for k, o := range causes {
+		total[k], under[k] = v.growthUnder(fs[o.idx].Function, fs[o.idx].Measure == Cumulative)
+	}
 	for _, c := range cands {
-		isCand[c.g] = true
-	}
-	for _, c := range causes {
-		isCause[c.g] = true
-	}
-	below := map[[2]int32]bool{} // (caller, callee-or-self) pairs seen in a stack
-	var frames []int32
-	for _, st := range sc.cur.Stacks {
-		frames = frames[:0]
-		for _, f := range st.Frames {
-			if int(f) < len(cmap) {
-				frames = append(frames, cmap[f])
-			}
+		caller := fs[c.idx].Function
+		grew, _ := v.growthUnder(caller, true)
+		if grew <= 0 {
+			continue
 		}
-		for i, f := range frames {
-			if !isCand[f] {
+		best, bestGrowth := -1, 0.0
+		for k, o := range causes {
+			if o.idx == c.idx {
 				continue
 			}
-			for _, g := range frames[i:] {
-				if isCause[g] {
-					below[[2]int32{f, g}] = true
-				}
+			g := under[k][caller].growth
+			if fs[o.idx].Function == caller {
+				g = total[k] // its own self value: all of it is under itself
 			}
-		}
-	}
-	for _, c := range cands {
-		best := -1
-		for k, o := range causes {
-			if o.idx == c.idx || !below[[2]int32{c.g, o.g}] || o.delta < 0.5*c.delta {
+			if g < 0.5*grew {
 				continue
 			}
 			// Prefer a self finding (the code that got slower) over a
 			// callee's cumulative one, then the larger increase.
-			if best < 0 || better(fs[o.idx], o.delta, fs[causes[best].idx], causes[best].delta) {
-				best = k
+			if best < 0 || better(fs[o.idx], g, fs[causes[best].idx], bestGrowth) {
+				best, bestGrowth = k, g
 			}
 		}
 		if best < 0 {
