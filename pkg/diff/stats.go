@@ -60,13 +60,15 @@ import (
 // Changes and intervals are on the log ratio log(m_c/m_b), as benchstat
 // reports ratios, so no interval reaches below -100%.
 //
-// Four refinements, each explained where it is computed: allocation windows
+// Refinements, each explained where it is computed: allocation windows
 // that scatter more than whole runs do get a series-wide window factor
 // (windowFactor); an intermittent function's floor counts its bursts, and a
 // function behind few sampling events is also tested by counting them
 // (windowStats, testFunction); and when the two sides were measured as a
 // duet, run k of each pairs with the other's and τ² is only what each
-// process start adds of its own (pairedDrift).
+// process start adds of its own (pairedDrift), and the windows the two
+// sides measured at the same time pair too, so the load and machine noise
+// they share comes off σ² (windowPairs).
 
 // IntervalLevel is the confidence level of every finding's interval
 // (ChangeLow, ChangeHigh): two-sided.
