@@ -19,12 +19,19 @@ import (
 func init() { all.Register() }
 
 // addFormatFlags adds the report flags to the commands that render reports
-// (compare): --full-names for the text report, and --report-url, the HTML
+// (compare, report): --full-names for the text report, and --report-url, the HTML
 // report's address that the markdown comment links. The markdown report's
 // accept command names the run's --current and --baseline directories,
 // read when it renders.
 func addFormatFlags(cmd string, fs *pflag.FlagSet) {
-	if cmd != "compare" {
+	switch cmd {
+	case "compare":
+	case "report":
+		// A saved result does not know the directories it was compared
+		// from; the markdown report's accept command names them.
+		fs.String("baseline", "", "markdown report: the baseline directory its accept command names")
+		fs.String("current", "", "markdown report: the current snapshot directory its accept command names")
+	default:
 		return
 	}
 	fs.Var(&fullNames{}, "full-names", "text report: write function names in full, however wide the lines get (default: shortened to fit 160 columns)")

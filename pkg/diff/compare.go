@@ -167,6 +167,11 @@ func Compare(base, cur *baseline.Snapshot, opts Options) (*Result, error) {
 	// causes), and the run's verdict and counts follow from what is left.
 	attachCauses(r, def, opts.Policy)
 	tally(r)
+	for _, sr := range r.Series {
+		if sr.Verdict == Regression {
+			sr.CallTree = buildCallTree(sr.Base, sr.Cur, CallTreeMinShare)
+		}
+	}
 	return r, nil
 }
 

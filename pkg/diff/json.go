@@ -2,7 +2,10 @@ package diff
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"math"
+	"strings"
 )
 
 // jsonFloat is a float64 that encodes non-finite values as null, because
@@ -88,4 +91,22 @@ func (f *Finding) UnmarshalJSON(b []byte) error {
 	f.Q = val(j.Q, 0)
 	f.MinDetectable = val(j.MinDetectable, 0)
 	return nil
+}
+
+// ReadResult reads a result in its JSON form (as profdiff compare --format
+// json writes it). It refuses a result of another major schema version. A
+// result read back has no snapshots behind its series (SeriesResult.Base
+// and Cur), so the cause model cannot be run again on it; its causes, call
+// trees and findings are as they were written.
+func ReadResult(r io.Reader) (*Result, error) {
+	var res Result
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&res); err != nil {
+		return nil, fmt.Errorf("diff: reading a JSON result: %w", err)
+	}
+	major, _, _ := strings.Cut(res.SchemaVersion, ".")
+	if want, _, _ := strings.Cut(ResultSchemaVersion, "."); major != want {
+		return nil, fmt.Errorf("diff: the result has schema version %q; this profdiff reads %s.x (write it again with this profdiff's compare)", res.SchemaVersion, want)
+	}
+	return &res, nil
 }

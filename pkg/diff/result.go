@@ -8,7 +8,7 @@ import (
 
 // ResultSchemaVersion is the version of the JSON form of Result (see
 // docs/json-schema.md). Fields are only added within a major version.
-const ResultSchemaVersion = "1.2"
+const ResultSchemaVersion = "1.3"
 
 // Verdict is the outcome of a comparison, of one series or of the whole run.
 // Its exit status follows diff(1): 0 pass, 1 regression, 2 inconclusive.
@@ -146,8 +146,14 @@ type SeriesResult struct {
 	// regressions and the top unchanged functions, worst first.
 	Findings []Finding `json:"findings"`
 
-	// Base and Cur are the compared series, for renderers that draw flame
-	// graphs; not part of the JSON form.
+	// CallTree is the series' differential call tree, for renderers that
+	// draw flame graphs: set for every series that regressed (BuildCallTree
+	// makes one for any other series of a result made by Compare).
+	CallTree *CallTree `json:"call_tree,omitempty"`
+
+	// Base and Cur are the compared series, for the cause model and
+	// BuildCallTree; not part of the JSON form, so a result read back from
+	// JSON has neither.
 	Base *baseline.Series `json:"-"`
 	Cur  *baseline.Series `json:"-"`
 }

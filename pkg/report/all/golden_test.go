@@ -209,3 +209,39 @@ func TestFormatsAgree(t *testing.T) {
 		})
 	}
 }
+
+// TestFromJSON: a result written as JSON and read back renders as the
+// result itself does, in every format — the flame graph included, drawn
+// from the call trees the JSON carries (the series' stacks are not in it).
+func TestFromJSON(t *testing.T) {
+	for _, sc := range scenarios {
+		r := compare(t, sc.make, sc.rules)
+		var js bytes.Buffer
+		if err := report.JSON(&js, r); err != nil {
+			t.Fatal(err)
+		}
+		back, err := diff.ReadResult(bytes.NewReader(js.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range back.Series {
+			if s.Base != nil || s.Cur != nil {
+				t.Fatal("a result read from JSON has the series' snapshots")
+			}
+		}
+		for name, render := range renderers() {
+			t.Run(sc.name+"/"+name, func(t *testing.T) {
+				var want, got bytes.Buffer
+				if err := render(&want, r); err != nil {
+					t.Fatal(err)
+				}
+				if err := render(&got, back); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					t.Errorf("rendered from its JSON, the %s report differs:\n--- from JSON\n%s\n--- from the result\n%s", name, got.Bytes(), want.Bytes())
+				}
+			})
+		}
+	}
+}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/profdiff/profdiff/pkg/baseline"
+	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/report/sarif"
 )
 
@@ -61,27 +61,6 @@ type flame struct {
 	Pruned    int              `json:"pruned"`
 }
 
-type treeBuilder struct {
-	loc   sarif.Locator
-	names []string
-	files []string
-	index map[string]int32
-}
-
-func (tb *treeBuilder) name(f baseline.Function) int32 {
-	if i, ok := tb.index[f.Name]; ok {
-		if tb.files[i] == "" && f.File != "" {
-			tb.files[i] = fileLine(tb.loc, f.File, f.Line)
-		}
-		return i
-	}
-	i := int32(len(tb.names))
-	tb.index[f.Name] = i
-	tb.names = append(tb.names, f.Name)
-	tb.files = append(tb.files, fileLine(tb.loc, f.File, f.Line))
-	return i
-}
-
 func fileLine(loc sarif.Locator, file string, line int64) string {
 	if file == "" {
 		return ""
@@ -99,59 +78,26 @@ func fileLine(loc sarif.Locator, file string, line int64) string {
 // still the same frame. Each side is normalized to shares of its own total:
 // the graph compares where the time (or bytes, or waiting) went, not how
 // much there was, which a longer or busier run would change.
-func buildFlame(base, cur *baseline.Series, loc sarif.Locator, minShare float64) (names, files []string, root *node, frames, pruned int) {
-	tb := &treeBuilder{loc: loc, index: map[string]int32{}}
-	root = &node{Name: -1, kids: map[int32]*node{}}
-	add := func(se *baseline.Series, isCur bool) {
-		if se == nil {
-			return
-		}
-		var total int64
-		for _, st := range se.Stacks {
-			total += st.Value
-		}
-		if total <= 0 {
-			return
-		}
-		for _, st := range se.Stacks {
-			if st.Value <= 0 {
-				continue
-			}
-			share := float64(st.Value) / float64(total)
-			n := root
-			n.add(share, isCur)
-			for _, fi := range st.Frames {
-				if fi < 0 || int(fi) >= len(se.Functions) {
-					continue
-				}
-				id := tb.name(se.Functions[fi])
-				kid, ok := n.kids[id]
-				if !ok {
-					kid = &node{Name: id, kids: map[int32]*node{}}
-					n.kids[id] = kid
-				}
-				n = kid
-				n.add(share, isCur)
-			}
-			if isCur {
-				n.cs += share
-			} else {
-				n.bs += share
-			}
-		}
+// buildFlame lays out a series' call tree (pkg/diff's CallTree) for the
+// page's script: its name and file tables, and the tree pruned to frames of
+// at least minShare on either side (frames the tree already left out count
+// as pruned).
+func buildFlame(t *diff.CallTree, loc sarif.Locator, minShare float64) (names, files []string, root *node, frames, pruned int) {
+	for _, f := range t.Functions {
+		names = append(names, f.Function)
+		files = append(files, fileLine(loc, f.File, f.Line))
 	}
-	add(base, false)
-	add(cur, true)
+	root = fromCall(t.Root)
 	frames, pruned = root.finish(minShare)
-	return tb.names, tb.files, root, frames, pruned
+	return names, files, root, frames, pruned + t.Pruned
 }
 
-func (n *node) add(share float64, isCur bool) {
-	if isCur {
-		n.c += share
-	} else {
-		n.b += share
+func fromCall(c *diff.CallNode) *node {
+	n := &node{Name: c.Function, b: float64(c.Base), c: float64(c.Cur), bs: float64(c.BaseSelf), cs: float64(c.CurSelf), kids: make(map[int32]*node, len(c.Children))}
+	for _, k := range c.Children {
+		n.kids[k.Function] = fromCall(k)
 	}
+	return n
 }
 
 // finish prunes frames below minShare on both sides, sorts children widest

@@ -245,9 +245,18 @@ func buildPage(r *diff.Result, opts Options) *page {
 		if n != (diff.CauseCounts{}) {
 			row.Counts = report.CountsPhrase(n)
 		}
-		if (s.Verdict == diff.Regression || opts.AllSeries) && (s.Base != nil || s.Cur != nil) {
+		draw := s.Verdict == diff.Regression || opts.AllSeries
+		tree := s.CallTree
+		if draw && (tree == nil || minShare < tree.MinShare) {
+			// A graph the result does not carry, or finer than it keeps:
+			// fold it from the series' stacks, when the result has them.
+			if t := diff.BuildCallTree(s, minShare); t != nil {
+				tree = t
+			}
+		}
+		if draw && tree != nil {
 			id := fmt.Sprintf("flame-%d", i+1)
-			names, files, root, frames, pruned := buildFlame(s.Base, s.Cur, loc, minShare)
+			names, files, root, frames, pruned := buildFlame(tree, loc, minShare)
 			inGraph[s] = map[string]bool{}
 			for _, n := range names {
 				inGraph[s][n] = true
@@ -257,7 +266,7 @@ func buildPage(r *diff.Result, opts Options) *page {
 				Names: names, Files: files, Root: root, Frames: frames, Pruned: pruned,
 				Hot: indices(names, hot), Credible: indices(names, credible), Evidence: evidence(names, s),
 			}
-			fl.BaseTotal, fl.CurTotal = total(s.Base), total(s.Cur)
+			fl.BaseTotal, fl.CurTotal = tree.BaseTotal, tree.CurTotal
 			p.Data.Graphs = append(p.Data.Graphs, fl)
 			g := &graphSection{ID: id, Service: s.Service, Type: sarif.TypeName(s), Verdict: string(s.Verdict), Frames: frames, Pruned: pruned,
 				MinShare: strconv.FormatFloat(minShare*100, 'g', 3, 64) + "%"}
@@ -362,17 +371,6 @@ func indices(names, fns []string) []int32 {
 		}
 	}
 	return out
-}
-
-func total(se *baseline.Series) int64 {
-	if se == nil {
-		return 0
-	}
-	var t int64
-	for _, st := range se.Stacks {
-		t += st.Value
-	}
-	return t
 }
 
 func meta(m baseline.Meta) sideMeta {

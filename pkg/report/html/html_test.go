@@ -206,9 +206,15 @@ func TestPrune(t *testing.T) {
 	big := reporttest.Series("s", "process_cpu:cpu:nanoseconds:cpu:nanoseconds", map[string]int64{
 		"a;b": 9990, "a;tiny": 1, "a;b;tiny2": 9,
 	}, nil)
-	_, _, root, frames, pruned := buildFlame(big, big, sarif.Locator{}, 0.0005)
+	tree := diff.BuildCallTree(&diff.SeriesResult{Base: big, Cur: big}, 0.0005)
+	_, _, root, frames, pruned := buildFlame(tree, sarif.Locator{}, 0.0005)
 	if frames != 4 || pruned != 1 { // all, a, b, tiny2 (0.09%) kept; tiny (0.01%) pruned
 		t.Errorf("frames %d pruned %d, want 4 and 1", frames, pruned)
+	}
+	// Drawn coarser than the tree keeps, the frames the tree left out
+	// still count as pruned.
+	if _, _, _, frames, pruned = buildFlame(tree, sarif.Locator{}, 0.001); frames != 3 || pruned != 2 {
+		t.Errorf("at 0.1%%: frames %d pruned %d, want 3 and 2", frames, pruned)
 	}
 	if root.Children[0].Children[0].w > root.Children[0].w {
 		t.Error("child wider than parent")
