@@ -89,34 +89,47 @@ func duetSnap(paired bool, se *baseline.Series) *baseline.Snapshot {
 // runs compared unpaired state (where the shared move is noise, floored at
 // ±5% as against a stored baseline). The threshold is set low (2%) so that
 // the MDE shows the noise, not the threshold.
+// duetTrials compares n duets drawn by draw (seed by seed), paired or not,
+// and returns how many failed, how many named main.f00 and their mean
+// stated MDE.
+func duetTrials(t *testing.T, n int, paired bool, opts Options, draw func(seed uint64) (b, c *baseline.Series)) (failed, found int, mde float64) {
+	t.Helper()
+	for seed := range uint64(n) {
+		b, c := draw(seed)
+		r := mustCompare(t, duetSnap(paired, b), duetSnap(paired, c), opts)
+		if r.Paired != paired {
+			t.Fatalf("compared paired=%v, want %v", r.Paired, paired)
+		}
+		if r.Verdict != Pass {
+			failed++
+		}
+		if named(r.Series[0], "main.f00") {
+			found++
+		}
+		mde += r.Series[0].MinDetectable / float64(n)
+	}
+	return failed, found, mde
+}
+
+// TestDuet: the machine moves both sides of a pair by ±10% while each
+// process start adds ±2% of its own. Paired, the shared move cancels: A/A
+// duets stay within the per-run alpha, +25% in the hottest function is
+// found nearly always, and the stated MDE is a fraction of what the same
+// runs compared unpaired state (where the shared move is noise, floored at
+// ±5% as against a stored baseline). The threshold is set low (2%) so that
+// the MDE shows the noise, not the threshold.
 func TestDuet(t *testing.T) {
 	const seeds = 200
 	paired := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, Threshold: 0.02}}
 	unpaired := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, Threshold: 0.02, MinRunDrift: 0.05}}
-	var aaFalse, found, foundUnpaired int
-	var mde, mdeUnpaired float64
-	for seed := range uint64(seeds) {
-		rng := rand.New(rand.NewPCG(seed, 41))
-		b, c := duetSeries(rng, 6, 6, 30, 0.10, 0.02, 0.03, 1)
-		r := mustCompare(t, duetSnap(true, b), duetSnap(true, c), paired)
-		if !r.Paired {
-			t.Fatal("a duet's snapshots were not compared as pairs")
+	draw := func(scale float64) func(uint64) (b, c *baseline.Series) {
+		return func(seed uint64) (b, c *baseline.Series) {
+			return duetSeries(rand.New(rand.NewPCG(seed, 41)), 6, 6, 30, 0.10, 0.02, 0.03, scale)
 		}
-		if r.Verdict != Pass {
-			aaFalse++
-		}
-		b, c = duetSeries(rng, 6, 6, 30, 0.10, 0.02, 0.03, 1.25)
-		r = mustCompare(t, duetSnap(true, b), duetSnap(true, c), paired)
-		if named(r.Series[0], "main.f00") {
-			found++
-		}
-		mde += r.Series[0].MinDetectable / seeds
-		u := mustCompare(t, duetSnap(false, b), duetSnap(false, c), unpaired)
-		if named(u.Series[0], "main.f00") {
-			foundUnpaired++
-		}
-		mdeUnpaired += u.Series[0].MinDetectable / seeds
 	}
+	aaFalse, _, _ := duetTrials(t, seeds, true, paired, draw(1))
+	_, found, mde := duetTrials(t, seeds, true, paired, draw(1.25))
+	_, foundUnpaired, mdeUnpaired := duetTrials(t, seeds, false, unpaired, draw(1.25))
 	t.Logf("A/A false %d/%d; +25%% found %d/%d paired (MDE %.1f%%), %d/%d unpaired (MDE %.1f%%)", aaFalse, seeds, found, seeds, 100*mde, foundUnpaired, seeds, 100*mdeUnpaired)
 	if aaFalse > seeds/20+6 {
 		t.Errorf("%d of %d A/A duets failed; want about 5%% at most", aaFalse, seeds)
@@ -135,39 +148,20 @@ func TestDuet(t *testing.T) {
 // them and that noise cancels; the same draws with the candidate's windows
 // shifted off the base's clock cannot pair. Paired, A/A duets stay within
 // the per-run alpha and the stated MDE is at most two thirds of the
-// unpaired one, with +8% (above the paired MDE, below the unpaired one) found at least 80% of the time.
+// unpaired one, with +8% (above the paired MDE, below the unpaired one)
+// found at least 80% of the time.
 func TestDuetWindowsPair(t *testing.T) {
 	const seeds = 200
 	opts := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, Threshold: 0.02}}
 	model := duetModel{pairs: 4, windows: 6, funcs: 30, shared: 0.10, own: 0.01, noise: 0.03, winShared: 0.10}
-	unpairedModel := model
-	unpairedModel.shift = time.Second
-	var aaFalse, found, foundShifted int
-	var mde, mdeShifted float64
-	for seed := range uint64(seeds) {
-		rng := rand.New(rand.NewPCG(seed, 43))
-		b, c := duetDraw(rng, model, 1)
-		if r := mustCompare(t, duetSnap(true, b), duetSnap(true, c), opts); r.Verdict != Pass {
-			aaFalse++
-		}
-		rng = rand.New(rand.NewPCG(seed, 44))
-		b, c = duetDraw(rng, model, 1.08)
-		r := mustCompare(t, duetSnap(true, b), duetSnap(true, c), opts)
-		if named(r.Series[0], "main.f00") {
-			found++
-		}
-		mde += r.Series[0].MinDetectable / seeds
-		rng = rand.New(rand.NewPCG(seed, 44))
-		b, c = duetDraw(rng, unpairedModel, 1.08)
-		u := mustCompare(t, duetSnap(true, b), duetSnap(true, c), opts)
-		if !u.Paired {
-			t.Fatal("shifted windows: the runs should still pair")
-		}
-		if named(u.Series[0], "main.f00") {
-			foundShifted++
-		}
-		mdeShifted += u.Series[0].MinDetectable / seeds
+	shifted := model
+	shifted.shift = time.Second
+	draw := func(m duetModel, scale float64) func(uint64) (b, c *baseline.Series) {
+		return func(seed uint64) (b, c *baseline.Series) { return duetDraw(rand.New(rand.NewPCG(seed, 44)), m, scale) }
 	}
+	aaFalse, _, _ := duetTrials(t, seeds, true, opts, draw(model, 1))
+	_, found, mde := duetTrials(t, seeds, true, opts, draw(model, 1.08))
+	_, foundShifted, mdeShifted := duetTrials(t, seeds, true, opts, draw(shifted, 1.08))
 	t.Logf("A/A false %d/%d; +8%% found %d/%d with windows paired (MDE %.1f%%), %d/%d shifted off (MDE %.1f%%)", aaFalse, seeds, found, seeds, 100*mde, foundShifted, seeds, 100*mdeShifted)
 	if aaFalse > seeds/20+6 {
 		t.Errorf("%d of %d A/A duets failed; want about 5%% at most", aaFalse, seeds)
