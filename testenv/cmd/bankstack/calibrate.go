@@ -134,6 +134,9 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *duetPairs > 0 && (*baseDir != "" || fs.Changed("baseline-runs")) {
 		return fail(stderr, "calibrate", fmt.Errorf("--duet-pairs: a duet calibration records no baseline; drop --baseline and --baseline-runs"))
 	}
+	if *duetPairs > 0 {
+		duetStack(fs, &o.Stack)
+	}
 	if *verbose {
 		o.StackProgress = stderr
 	}

@@ -44,13 +44,7 @@ func (f *duetFlags) duetOptions(fs *pflag.FlagSet, sf *stackFlags, lf *loadFlags
 	}
 	st := sf.options(progress)
 	st.Inject = ""
-	// Unless asked for, a duet's blocks run without Prometheus and Grafana
-	// (see testenv.DuetOptions.Stack).
-	for flag, v := range map[string]*string{"prometheus": &st.Prometheus, "grafana": &st.Grafana} {
-		if !fs.Changed(flag) {
-			*v = ""
-		}
-	}
+	duetStack(fs, &st)
 	return testenv.DuetOptions{
 		BaseRef:    f.against,
 		BaseBinary: f.baseBinary,

@@ -67,6 +67,17 @@ func (f *stackFlags) options(progress io.Writer) testenv.Options {
 	}
 }
 
+// duetStack leaves a duet's stack options to the duet where the flags were
+// not given: unless asked for, a duet's blocks run without Prometheus and
+// Grafana (see testenv.DuetOptions.Stack), whatever the flags' defaults.
+func duetStack(fs *pflag.FlagSet, st *testenv.Options) {
+	for flag, v := range map[string]*string{"prometheus": &st.Prometheus, "grafana": &st.Grafana} {
+		if !fs.Changed(flag) {
+			*v = ""
+		}
+	}
+}
+
 // loadFlags size a load run.
 type loadFlags struct {
 	rate     float64
