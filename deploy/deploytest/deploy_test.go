@@ -32,6 +32,15 @@ func skipOrFail(t *testing.T, format string, args ...any) {
 
 const repo = "../.."
 
+// skipShort leaves the deploy paths out of go test -short: each starts a
+// whole stack and takes minutes.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: a deploy path starts the whole stack")
+	}
+}
+
 // ports is one deploy path's host ports: base+0..6 the services, then
 // Pyroscope, Prometheus and Grafana.
 type ports struct{ base int }
@@ -229,6 +238,7 @@ func composeCommand() (string, []string, bool) {
 }
 
 func TestCompose(t *testing.T) {
+	skipShort(t)
 	name, pre, ok := composeCommand()
 	if !ok {
 		skipOrFail(t, "neither `docker compose` nor `docker-compose` is installed")
@@ -289,6 +299,7 @@ func ansibleReady() string {
 }
 
 func TestAnsible(t *testing.T) {
+	skipShort(t)
 	if why := ansibleReady(); why != "" {
 		skipOrFail(t, "%s", why)
 	}
@@ -358,6 +369,7 @@ func TestAnsible(t *testing.T) {
 }
 
 func TestTerraform(t *testing.T) {
+	skipShort(t)
 	if why := os.Getenv("PROFDIFF_TERRAFORM_UNAVAILABLE"); why != "" {
 		// .ci/run could not build OpenTofu or the provider and says why
 		// in its own output; the skip repeats it here.
