@@ -23,6 +23,7 @@ import (
 
 	"github.com/profdiff/profdiff/config"
 	"github.com/profdiff/profdiff/services/bank"
+	"github.com/profdiff/profdiff/testenv/profstore"
 )
 
 // The images the harness builds itself, from binaries built on this machine,
@@ -463,7 +464,10 @@ func (d *dockerStack) specs(p *dockerPlan) ([]containerSpec, error) {
 			note:    func(u string) string { return "pyroscope: " + img.describe() + " at " + u },
 		}
 		if img.substitute {
-			sp.cmd = []string{"--addr", "0.0.0.0:" + strconv.Itoa(portPyroscope), "--retention", "2h", "--max-bytes", strconv.Itoa(1 << 30)}
+			// Real Pyroscope's ingestion limits, as the local backend
+			// states them (see startLocal).
+			sp.cmd = []string{"--addr", "0.0.0.0:" + strconv.Itoa(portPyroscope), "--retention", "2h", "--max-bytes", strconv.Itoa(1 << 30),
+				"--ingestion-rate-mb", strconv.Itoa(profstore.DefaultIngestionRateMB), "--ingestion-burst-size-mb", strconv.Itoa(profstore.DefaultIngestionBurstSizeMB)}
 		} else {
 			sp.cmd = []string{"-config.file=/etc/pyroscope/config.yaml"}
 			// The config keeps data under /data and /data-compactor, which

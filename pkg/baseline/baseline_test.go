@@ -403,3 +403,37 @@ func TestLoadReportsFirstBadSeries(t *testing.T) {
 		}
 	}
 }
+
+// TestNamelessFunction: pprof allows a function with an empty name; the
+// series names its frame by the location's address instead, and validates.
+func TestNamelessFunction(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		addr uint64
+		want string
+	}{
+		{"", 0x4010, "0x4010"},
+		{"", 0, "0x0"},
+		{"main.f", 0x4010, "main.f"},
+	} {
+		fn := &profile.Function{ID: 1, Name: c.name}
+		loc := &profile.Location{ID: 1, Address: c.addr, Line: []profile.Line{{Function: fn}}}
+		p := &profile.Profile{
+			SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
+			PeriodType: &profile.ValueType{Type: "cpu", Unit: "nanoseconds"}, Period: 10_000_000,
+			TimeNanos: timeZero.UnixNano(), DurationNanos: int64(time.Second),
+			Sample:   []*profile.Sample{{Location: []*profile.Location{loc}, Value: []int64{1, 10_000_000}}},
+			Location: []*profile.Location{loc}, Function: []*profile.Function{fn},
+		}
+		se := NewSeries("s", cpuID(t))
+		if err := se.AddProfile(p, WindowOptions{}); err != nil {
+			t.Fatalf("%q: %v", c.name, err)
+		}
+		if err := se.Validate(); err != nil {
+			t.Errorf("%q at %#x: invalid series: %v", c.name, c.addr, err)
+		}
+		if len(se.Functions) != 1 || se.Functions[0].Name != c.want {
+			t.Errorf("%q at %#x: functions %+v, want one named %q", c.name, c.addr, se.Functions, c.want)
+		}
+	}
+}

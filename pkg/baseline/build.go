@@ -162,6 +162,13 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 				continue
 			}
 			for _, ln := range p.lines[loc.lo:loc.hi] {
+				if len(p.funcs[ln.fn].name) == 0 {
+					// pprof allows a function without a name, a
+					// snapshot does not: the frame is known by its
+					// address, as a location without lines is.
+					frames = append(frames, se.intern(index, "0x"+strconv.FormatUint(loc.addr, 16), "", 0))
+					continue
+				}
 				fi := byFunc[ln.fn]
 				if fi < 0 {
 					f := &p.funcs[ln.fn]

@@ -146,6 +146,7 @@ func (st *accountStore) accrualTick(i int) {
 
 func (s *Server) registerAccount() {
 	s.accounts = newAccountStore()
+	s.balanceKeys = newKeyedResultsSized(balanceChangesKept, balanceBytesKept, accountViewSize)
 	s.mux.Handle("GET /accounts/{id}", handle(s.getAccount))
 	s.mux.Handle("POST /accounts/{id}/deposit", handle(s.changeBalance(+1)))
 	s.mux.Handle("POST /accounts/{id}/withdraw", handle(s.changeBalance(-1)))
@@ -162,6 +163,23 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// Balance changes remembered per idempotency key: the last
+// balanceChangesKept, within balanceBytesKept of kept answers (each holds
+// the account's recent history), oldest forgotten first.
+const (
+	balanceChangesKept = 20000
+	balanceBytesKept   = 16 << 20
+)
+
+// accountViewSize approximates the memory a kept account answer holds.
+func accountViewSize(v accountView) int64 {
+	n := int64(len(v.ID)+len(v.Owner)+len(v.Currency)) + 96
+	for _, e := range v.History {
+		n += int64(len(e.Kind)+len(e.Ref)) + 64
+	}
+	return n
 }
 
 type balanceChange struct {
@@ -193,7 +211,33 @@ func (s *Server) changeBalance(sign int64) func(http.ResponseWriter, *http.Reque
 		if len(req.Reference) > 128 {
 			return errorf(http.StatusBadRequest, "reference longer than 128 characters")
 		}
+		// A change sent under an idempotency key is booked once: a repeat
+		// gets the account as that change left it. The key is scoped to
+		// the account and the direction, so reusing it elsewhere books
+		// that change and replays nothing of another.
+		key := r.Header.Get(IdempotencyHeader)
+		if key != "" {
+			if err := checkID(IdempotencyHeader+" header", key); err != nil {
+				return err
+			}
+			key = fmt.Sprintf("%s/%+d/%s", id, sign, key)
+			v, replay, busy := s.balanceKeys.claim(key)
+			switch {
+			case busy:
+				return errKeyBusy(r.Header.Get(IdempotencyHeader))
+			case replay:
+				writeJSON(w, http.StatusOK, v)
+				return nil
+			}
+		}
 		v, err := s.accounts.applyBalanceChange(id, sign*c, req.Reference, s.ws("account.balance"))
+		if key != "" {
+			if err != nil {
+				s.balanceKeys.release(key)
+			} else {
+				s.balanceKeys.finish(key, v)
+			}
+		}
 		if err != nil {
 			return err
 		}

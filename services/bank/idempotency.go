@@ -42,18 +42,30 @@ func downstreamKey(key, step string) string {
 }
 
 // keyedResults remembers, per idempotency key, what was booked for it, for a
-// bounded number of keys (oldest forgotten first). A key being worked on is
+// bounded number of keys (oldest forgotten first) and, when made with
+// newKeyedResultsSized, a bounded number of bytes. A key being worked on is
 // claimed, so two concurrent requests with one key do not both book.
 type keyedResults[T any] struct {
-	mu      sync.Mutex
-	max     int
-	done    map[string]T
-	fifo    []string
-	pending map[string]bool
+	mu       sync.Mutex
+	max      int
+	maxBytes int64
+	size     func(T) int64 // nil: only the number of keys is bounded
+	bytes    int64
+	done     map[string]T
+	fifo     []string
+	pending  map[string]bool
 }
 
 func newKeyedResults[T any](max int) *keyedResults[T] {
 	return &keyedResults[T]{max: max, done: map[string]T{}, pending: map[string]bool{}}
+}
+
+// newKeyedResultsSized bounds the answers kept by their total size too, as
+// size counts one (plus its key), for answers whose size the client sets.
+func newKeyedResultsSized[T any](max int, maxBytes int64, size func(T) int64) *keyedResults[T] {
+	k := newKeyedResults[T](max)
+	k.maxBytes, k.size = maxBytes, size
+	return k
 }
 
 // claim returns what was booked for key (replay true), or claims key for
@@ -77,14 +89,27 @@ func (k *keyedResults[T]) finish(key string, v T) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.pending, key)
-	if _, ok := k.done[key]; !ok {
+	if old, ok := k.done[key]; ok {
+		k.bytes -= k.cost(key, old)
+	} else {
 		k.fifo = append(k.fifo, key)
-		if len(k.fifo) > k.max {
-			delete(k.done, k.fifo[0])
-			k.fifo = k.fifo[1:]
-		}
 	}
 	k.done[key] = v
+	k.bytes += k.cost(key, v)
+	for len(k.fifo) > k.max || (k.maxBytes > 0 && k.bytes > k.maxBytes && len(k.fifo) > 1) {
+		oldest := k.fifo[0]
+		k.bytes -= k.cost(oldest, k.done[oldest])
+		delete(k.done, oldest)
+		k.fifo = k.fifo[1:]
+	}
+}
+
+// cost is what one kept answer is charged against maxBytes.
+func (k *keyedResults[T]) cost(key string, v T) int64 {
+	if k.size == nil {
+		return 0
+	}
+	return int64(len(key)) + k.size(v)
 }
 
 // release gives up a claim when nothing was booked.

@@ -2,6 +2,7 @@ package bank
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -205,6 +206,200 @@ func TestStrictRequestBodies(t *testing.T) {
 		r := do(t, "POST", gw+"/api/transfers", `{"from":"acc-0001","to":"acc-0002","amount":`+amount+`}`)
 		if r.status != 201 {
 			t.Errorf("amount %s: %d %s", amount, r.status, r.raw)
+		}
+	}
+}
+
+// TestNotificationSentOncePerKey: a notification repeated with its
+// idempotency key is not sent again (the first one comes back, 200); a
+// different key or no key sends a new one (202); a request refused before
+// sending leaves its key free, and a malformed key is refused.
+func TestNotificationSentOncePerKey(t *testing.T) {
+	g := startGroup(t, Config{PaymentLatency: -1})
+	url := g.URLs[ServiceNotification] + "/notifications"
+	const good = `{"account_id":"acc-0001","channel":"email","template":"transfer_sent","params":{"name":"Ada","amount":"5.00","currency":"USD","to":"acc-0002"}}`
+	const bad = `{"account_id":"acc-0001","channel":"pigeon","template":"transfer_sent"}`
+	type step struct {
+		key, body string
+		status    int
+		sameAs    int // index of the earlier step whose notification this one must be; -1: a new one
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"retry with the same key", []step{{"ntf-k1", good, 202, -1}, {"ntf-k1", good, 200, 0}, {"ntf-k1", good, 200, 0}}},
+		{"a different key sends again", []step{{"ntf-k2", good, 202, -1}, {"ntf-k3", good, 202, -1}, {"ntf-k2", good, 200, 0}}},
+		{"no key sends every time", []step{{"", good, 202, -1}, {"", good, 202, -1}}},
+		{"a refused request leaves its key free", []step{{"ntf-k4", bad, 400, -1}, {"ntf-k4", good, 202, -1}, {"ntf-k4", good, 200, 1}}},
+		{"malformed key", []step{{"bad key!", good, 400, -1}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ids := make([]string, len(c.steps))
+			for i, s := range c.steps {
+				before := notificationSeq.Load()
+				var hdr []string
+				if s.key != "" {
+					hdr = []string{IdempotencyHeader, s.key}
+				}
+				r := do(t, "POST", url, s.body, hdr...)
+				if r.status != s.status {
+					t.Fatalf("step %d: status %d, want %d: %s", i, r.status, s.status, r.raw)
+				}
+				sent := notificationSeq.Load() - before
+				ids[i], _ = r.json["notification_id"].(string)
+				switch {
+				case s.status >= 400:
+					if sent != 0 {
+						t.Errorf("step %d: refused, yet %d notification(s) sent", i, sent)
+					}
+				case s.sameAs >= 0:
+					if ids[i] != ids[s.sameAs] || sent != 0 {
+						t.Errorf("step %d: notification %q (%d sent), want step %d's %q and none sent", i, ids[i], sent, s.sameAs, ids[s.sameAs])
+					}
+				default:
+					if sent != 1 || ids[i] == "" {
+						t.Errorf("step %d: %d sent (id %q), want one new notification", i, sent, ids[i])
+					}
+					for j := range i {
+						if ids[j] == ids[i] {
+							t.Errorf("step %d: notification %q is step %d's again, want a new one", i, ids[i], j)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestTransferRetryAfterLostAnswer: a client retries a transfer with its
+// key on a gateway that no longer has the first answer (restarted, or
+// another replica): the payment and the notification are each made once,
+// and a new key makes both again.
+func TestTransferRetryAfterLostAnswer(t *testing.T) {
+	g := startGroup(t, Config{PaymentLatency: -1})
+	real := realDownstreams(g)
+	transfer := `{"from":"acc-0003","to":"acc-0004","amount":3}`
+	notification := func(r reply) string {
+		id, _ := path(r.json, "data", ServiceNotification, "notification_id").(string)
+		return id
+	}
+	cases := []struct {
+		name, firstKey, retryKey string
+		same                     bool
+	}{
+		{"same key", "xfer-retry-1", "xfer-retry-1", true},
+		{"new key", "xfer-retry-2", "xfer-retry-3", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			first := do(t, "POST", gateway(t, real, time.Second)+"/api/transfers", transfer, IdempotencyHeader, c.firstKey)
+			again := do(t, "POST", gateway(t, real, time.Second)+"/api/transfers", transfer, IdempotencyHeader, c.retryKey)
+			if first.status != 201 || again.status != 201 {
+				t.Fatalf("statuses %d, %d: %s / %s", first.status, again.status, first.raw, again.raw)
+			}
+			if notification(first) == "" || notification(again) == "" {
+				t.Fatalf("no notification in %s / %s", first.raw, again.raw)
+			}
+			samePay := ledgerSeq(t, first) == ledgerSeq(t, again)
+			sameNote := notification(first) == notification(again)
+			if samePay != c.same || sameNote != c.same {
+				t.Errorf("same payment %v (ledger_seq %v, %v), same notification %v (%s, %s); want both %v",
+					samePay, ledgerSeq(t, first), ledgerSeq(t, again), sameNote, notification(first), notification(again), c.same)
+			}
+		})
+	}
+}
+
+// TestKeyedResultsBounds: the answers kept stay within the number of keys
+// and, when sized, the bytes, forgetting the oldest first.
+func TestKeyedResultsBounds(t *testing.T) {
+	cases := []struct {
+		name     string
+		max      int
+		maxBytes int64
+		values   []string // kept under keys k0, k1, ...
+		want     []string // keys still remembered
+	}{
+		{"count", 2, 0, []string{"a", "b", "c"}, []string{"k1", "k2"}},
+		{"bytes", 10, 12, []string{"aaaa", "bbbb", "cccc"}, []string{"k1", "k2"}}, // 2+4 bytes each
+		{"one over the byte bound is kept", 10, 4, []string{"aaaaaaaa"}, []string{"k0"}},
+		{"within both", 3, 100, []string{"a", "b", "c"}, []string{"k0", "k1", "k2"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var k *keyedResults[string]
+			if c.maxBytes > 0 {
+				k = newKeyedResultsSized(c.max, c.maxBytes, func(v string) int64 { return int64(len(v)) })
+			} else {
+				k = newKeyedResults[string](c.max)
+			}
+			for i, v := range c.values {
+				key := fmt.Sprintf("k%d", i)
+				if _, replay, busy := k.claim(key); replay || busy {
+					t.Fatalf("%s: replay %v busy %v on first claim", key, replay, busy)
+				}
+				k.finish(key, v)
+			}
+			var kept []string
+			for i := range c.values {
+				key := fmt.Sprintf("k%d", i)
+				if _, replay, _ := k.claim(key); replay {
+					kept = append(kept, key)
+				} else {
+					k.release(key)
+				}
+			}
+			if fmt.Sprint(kept) != fmt.Sprint(c.want) {
+				t.Errorf("kept %v, want %v", kept, c.want)
+			}
+			if c.maxBytes > 0 && k.bytes > c.maxBytes && len(k.fifo) > 1 {
+				t.Errorf("%d bytes kept, over the %d bound", k.bytes, c.maxBytes)
+			}
+		})
+	}
+}
+
+// TestBalanceChangeBookedOncePerKey: a deposit or withdrawal repeated with
+// its idempotency key moves the balance once; a new key, or the same key
+// on the other direction, moves it again; a refused change leaves its key
+// free.
+func TestBalanceChangeBookedOncePerKey(t *testing.T) {
+	g := startGroup(t, Config{PaymentLatency: -1})
+	acct := g.URLs[ServiceAccount] + "/accounts/acc-0005"
+	balance := func() float64 {
+		b, _ := do(t, "GET", acct, "").json["balance"].(float64)
+		return b
+	}
+	steps := []struct {
+		op, key, amount string
+		status          int
+		moved           float64 // change of the balance this step must make
+	}{
+		{"deposit", "dep-1", "10", 200, 10},
+		{"deposit", "dep-1", "10", 200, 0},
+		{"deposit", "dep-2", "10", 200, 10},
+		{"withdraw", "dep-1", "5", 200, -5},
+		{"withdraw", "dep-1", "5", 200, 0},
+		{"withdraw", "wd-big", "1e9", 409, 0},
+		{"withdraw", "wd-big", "1", 200, -1},
+		{"deposit", "", "2", 200, 2},
+		{"deposit", "", "2", 200, 2},
+		{"deposit", "bad key!", "2", 400, 0},
+	}
+	for i, s := range steps {
+		before := balance()
+		var hdr []string
+		if s.key != "" {
+			hdr = []string{IdempotencyHeader, s.key}
+		}
+		r := do(t, "POST", acct+"/"+s.op, `{"amount":`+s.amount+`,"reference":"test"}`, hdr...)
+		if r.status != s.status {
+			t.Fatalf("step %d (%s %s key %q): status %d, want %d: %s", i, s.op, s.amount, s.key, r.status, s.status, r.raw)
+		}
+		if got := balance() - before; got != s.moved {
+			t.Errorf("step %d (%s %s key %q): balance moved %v, want %v", i, s.op, s.amount, s.key, got, s.moved)
 		}
 	}
 }

@@ -126,7 +126,23 @@ var paramKey = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
 var notificationSeq atomic.Int64
 
+// A notification sent under an idempotency key (the gateway sends one per
+// transfer) is sent once: a repeat with the key gets the first one back,
+// for as long as the key is remembered — the last notificationsKept keys,
+// within notificationBytesKept of kept answers (an e-mail's HTML grows
+// with its parameters, up to about 10 KiB), oldest forgotten first.
+const (
+	notificationsKept     = 20000
+	notificationBytesKept = 16 << 20
+)
+
+// notificationSize approximates the memory a kept notification holds.
+func notificationSize(n notificationResponse) int64 {
+	return int64(len(n.ID)+len(n.Status)+len(n.Channel)+len(n.Locale)+len(n.Template)+len(n.Body)+len(n.HTML)) + 128
+}
+
 func (s *Server) registerNotification() {
+	s.notificationKeys = newKeyedResultsSized(notificationsKept, notificationBytesKept, notificationSize)
 	s.mux.Handle("POST /notifications", handle(s.notify))
 }
 
@@ -173,8 +189,25 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := req.Params["name"]; !ok {
 		req.Params["name"] = "customer"
 	}
+	key := r.Header.Get(IdempotencyHeader)
+	if key != "" {
+		if err := checkID(IdempotencyHeader+" header", key); err != nil {
+			return err
+		}
+		n, replay, busy := s.notificationKeys.claim(key)
+		switch {
+		case busy:
+			return errKeyBusy(key)
+		case replay:
+			writeJSON(w, http.StatusOK, n) // sent before: the same notification, not a second one
+			return nil
+		}
+	}
 	body, html, err := renderNotification(req.Template, req.Locale, req.Params, s.ws("notification.template"))
 	if err != nil {
+		if key != "" {
+			s.notificationKeys.release(key)
+		}
 		return errorf(http.StatusBadRequest, "rendering %s: %v", req.Template, err)
 	}
 	if len(body) > maxLen {
@@ -183,9 +216,13 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) error {
 	if req.Channel != "email" {
 		html = ""
 	}
-	writeJSON(w, http.StatusAccepted, notificationResponse{
+	n := notificationResponse{
 		ID: fmt.Sprintf("ntf-%08d", notificationSeq.Add(1)), Status: "queued", Channel: req.Channel,
 		Locale: req.Locale, Template: req.Template, Body: body, HTML: html,
-	})
+	}
+	if key != "" {
+		s.notificationKeys.finish(key, n)
+	}
+	writeJSON(w, http.StatusAccepted, n)
 	return nil
 }

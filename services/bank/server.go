@@ -26,13 +26,16 @@ type Server struct {
 
 	// State of the service this server runs; only one group is used.
 	orders *orderBook
-	// orderKeys and gatewayKeys remember what was booked or answered per
-	// idempotency key (see IdempotencyHeader).
-	orderKeys   *keyedResults[order]
-	gatewayKeys *keyedResults[keyedAnswer]
-	ledger      *paymentLedger
-	accounts    *accountStore
-	client      *http.Client // gateway only
+	// orderKeys, balanceKeys, notificationKeys and gatewayKeys remember
+	// what was booked, sent or answered per idempotency key (see
+	// IdempotencyHeader).
+	orderKeys        *keyedResults[order]
+	balanceKeys      *keyedResults[accountView]
+	notificationKeys *keyedResults[notificationResponse]
+	gatewayKeys      *keyedResults[keyedAnswer]
+	ledger           *paymentLedger
+	accounts         *accountStore
+	client           *http.Client // gateway only
 
 	mu   sync.Mutex
 	addr net.Addr

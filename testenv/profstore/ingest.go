@@ -124,6 +124,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		return badMeta(fmt.Errorf("name: the %s label %q differs from the application name %q; the application name is the service name", labelService, clip(svc), clip(ls.ServiceName())))
 	}
 	base := ingestBaseLabels(tags, ls.ServiceName(), spy)
+	// The real server charges the rate limit before it validates labels.
+	if err := s.limiter.allow(r.Header.Get(tenantHeader), uploadCost(p.SizeVT(), base, name), now); err != nil {
+		return &ingestError{http.StatusTooManyRequests, err.Error()}
+	}
 	if err := s.opts.checkLabels(base); err != nil {
 		return badMeta(err)
 	}

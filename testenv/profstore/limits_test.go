@@ -175,7 +175,9 @@ func TestSoakHostileUploads(t *testing.T) {
 		t.Skip("soak")
 	}
 	const capBytes = 2 << 20
-	srv := startTest(t, Options{MaxBytes: capBytes})
+	// Without the ingestion rate limit, which would refuse most of these
+	// uploads before they reach the store the soak is about.
+	srv := startTest(t, Options{MaxBytes: capBytes, IngestionRateMB: -1})
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -67,6 +67,17 @@ type Options struct {
 	MaxSeries              int
 	// MaxQueryLength is the longest time range a query may span.
 	MaxQueryLength time.Duration
+
+	// IngestionRateMB and IngestionBurstSizeMB rate-limit uploads per
+	// tenant (X-Scope-OrgID; "anonymous" without one) as real Pyroscope
+	// does: a token bucket refilled at IngestionRateMB MiB a second and
+	// holding at most IngestionBurstSizeMB MiB, each profile costing its
+	// decompressed size plus its labels' bytes. An upload over it gets 429,
+	// "push rate limit (4.0 MiB) exceeded while adding 2.1 MiB". Zero means
+	// real Pyroscope's defaults, DefaultIngestionRateMB and
+	// DefaultIngestionBurstSizeMB; a negative IngestionRateMB turns the
+	// limit off.
+	IngestionRateMB, IngestionBurstSizeMB float64
 	// ReadTimeout bounds reading one request, IdleTimeout an idle
 	// keep-alive connection.
 	ReadTimeout, IdleTimeout time.Duration
@@ -102,6 +113,12 @@ func (o Options) withDefaults() Options {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
+	}
+	if o.IngestionRateMB == 0 {
+		o.IngestionRateMB = DefaultIngestionRateMB
+	}
+	if o.IngestionBurstSizeMB <= 0 {
+		o.IngestionBurstSizeMB = DefaultIngestionBurstSizeMB
 	}
 	if o.MaxQueryLength <= 0 {
 		o.MaxQueryLength = DefaultMaxQueryLength

@@ -24,6 +24,7 @@ func (p pusher) Push(_ context.Context, req *connect.Request[pushv1.PushRequest]
 	// Validate everything first so that a bad series rejects the request
 	// without storing half of it.
 	var todo []pending
+	var cost int64
 	for _, s := range req.Msg.Series {
 		base, name, err := pushBaseLabels(s.Labels)
 		if err == nil {
@@ -46,6 +47,7 @@ func (p pusher) Push(_ context.Context, req *connect.Request[pushv1.PushRequest]
 			if ts <= 0 {
 				ts = p.s.opts.Now().UnixNano()
 			}
+			cost += uploadCost(prof.SizeVT(), base, name)
 			types := profileTypesOf(name, prof)
 			places := make([]placement, len(types))
 			for i, t := range types {
@@ -53,6 +55,13 @@ func (p pusher) Push(_ context.Context, req *connect.Request[pushv1.PushRequest]
 			}
 			todo = append(todo, pending{smp.RawProfile, ts, places})
 		}
+	}
+	// One charge for the whole request, as Pyroscope's distributor made
+	// before it limited each series on its own; for one profile a request,
+	// as pyroscope-go and Alloy send, the two agree.
+	if err := p.s.limiter.allow(req.Header().Get(tenantHeader), cost, p.s.opts.Now()); err != nil {
+		p.s.store.reject()
+		return nil, connect.NewError(connect.CodeResourceExhausted, err)
 	}
 	for _, t := range todo {
 		if err := p.s.store.add(t.raw, t.ts, t.places); err != nil {

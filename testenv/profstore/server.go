@@ -23,6 +23,7 @@ import (
 type Server struct {
 	opts    Options
 	store   *store
+	limiter *ingestLimiter
 	handler http.Handler
 
 	mu      sync.Mutex
@@ -36,7 +37,7 @@ type Server struct {
 // New returns a server that is not listening; use Handler.
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
-	s := &Server{opts: opts, store: newStore(opts)}
+	s := &Server{opts: opts, store: newStore(opts), limiter: newIngestLimiter(opts.IngestionRateMB, opts.IngestionBurstSizeMB)}
 	s.handler = s.routes()
 	return s
 }
@@ -171,7 +172,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if o.RequireTenant && r.Header.Get("X-Scope-OrgID") == "" {
+		if o.RequireTenant && r.Header.Get(tenantHeader) == "" {
 			writeError(w, http.StatusUnauthorized, "no org id")
 			return
 		}

@@ -35,6 +35,8 @@ func run(args []string) error {
 	maxBytes := fs.Int64("max-bytes", profstore.DefaultMaxBytes, "memory cap for stored profiles in bytes; oldest uploads are evicted first")
 	maxUpload := fs.Int64("max-upload-bytes", profstore.DefaultMaxUploadBytes, "largest accepted upload body in bytes")
 	queryDelay := fs.Duration("query-delay", 0, "hide uploads from queries until this old (real Pyroscope: about 2s)")
+	ingestRate := fs.Float64("ingestion-rate-mb", profstore.DefaultIngestionRateMB, "per-tenant ingestion rate limit in MiB/s of decompressed profile, as real Pyroscope's ingestion_rate_mb; over it uploads get 429; negative turns it off")
+	ingestBurst := fs.Float64("ingestion-burst-size-mb", profstore.DefaultIngestionBurstSizeMB, "per-tenant ingestion burst in MiB, as real Pyroscope's ingestion_burst_size_mb; must hold the largest single profile")
 	verbose := fs.Bool("v", false, "log rejected uploads")
 	healthURL := fs.String("healthcheck", "", "check URL instead of serving: succeed when it answers 200 within 3s (for a container health check: the image is FROM scratch, with no curl or wget)")
 	if err := fs.Parse(args); err != nil {
@@ -45,6 +47,12 @@ func run(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *ingestRate == 0 {
+		return fmt.Errorf("--ingestion-rate-mb 0 would refuse every upload; give a positive rate, or a negative one to turn the limit off")
+	}
+	if *ingestBurst <= 0 {
+		return fmt.Errorf("--ingestion-burst-size-mb %g: want a positive size in MiB that holds the largest profile", *ingestBurst)
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -57,11 +65,16 @@ func run(args []string) error {
 	srv, err := profstore.Start(ctx, profstore.Options{
 		Addr: *addr, Retention: *retention, MaxBytes: *maxBytes,
 		MaxUploadBytes: *maxUpload, QueryDelay: *queryDelay, Logger: logger,
+		IngestionRateMB: *ingestRate, IngestionBurstSizeMB: *ingestBurst,
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "profstore: listening on %s (retention %s, max %d bytes)\n", srv.URL(), *retention, *maxBytes)
+	limit := fmt.Sprintf("ingestion %g MiB/s, burst %g MiB", *ingestRate, *ingestBurst)
+	if *ingestRate < 0 {
+		limit = "no ingestion rate limit"
+	}
+	fmt.Fprintf(os.Stderr, "profstore: listening on %s (retention %s, max %d bytes, %s)\n", srv.URL(), *retention, *maxBytes, limit)
 	<-ctx.Done()
 	stop()
 	closed := make(chan error, 1)

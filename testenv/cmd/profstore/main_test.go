@@ -86,3 +86,45 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestionLimitFlags: a rate of zero or a burst that holds nothing is
+// refused with a message naming the flag; the start line states the limit
+// the server runs with.
+func TestIngestionLimitFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ingestion-rate-mb", "0"}, "--ingestion-rate-mb 0"},
+		{[]string{"--ingestion-burst-size-mb", "0"}, "--ingestion-burst-size-mb 0"},
+		{[]string{"--ingestion-burst-size-mb", "-1"}, "--ingestion-burst-size-mb -1"},
+	} {
+		if err := run(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run(%q) = %v, want an error naming %q", c.args, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "ingestion 4 MiB/s, burst 2 MiB"},
+		{[]string{"--ingestion-rate-mb", "16", "--ingestion-burst-size-mb", "8"}, "ingestion 16 MiB/s, burst 8 MiB"},
+		{[]string{"--ingestion-rate-mb", "-1"}, "no ingestion rate limit"},
+	} {
+		cmd := exec.Command(os.Args[0], append([]string{"--addr", "127.0.0.1:0"}, c.args...)...)
+		cmd.Env = append(os.Environ(), "PROFSTORE_RUN_MAIN=1")
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(stderr).ReadString('\n')
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if err != nil || !strings.Contains(line, c.want) {
+			t.Errorf("%q: start line %q (%v), want it to say %q", c.args, line, err, c.want)
+		}
+	}
+}
