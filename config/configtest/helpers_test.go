@@ -17,27 +17,15 @@ import (
 	"time"
 
 	"github.com/profdiff/profdiff/internal/childproc"
+	"github.com/profdiff/profdiff/internal/strict"
 )
-
-// strict is PROFDIFF_STRICT=1: a missing outside tool fails instead of skipping.
-var strict = os.Getenv("PROFDIFF_STRICT") == "1"
-
-// skipOrFail skips the test with a reason, or fails it in strict mode.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if strict {
-		t.Fatalf("PROFDIFF_STRICT=1 and %s", msg)
-	}
-	t.Skip(msg)
-}
 
 // tool finds an outside tool on PATH, or skips (fails in strict mode).
 func tool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		skipOrFail(t, "%s not found on PATH (Debian: apt-get install prometheus)", name)
+		strict.SkipOrFail(t, "%s not found on PATH (Debian: apt-get install prometheus)", name)
 	}
 	t.Logf("real tool: %s", p)
 	return p
@@ -132,7 +120,7 @@ func bankBinary(t *testing.T) string {
 		}
 	})
 	if bankSkip != "" {
-		skipOrFail(t, "%s", bankSkip)
+		strict.SkipOrFail(t, "%s", bankSkip)
 	}
 	if bankErr != nil {
 		t.Fatal(bankErr)
