@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/profdiff/profdiff/internal/childproc"
+	"github.com/profdiff/profdiff/internal/repotest"
 	"github.com/profdiff/profdiff/internal/strict"
 )
 
@@ -32,23 +33,7 @@ func tool(t *testing.T, name string) string {
 }
 
 // repo returns the repository root (the folder holding go.mod).
-func repo(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}
+func repo(t testing.TB) string { return repotest.Root(t) }
 
 func repoPath(t testing.TB, parts ...string) string {
 	return filepath.Join(append([]string{repo(t)}, parts...)...)
