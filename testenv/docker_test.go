@@ -14,11 +14,9 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
-)
 
-// strictEnv makes a test that would skip for a missing outside tool fail
-// instead, so CI cannot go green by skipping (.ci/run sets it).
-const strictEnv = "PROFDIFF_STRICT"
+	"github.com/profdiff/profdiff/internal/strict"
+)
 
 // requireDocker skips the test when no Docker engine answers, or fails it
 // under PROFDIFF_STRICT=1.
@@ -31,10 +29,7 @@ func requireDocker(t *testing.T) {
 	}
 	skip := func(reason string) {
 		t.Helper()
-		if os.Getenv(strictEnv) == "1" {
-			t.Fatalf("%s=1 and %s", strictEnv, reason)
-		}
-		t.Skip(reason)
+		strict.SkipOrFail(t, "%s", reason)
 	}
 	p, err := testcontainers.NewDockerProvider()
 	if err != nil {
@@ -63,7 +58,7 @@ func TestDockerStack(t *testing.T) {
 	defer cancel()
 
 	opts := Options{Backend: Docker, UploadInterval: 5 * time.Second, Progress: testWriter{t}}
-	if os.Getenv(strictEnv) == "1" {
+	if strict.On() {
 		// CI installs Debian's prometheus, so the substitute image must work.
 		opts.Prometheus = "on"
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/profdiff/profdiff/bench/gen"
+	"github.com/profdiff/profdiff/internal/strict"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/pyroscope"
@@ -241,10 +242,7 @@ func TestPrefixWriter(t *testing.T) {
 func requireGit(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv(strictEnv) == "1" {
-			t.Fatalf("%s=1 and git is not on PATH", strictEnv)
-		}
-		t.Skip("git is not on PATH")
+		strict.SkipOrFail(t, "git is not on PATH")
 	}
 }
 

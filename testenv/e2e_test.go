@@ -213,11 +213,11 @@ func TestValidateAndNoLeftovers(t *testing.T) {
 	var pids []int
 	var addrs []string
 	for name, p := range l.services {
-		pids = append(pids, p.cmd.Process.Pid)
+		pids = append(pids, p.Pid())
 		addrs = append(addrs, strings.TrimPrefix(l.urls[name], "http://"))
 	}
 	if l.prom != nil {
-		pids = append(pids, l.prom.cmd.Process.Pid)
+		pids = append(pids, l.prom.Pid())
 		addrs = append(addrs, strings.TrimPrefix(l.promURL, "http://"))
 	}
 	addrs = append(addrs, strings.TrimPrefix(l.pyroURL, "http://"))

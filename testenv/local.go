@@ -147,7 +147,7 @@ func (l *localStack) portClash() string {
 		if p == nil {
 			continue
 		}
-		if done, _ := p.exited(); done && strings.Contains(p.tail(4096), "address already in use") {
+		if done, _ := p.Exited(); done && strings.Contains(p.tail(4096), "address already in use") {
 			return name
 		}
 	}
@@ -161,7 +161,7 @@ func (l *localStack) stopServices() {
 	l.services = map[string]*process{}
 	l.mu.Unlock()
 	for _, p := range procs {
-		p.kill()
+		p.Kill()
 	}
 }
 
@@ -289,7 +289,7 @@ func (l *localStack) serviceURLs() map[string]string {
 	defer l.mu.Unlock()
 	out := map[string]string{}
 	for name, p := range l.services {
-		if done, _ := p.exited(); !done {
+		if done, _ := p.Exited(); !done {
 			out[name] = l.urls[name]
 		}
 	}
@@ -313,7 +313,7 @@ func (l *localStack) killService(name string) error {
 	if p == nil {
 		return fmt.Errorf("service %s is not running", name)
 	}
-	p.kill()
+	p.Kill()
 	return nil
 }
 
@@ -334,9 +334,9 @@ func (l *localStack) close() error {
 		wg.Add(1)
 		go func(p *process) {
 			defer wg.Done()
-			if err := p.stop(20 * time.Second); err != nil && !isSignalExit(err) {
+			if err := p.Stop(20 * time.Second); err != nil && !isSignalExit(err) {
 				emu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
+				errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
 				emu.Unlock()
 			}
 		}(p)

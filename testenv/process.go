@@ -11,21 +11,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/profdiff/profdiff/internal/childproc"
 )
 
-// process is a child process the stack owns: started in its own process
-// group so that stopping it also stops anything it started, with its output
-// kept in a log file for when something fails.
+// process is a child process the stack owns (childproc: in its own process
+// group, so that stopping it also stops anything it started), with its
+// output kept in a log file for when something fails.
 type process struct {
-	name    string
-	cmd     *exec.Cmd
+	*childproc.Process
 	logPath string
-	done    chan struct{}
-	mu      sync.Mutex
-	exitErr error
 }
 
 func startProcess(name, logDir string, env []string, bin string, args ...string) (*process, error) {
@@ -37,63 +33,16 @@ func startProcess(name, logDir string, env []string, bin string, args ...string)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	cp, err := childproc.Start(name, logf, env, bin, args...)
+	if err != nil {
 		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
+		return nil, err
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
-		err := cmd.Wait()
+		<-cp.Done()
 		logf.Close()
-		p.mu.Lock()
-		p.exitErr = err
-		p.mu.Unlock()
-		close(p.done)
 	}()
-	return p, nil
-}
-
-// exited reports whether the process has ended, and how.
-func (p *process) exited() (bool, error) {
-	select {
-	case <-p.done:
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return true, p.exitErr
-	default:
-		return false, nil
-	}
-}
-
-// stop sends SIGTERM to the process group, waits up to grace for it to
-// drain and exit, then kills the group.
-func (p *process) stop(grace time.Duration) error {
-	if done, err := p.exited(); done {
-		return err
-	}
-	pgid := p.cmd.Process.Pid
-	syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		<-p.done
-	}
-	_, err := p.exited()
-	return err
-}
-
-// kill ends the process group at once, as a crash would.
-func (p *process) kill() {
-	if done, _ := p.exited(); done {
-		return
-	}
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
+	return &process{Process: cp, logPath: logPath}, nil
 }
 
 // tail returns the last n bytes of the process log.
@@ -148,8 +97,8 @@ func waitHTTP(ctx context.Context, url string, p *process) error {
 			last = err
 		}
 		if p != nil {
-			if done, err := p.exited(); done {
-				return fmt.Errorf("%s exited before it was ready (%v); log %s:\n%s", p.name, err, p.logPath, p.tail(2000))
+			if done, err := p.Exited(); done {
+				return fmt.Errorf("%s exited before it was ready (%v); log %s:\n%s", p.Name, err, p.logPath, p.tail(2000))
 			}
 		}
 		select {

@@ -14,9 +14,12 @@
 package gen
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -226,6 +229,46 @@ func (m *Model) Profile(counts []int64, start time.Time, dur time.Duration) *pro
 		p.Sample = append(p.Sample, &profile.Sample{Location: ls, Value: []int64{c, c * Period}})
 	}
 	return p
+}
+
+// Windows says which window profiles WriteWindows draws and writes.
+type Windows struct {
+	N       int           // how many windows
+	Samples int           // samples a window
+	Jitter  float64       // window-to-window variation, as in Sample
+	Start   time.Time     // the first window's start; each follows the last
+	Length  time.Duration // each window's length (10 s when zero)
+	// Name is window i's file name ("w%02d.pb.gz" when nil).
+	Name func(i int) string
+}
+
+// WriteWindows draws w.N windows, as Sample and Profile do, and writes each
+// as a gzipped pprof file in dir, which it creates if need be: the input of
+// `profdiff snapshot` and `profdiff compare DIR DIR`. It returns the files'
+// paths in window order.
+func (m *Model) WriteWindows(rng *rand.Rand, dir string, w Windows) ([]string, error) {
+	if w.Length == 0 {
+		w.Length = 10 * time.Second
+	}
+	if w.Name == nil {
+		w.Name = func(i int) string { return fmt.Sprintf("w%02d.pb.gz", i) }
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	files := make([]string, w.N)
+	for i := range w.N {
+		p := m.Profile(m.Sample(rng, w.Samples, w.Jitter), w.Start.Add(time.Duration(i)*w.Length), w.Length)
+		var buf bytes.Buffer
+		if err := p.Write(&buf); err != nil {
+			return nil, err
+		}
+		files[i] = filepath.Join(dir, w.Name(i))
+		if err := os.WriteFile(files[i], buf.Bytes(), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
 }
 
 // Window returns what baseline.Series.AddProfile would make of Profile(counts,

@@ -7,12 +7,10 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"log"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -37,19 +35,10 @@ func main() {
 		name  string
 		model *gen.Model
 	}{{"base", m}, {"cur", m.Scale(hot, 1.3)}} {
-		if err := os.MkdirAll(filepath.Join(*dir, side.name), 0o755); err != nil {
+		if _, err := side.model.WriteWindows(rng, filepath.Join(*dir, side.name), gen.Windows{
+			N: *windows, Samples: *samples, Jitter: 0.02, Start: start,
+		}); err != nil {
 			log.Fatal(err)
-		}
-		for w := range *windows {
-			p := side.model.Profile(side.model.Sample(rng, *samples, 0.02), start.Add(time.Duration(w)*10*time.Second), 10*time.Second)
-			var buf bytes.Buffer
-			if err := p.Write(&buf); err != nil {
-				log.Fatal(err)
-			}
-			file := filepath.Join(*dir, side.name, fmt.Sprintf("w%02d.pb.gz", w))
-			if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
-				log.Fatal(err)
-			}
 		}
 	}
 	fmt.Printf("genpair: %s: %d functions, %d windows a side, %d samples a window; regressed %s\n", *dir, *funcs, *windows, *samples, m.Funcs[hot].Name)

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,16 +24,10 @@ func BenchmarkCompareProfiles(b *testing.B) {
 		name  string
 		model *gen.Model
 	}{{"base", m}, {"cur", m.Scale(hot, 1.3)}} {
-		os.MkdirAll(filepath.Join(dir, side.name), 0o755)
-		for w := range 8 {
-			p := side.model.Profile(side.model.Sample(rng, 200000, 0.02), start.Add(time.Duration(w)*10*time.Second), 10*time.Second)
-			var buf bytes.Buffer
-			if err := p.Write(&buf); err != nil {
-				b.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, side.name, fmt.Sprintf("w%02d.pb.gz", w)), buf.Bytes(), 0o644); err != nil {
-				b.Fatal(err)
-			}
+		if _, err := side.model.WriteWindows(rng, filepath.Join(dir, side.name), gen.Windows{
+			N: 8, Samples: 200000, Jitter: 0.02, Start: start,
+		}); err != nil {
+			b.Fatal(err)
 		}
 	}
 	base, cur := filepath.Join(dir, "base"), filepath.Join(dir, "cur")

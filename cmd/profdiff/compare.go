@@ -10,7 +10,7 @@ import (
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/gate"
 	"github.com/profdiff/profdiff/pkg/profiletype"
-	"github.com/profdiff/profdiff/pkg/report"
+	"github.com/profdiff/profdiff/pkg/report/all"
 	"github.com/profdiff/profdiff/pkg/rules"
 )
 
@@ -55,7 +55,7 @@ written atomically. Without either, the text report goes to standard output.
 Exit status: 0 no regression, 1 regression, 2 error or inconclusive
 (--inconclusive=pass turns inconclusive into 0; an error is always 2).
 
-Formats: `+strings.Join(report.Formats(), ", ")+`
+Formats: `+strings.Join(all.Names(), ", ")+`
 
 Example:
   profdiff compare base.pb.gz current.pb.gz
@@ -183,7 +183,7 @@ Example:
 	}
 	res.Warnings = append(warnings, res.Warnings...)
 	res.Notes = append(notes, res.Notes...)
-	if err := report.WriteOutputs(stdout, outFormats, outFiles, res); err != nil {
+	if err := reportFormats(fs).WriteOutputs(stdout, outFormats, outFiles, res); err != nil {
 		return fail(stderr, cmd, err)
 	}
 	return res.Verdict.ExitCode(*inconclusive == "pass")

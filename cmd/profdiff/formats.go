@@ -2,27 +2,50 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/pkg/report/all"
 )
 
-// The formats that map profile file names to repository paths are
-// registered for the repository profdiff runs in.
-func init() { all.Register() }
+// reportFormats is every report format, set up for this run: file names
+// mapped to the repository at $GITHUB_WORKSPACE in a GitHub Actions job,
+// else the one holding the working directory, and compare's report flags
+// applied (see addFormatFlags).
+func reportFormats(fs *pflag.FlagSet) report.Formats {
+	dir := os.Getenv("GITHUB_WORKSPACE")
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	loc := report.FindLocator(dir)
+	formats := all.Formats(loc)
+	flag := func(name string) string {
+		if f := fs.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	if fs.Lookup("full-names") == nil {
+		return formats
+	}
+	full, _ := strconv.ParseBool(flag("full-names"))
+	return formats.
+		With("text", report.TextWith(report.TextOptions{FullNames: full})).
+		With("markdown", report.MarkdownWith(report.MarkdownOptions{
+			ReportURL: flag("report-url"), SnapshotDir: flag("current"), BaselineDir: flag("baseline"), Locator: loc,
+		}))
+}
 
 // addFormatFlags adds the report flags to the commands that render reports
-// (compare, report): --full-names for the text report, and --report-url, the HTML
-// report's address that the markdown comment links. The markdown report's
-// accept command names the run's --current and --baseline directories,
-// read when it renders.
+// (compare, report): --full-names for the text report, and --report-url, the
+// HTML report's address that the markdown comment links. The markdown
+// report's accept command names the run's --current and --baseline
+// directories. reportFormats reads them all once the flags are parsed.
 func addFormatFlags(cmd string, fs *pflag.FlagSet) {
 	switch cmd {
 	case "compare":
@@ -36,22 +59,10 @@ func addFormatFlags(cmd string, fs *pflag.FlagSet) {
 	}
 	fs.Var(&fullNames{}, "full-names", "text report: write function names in full, however wide the lines get (default: shortened to fit 160 columns)")
 	fs.Lookup("full-names").NoOptDefVal = "true"
-	url := fs.String("report-url", os.Getenv("PROFDIFF_REPORT_URL"), "markdown report: link the HTML report at this URL, e.g. the CI artifact's (env PROFDIFF_REPORT_URL)")
-	flag := func(name string) string {
-		if f := fs.Lookup(name); f != nil {
-			return f.Value.String()
-		}
-		return ""
-	}
-	loc := all.Locator()
-	_ = report.Configure("markdown", func(w io.Writer, r *diff.Result) error {
-		return report.MarkdownWith(report.MarkdownOptions{ReportURL: *url, SnapshotDir: flag("current"), BaselineDir: flag("baseline"), Locator: loc})(w, r)
-	})
-	_ = report.Configure("text", report.Text)
+	fs.String("report-url", os.Getenv("PROFDIFF_REPORT_URL"), "markdown report: link the HTML report at this URL, e.g. the CI artifact's (env PROFDIFF_REPORT_URL)")
 }
 
-// fullNames is --full-names: setting it switches the text format to full
-// names at once, so that no other code has to pass the flag along.
+// fullNames is --full-names, a bool flag whose parse error names the flag.
 type fullNames struct{ on bool }
 
 func (f *fullNames) String() string { return strconv.FormatBool(f.on) }
@@ -62,7 +73,7 @@ func (f *fullNames) Set(s string) error {
 		return err
 	}
 	f.on = v
-	return report.Configure("text", report.TextWith(report.TextOptions{FullNames: v}))
+	return nil
 }
 
 // extFormats infers a report's format from its file's extension, for an
@@ -112,8 +123,8 @@ func outputPlan(formatFlags, outputFlags []string) (formats, files []string, err
 	for _, f := range formatFlags {
 		name, file, hasFile := strings.Cut(f, "=")
 		name = strings.TrimSpace(name)
-		if !report.Known(name) {
-			return nil, nil, fmt.Errorf("unknown format %q (known: %s)", name, strings.Join(report.Formats(), ", "))
+		if !slices.Contains(all.Names(), name) {
+			return nil, nil, fmt.Errorf("unknown format %q (known: %s)", name, strings.Join(all.Names(), ", "))
 		}
 		if hasFile && file == "" {
 			return nil, nil, fmt.Errorf("--format %s: no file after =; write --format %s=FILE, or --format %s for standard output", f, name, name)
@@ -136,7 +147,7 @@ func outputPlan(formatFlags, outputFlags []string) (formats, files []string, err
 			continue
 		}
 		f := formatOf(out)
-		if f == "" || !report.Known(f) {
+		if f == "" || !slices.Contains(all.Names(), f) {
 			exts := make([]string, 0, len(extFormats))
 			for _, e := range extFormats {
 				exts = append(exts, e.ext)

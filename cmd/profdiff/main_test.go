@@ -29,12 +29,13 @@ func cli(t *testing.T, args ...string) (int, string, string) {
 // returns their paths.
 func writeProfiles(t *testing.T, dir, prefix string, m *gen.Model, n int, seed uint64) []string {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, 7))
-	start := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(seed) * time.Hour)
-	var files []string
-	for i := range n {
-		p := m.Profile(m.Sample(rng, 3000, 0), start.Add(time.Duration(i)*10*time.Second), 10*time.Second)
-		files = append(files, writeProfile(t, filepath.Join(dir, prefix+"-"+string(rune('a'+i))+".pb.gz"), p))
+	files, err := m.WriteWindows(rand.New(rand.NewPCG(seed, 7)), dir, gen.Windows{
+		N: n, Samples: 3000,
+		Start: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(seed) * time.Hour),
+		Name:  func(i int) string { return prefix + "-" + string(rune('a'+i)) + ".pb.gz" },
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return files
 }

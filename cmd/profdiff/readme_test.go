@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/profdiff/profdiff/internal/strict"
 )
 
 // The README's shell blocks are the first thing a newcomer runs, so they are
@@ -216,10 +218,7 @@ func TestREADMECommands(t *testing.T) {
 	}
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		if os.Getenv("PROFDIFF_STRICT") == "1" {
-			t.Fatalf("PROFDIFF_STRICT=1 and no sh to run the README's commands with: %v", err)
-		}
-		t.Skipf("no sh to run the README's commands with: %v", err)
+		strict.SkipOrFail(t, "no sh to run the README's commands with: %v", err)
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/profdiff/profdiff/internal/inputfile"
 	"github.com/profdiff/profdiff/pkg/diff"
-	"github.com/profdiff/profdiff/pkg/report"
+	"github.com/profdiff/profdiff/pkg/report/all"
 )
 
 func init() {
@@ -41,7 +41,7 @@ goes to standard output.
 Exit status: the result's own (0 no regression, 1 regression, 2
 inconclusive, unless --inconclusive=pass), or 2 for an error.
 
-Formats: `+strings.Join(report.Formats(), ", ")+`
+Formats: `+strings.Join(all.Names(), ", ")+`
 
 Example:
   profdiff compare --baseline base --current cur --format json=result.json
@@ -75,7 +75,7 @@ Example:
 	if err != nil {
 		return fail(stderr, cmd, fmt.Errorf("%s: %w", *from, err))
 	}
-	if err := report.WriteOutputs(stdout, outFormats, outFiles, res); err != nil {
+	if err := reportFormats(fs).WriteOutputs(stdout, outFormats, outFiles, res); err != nil {
 		return fail(stderr, cmd, err)
 	}
 	return res.Verdict.ExitCode(*inconclusive == "pass")

@@ -333,7 +333,7 @@ func (d Dashboard) DatasourceRefs() map[string]DatasourceRef {
 }
 
 // ProfileTypes are the Pyroscope profile type IDs the bank services produce
-// (DESIGN.md, "Profile types").
+// (docs/cli.md, "Profile types").
 var ProfileTypes = map[string]bool{
 	"process_cpu:cpu:nanoseconds:cpu:nanoseconds": true,
 	"memory:alloc_space:bytes:space:bytes":        true,

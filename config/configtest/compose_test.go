@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/profdiff/profdiff/config"
+	"github.com/profdiff/profdiff/internal/strict"
 )
 
 type composeService struct {
@@ -223,7 +224,7 @@ func TestComposeMatchesPrometheusAndGrafana(t *testing.T) {
 
 func TestComposeDockerfileExists(t *testing.T) {
 	if _, err := os.Stat(repoPath(t, "services", "Dockerfile")); err != nil {
-		skipOrFail(t, "services/Dockerfile, which the compose file builds, does not exist yet")
+		strict.SkipOrFail(t, "services/Dockerfile, which the compose file builds, does not exist yet")
 	}
 }
 
@@ -243,7 +244,7 @@ func TestComposeConfigValidates(t *testing.T) {
 		}
 	}
 	if name == "" {
-		skipOrFail(t, "neither `docker compose` nor `docker-compose` is installed")
+		strict.SkipOrFail(t, "neither `docker compose` nor `docker-compose` is installed")
 	}
 	args = append(args, "-f", "docker-compose.yml", "config", "-q")
 	out, err := run(t, time.Minute, name, args...)
@@ -310,7 +311,7 @@ func TestBankHealthcheckMode(t *testing.T) {
 	_, addr := startBank(t, bin, "bank-api-gateway")
 	out, err := exec.Command(bin, "--healthcheck", "http://"+addr+"/health").CombinedOutput()
 	if err != nil && strings.Contains(string(out), "flag provided but not defined") {
-		skipOrFail(t, "the bank binary has no --healthcheck mode yet, which the compose health checks use")
+		strict.SkipOrFail(t, "the bank binary has no --healthcheck mode yet, which the compose health checks use")
 	}
 	if err != nil {
 		t.Fatalf("--healthcheck against a healthy service: %v\n%s", err, out)

@@ -13,53 +13,27 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/profdiff/profdiff/internal/childproc"
+	"github.com/profdiff/profdiff/internal/repotest"
+	"github.com/profdiff/profdiff/internal/strict"
 )
-
-// strict is PROFDIFF_STRICT=1: a missing outside tool fails instead of skipping.
-var strict = os.Getenv("PROFDIFF_STRICT") == "1"
-
-// skipOrFail skips the test with a reason, or fails it in strict mode.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if strict {
-		t.Fatalf("PROFDIFF_STRICT=1 and %s", msg)
-	}
-	t.Skip(msg)
-}
 
 // tool finds an outside tool on PATH, or skips (fails in strict mode).
 func tool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		skipOrFail(t, "%s not found on PATH (Debian: apt-get install prometheus)", name)
+		strict.SkipOrFail(t, "%s not found on PATH (Debian: apt-get install prometheus)", name)
 	}
 	t.Logf("real tool: %s", p)
 	return p
 }
 
 // repo returns the repository root (the folder holding go.mod).
-func repo(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}
+func repo(t testing.TB) string { return repotest.Root(t) }
 
 func repoPath(t testing.TB, parts ...string) string {
 	return filepath.Join(append([]string{repo(t)}, parts...)...)
@@ -131,7 +105,7 @@ func bankBinary(t *testing.T) string {
 		}
 	})
 	if bankSkip != "" {
-		skipOrFail(t, "%s", bankSkip)
+		strict.SkipOrFail(t, "%s", bankSkip)
 	}
 	if bankErr != nil {
 		t.Fatal(bankErr)
@@ -152,46 +126,24 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// proc is a child process owned by a test; stop ends it (SIGTERM, then
-// SIGKILL after a grace period) and is safe to call twice.
+// proc is a child process owned by a test, in its own process group
+// (childproc), with its output kept in memory.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-	once sync.Once
+	*childproc.Process
+	out *childproc.Buffer
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 1<<20 { // keep memory bounded
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
+// start starts bin; the test's cleanup stops it (SIGTERM to its process
+// group, SIGKILL after a grace period) and, if the test failed, logs the
+// end of its output.
 func start(t *testing.T, name string, env []string, bin string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+	out := &childproc.Buffer{Max: 1 << 20}
+	cp, err := childproc.Start(name, out, env, bin, args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() { cmd.Wait(); close(p.done) }()
+	p := &proc{Process: cp, out: out}
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
@@ -201,25 +153,12 @@ func start(t *testing.T, name string, env []string, bin string, args ...string) 
 	return p
 }
 
-func (p *proc) stop() {
-	p.once.Do(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-}
+// stop ends the process; it is safe to call twice.
+func (p *proc) stop() { _ = p.Stop(5 * time.Second) }
 
 func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	done, _ := p.Exited()
+	return done
 }
 
 func tail(s string, n int) string {
@@ -309,25 +248,13 @@ func bankExported(t *testing.T) Exported {
 		// A separate process owned by this helper, stopped before returning:
 		// t.Cleanup of the first caller would be too early for later tests.
 		addr := freeAddr(t)
-		cmd := exec.Command(bin, "--service", "bank-account-service", "--addr", addr)
-		cmd.Env = append(os.Environ(), "PYROSCOPE_SERVER_ADDRESS=")
-		var out syncBuffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
+		out := &childproc.Buffer{Max: 1 << 20}
+		p, err := childproc.Start("bank-account-service", out, []string{"PYROSCOPE_SERVER_ADDRESS="}, bin, "--service", "bank-account-service", "--addr", addr)
+		if err != nil {
 			exportedErr = err
 			return
 		}
-		defer func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		}()
+		defer p.Stop(5 * time.Second)
 		base := "http://" + addr
 		if err := waitFor(20*time.Second, 100*time.Millisecond, func() error { _, err := get(base + "/health"); return err }); err != nil {
 			exportedErr = fmt.Errorf("bank service not healthy: %v\n%s", err, tail(out.String(), 500))

@@ -1,10 +1,7 @@
 package baseline_test
 
 import (
-	"bytes"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -23,18 +20,9 @@ func TestProfileFilesMatchAddProfile(t *testing.T) {
 	dir := t.TempDir()
 	m := gen.NewModel(7, 400)
 	rng := rand.New(rand.NewPCG(3, 4))
-	var files []string
-	start := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 4 {
-		var buf bytes.Buffer
-		if err := m.Profile(m.Sample(rng, 5000, 0.05), start.Add(time.Duration(i)*10*time.Second), 10*time.Second).Write(&buf); err != nil {
-			t.Fatal(err)
-		}
-		f := filepath.Join(dir, "w"+string(rune('0'+i))+".pb.gz")
-		if err := os.WriteFile(f, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, f)
+	files, err := m.WriteWindows(rng, dir, gen.Windows{N: 4, Samples: 5000, Jitter: 0.05, Start: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
 	}
 	ids, _ := profiletype.Parse("cpu")
 	limit := inputfile.Limit{What: "a profile", Max: 64 << 20}

@@ -169,8 +169,9 @@ func ParseList(items []string) ([]ID, error) {
 	return out, nil
 }
 
-// Default is the set of profile types profdiff gates when none is named:
-// CPU, allocations and lock contention, as DESIGN.md's flow describes.
+// Default is the set of profile types profdiff collects and gates when none
+// is named: CPU, allocations and lock contention (docs/cli.md, "Profile
+// types").
 func Default() []ID {
 	ids, _ := ParseList([]string{"cpu", "alloc", "lock"})
 	return ids

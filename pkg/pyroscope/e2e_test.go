@@ -10,52 +10,11 @@ import (
 
 	"github.com/grafana/pyroscope-go"
 
+	"github.com/profdiff/profdiff/internal/workload"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	pc "github.com/profdiff/profdiff/pkg/pyroscope"
 	"github.com/profdiff/profdiff/testenv/profstore"
 )
-
-// pyroscopeE2EBusyLoop is the function the end-to-end test looks for in the
-// collected CPU series; its name is unique to this test.
-//
-//go:noinline
-func pyroscopeE2EBusyLoop(stop <-chan struct{}) uint64 {
-	x := uint64(1)
-	for {
-		for i := 0; i < 1e5; i++ {
-			x = x*6364136223846793005 + 1442695040888963407
-		}
-		select {
-		case <-stop:
-			return x
-		default:
-		}
-	}
-}
-
-// pyroscopeE2EContend makes mutex contention and allocations.
-func pyroscopeE2EContend(stop <-chan struct{}) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				mu.Lock()
-				time.Sleep(100 * time.Microsecond)
-				_ = make([]byte, 128<<10)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // TestEndToEndSDK: the real pyroscope-go SDK pushes to the embedded server
 // (with basic auth and a tenant required), WaitForRange waits until the
@@ -97,8 +56,8 @@ func TestEndToEndSDK(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); pyroscopeE2EBusyLoop(stop) }()
-	go func() { defer wg.Done(); pyroscopeE2EContend(stop) }()
+	go func() { defer wg.Done(); workload.Spin(stop) }()
+	go func() { defer wg.Done(); workload.Contend(stop, 3, 100*time.Microsecond, 128<<10) }()
 	defer func() {
 		close(stop)
 		wg.Wait()
@@ -134,7 +93,7 @@ func TestEndToEndSDK(t *testing.T) {
 	}
 	found := false
 	for i, f := range se.Functions {
-		if strings.HasSuffix(f.Name, ".pyroscopeE2EBusyLoop") {
+		if strings.HasSuffix(f.Name, "/internal/workload.Spin") {
 			found = true
 			var self int64
 			for _, w := range se.Windows {
@@ -146,7 +105,7 @@ func TestEndToEndSDK(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Errorf("pyroscopeE2EBusyLoop not in the CPU series (%d functions)", len(se.Functions))
+		t.Errorf("workload.Spin not in the CPU series (%d functions)", len(se.Functions))
 	}
 	for _, w := range se.Windows {
 		if w.Period != 1e7 {

@@ -10,21 +10,21 @@ import (
 	"github.com/profdiff/profdiff/pkg/diff"
 )
 
-// WriteOutputs renders r in each format and writes it to the output in the
-// same position, or to stdout when there is none (or it is "-"): the nth
+// WriteOutputs renders r in each of the named formats of fs and writes it to
+// the output in the same position, or to stdout when there is none (or it is "-"): the nth
 // --output belongs to the nth --format. Every format is rendered before any
 // file is written, so an unknown format or a renderer error writes nothing.
 // Files are written atomically (temporary file and rename) and their
 // directories created, so a CI step that uploads reports/ never sees half a
 // file.
-func WriteOutputs(stdout io.Writer, formats, outputs []string, r *diff.Result) error {
+func (fs Formats) WriteOutputs(stdout io.Writer, formats, outputs []string, r *diff.Result) error {
 	if len(outputs) > len(formats) {
 		return fmt.Errorf("%d outputs for %d formats: each --output needs a --format before it", len(outputs), len(formats))
 	}
 	rendered := make([][]byte, len(formats))
 	for i, f := range formats {
 		var buf bytes.Buffer
-		if err := Render(&buf, f, r); err != nil {
+		if err := fs.Render(&buf, f, r); err != nil {
 			return fmt.Errorf("format %s: %w", f, err)
 		}
 		rendered[i] = buf.Bytes()

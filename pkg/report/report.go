@@ -1,9 +1,10 @@
 // Package report renders a diff.Result for people and machines: text for a
 // terminal, markdown for a pull-request comment, JSON with a versioned schema
 // (docs/json-schema.md), and JUnit XML for CI test tabs. Other renderers
-// (SARIF, GitHub annotations, HTML) live in subpackages and add themselves
-// to the same registry with Register, so the CLI's --format list grows
-// without the CLI knowing them.
+// (SARIF, GitHub annotations, HTML) live in subpackages; package all puts
+// every format in one Formats for a repository. A program chooses the
+// formats it offers and passes them where it writes reports: nothing
+// registers itself, and nothing here reads the environment.
 //
 // Renderers follow benchstat's manner: numbers with the test's words beside
 // them ("+34.2% (p=0.001 q=0.004, n=6+6)"), "~" for no credible change, and
@@ -16,7 +17,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/profdiff/profdiff/pkg/diff"
 )
@@ -24,92 +24,99 @@ import (
 // RenderFunc writes one rendering of a result.
 type RenderFunc func(w io.Writer, r *diff.Result) error
 
-type format struct {
-	render RenderFunc
-	desc   string
+// Format is one report format: the name --format takes, a line for help
+// texts, and its renderer.
+type Format struct {
+	Name        string
+	Description string
+	Render      RenderFunc
 }
 
-var (
-	mu      sync.RWMutex
-	formats = map[string]format{}
-)
+// Formats is the set of formats a program offers. The program chooses it
+// and passes it where reports are written (Builtin, or the fuller set of
+// package all, with the options it knows); no renderer registers itself.
+type Formats []Format
 
-// Register adds a format under name, with a one-line description for help
-// texts. It panics when the name is taken or empty, as a duplicate is a
-// programming error found at start-up.
-func Register(name, description string, f RenderFunc) {
-	mu.Lock()
-	defer mu.Unlock()
-	if name == "" || f == nil {
-		panic("report: Register with empty name or nil renderer")
+// Builtin returns this package's formats, with their default options:
+// text, markdown, json and junit.
+func Builtin() Formats {
+	return Formats{
+		{"text", "aligned table for a terminal, worst first, with a one-line summary", Text},
+		{"markdown", "pull-request comment or $GITHUB_STEP_SUMMARY", Markdown},
+		{"json", "the full result, schema in docs/json-schema.md", JSON},
+		{"junit", "JUnit XML, one test case per service and profile type", JUnit},
 	}
-	if _, ok := formats[name]; ok {
-		panic("report: format " + name + " registered twice")
-	}
-	formats[name] = format{render: f, desc: description}
 }
 
-// Configure replaces the renderer of a registered format, keeping its
-// description: a program sets the options it knows (a repository, a flag
-// for full names, an artifact URL) on the formats registered with their
-// defaults. It fails for a name that is not registered.
-func Configure(name string, f RenderFunc) error {
-	mu.Lock()
-	defer mu.Unlock()
-	old, ok := formats[name]
-	if !ok || f == nil {
-		return fmt.Errorf("report: cannot configure format %q: not registered", name)
+// Add returns fs with f added. It panics when f's name is empty or taken,
+// or it has no renderer: a programming error, found at start-up.
+func (fs Formats) Add(f Format) Formats {
+	if f.Name == "" || f.Render == nil {
+		panic("report: format with empty name or nil renderer")
 	}
-	formats[name] = format{render: f, desc: old.desc}
-	return nil
+	if _, ok := fs.lookup(f.Name); ok {
+		panic("report: format " + f.Name + " added twice")
+	}
+	return append(fs[:len(fs):len(fs)], f)
 }
 
-// Formats returns the registered format names, sorted.
-func Formats() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]string, 0, len(formats))
-	for n := range formats {
-		out = append(out, n)
+// With returns fs with the renderer of format name replaced by render,
+// keeping its description: how a program sets the options it knows (a
+// repository, full names, an artifact URL). It panics when fs has no such
+// format.
+func (fs Formats) With(name string, render RenderFunc) Formats {
+	i, ok := fs.lookup(name)
+	if !ok || render == nil {
+		panic("report: cannot set the renderer of format " + name)
+	}
+	out := append(Formats(nil), fs...)
+	out[i].Render = render
+	return out
+}
+
+func (fs Formats) lookup(name string) (int, bool) {
+	for i, f := range fs {
+		if f.Name == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// Names returns the formats' names, sorted.
+func (fs Formats) Names() []string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.Name)
 	}
 	sort.Strings(out)
 	return out
 }
 
 // Describe returns the description of a format, or "".
-func Describe(name string) string {
-	mu.RLock()
-	defer mu.RUnlock()
-	return formats[name].desc
+func (fs Formats) Describe(name string) string {
+	if i, ok := fs.lookup(name); ok {
+		return fs[i].Description
+	}
+	return ""
 }
 
-// Known reports whether a format is registered.
-func Known(name string) bool {
-	mu.RLock()
-	defer mu.RUnlock()
-	_, ok := formats[name]
+// Known reports whether fs has a format of that name.
+func (fs Formats) Known(name string) bool {
+	_, ok := fs.lookup(name)
 	return ok
 }
 
 // Render writes r in the named format.
-func Render(w io.Writer, name string, r *diff.Result) error {
-	mu.RLock()
-	f, ok := formats[name]
-	mu.RUnlock()
+func (fs Formats) Render(w io.Writer, name string, r *diff.Result) error {
+	i, ok := fs.lookup(name)
 	if !ok {
-		return fmt.Errorf("unknown format %q (known: %s)", name, strings.Join(Formats(), ", "))
+		return fmt.Errorf("unknown format %q (known: %s)", name, strings.Join(fs.Names(), ", "))
 	}
 	if r == nil {
 		return fmt.Errorf("report: nil result")
 	}
-	return f.render(w, r)
-}
-
-func init() {
-	Register("text", "aligned table for a terminal, worst first, with a one-line summary", Text)
-	Register("markdown", "pull-request comment or $GITHUB_STEP_SUMMARY", Markdown)
-	Register("json", "the full result, schema in docs/json-schema.md", JSON)
-	Register("junit", "JUnit XML, one test case per service and profile type", JUnit)
+	return fs[i].Render(w, r)
 }
 
 // The helpers below are exported for the other renderers, so all formats

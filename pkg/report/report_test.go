@@ -101,7 +101,7 @@ func TestGolden(t *testing.T) {
 	for _, f := range []string{"text", "markdown", "json", "junit"} {
 		t.Run(f, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Render(&buf, f, fixture()); err != nil {
+			if err := Builtin().Render(&buf, f, fixture()); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, "fixture."+f+".golden", buf.Bytes())
@@ -111,7 +111,7 @@ func TestGolden(t *testing.T) {
 
 func TestOutputsParse(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, "json", fixture()); err != nil {
+	if err := Builtin().Render(&buf, "json", fixture()); err != nil {
 		t.Fatal(err)
 	}
 	var back diff.Result
@@ -122,7 +122,7 @@ func TestOutputsParse(t *testing.T) {
 		t.Errorf("JSON round trip lost data: %+v", back.Series[0].Findings[2])
 	}
 	buf.Reset()
-	if err := Render(&buf, "junit", fixture()); err != nil {
+	if err := Builtin().Render(&buf, "junit", fixture()); err != nil {
 		t.Fatal(err)
 	}
 	var suites junitSuites
@@ -141,24 +141,54 @@ func TestOutputsParse(t *testing.T) {
 	}
 }
 
-func TestRegistry(t *testing.T) {
-	if err := Render(&bytes.Buffer{}, "nope", fixture()); err == nil || !strings.Contains(err.Error(), "known: json, junit, markdown, text") {
+// TestFormats: a program's formats are the ones it chose; Add and With
+// return new sets and leave the old one alone; misuse panics.
+func TestFormats(t *testing.T) {
+	builtin := Builtin()
+	if got := strings.Join(builtin.Names(), ","); got != "json,junit,markdown,text" {
+		t.Errorf("Builtin: %s", got)
+	}
+	if err := builtin.Render(&bytes.Buffer{}, "nope", fixture()); err == nil || !strings.Contains(err.Error(), "known: json, junit, markdown, text") {
 		t.Errorf("unknown format error: %v", err)
 	}
-	Register("test-upper", "for the test", func(w io.Writer, r *diff.Result) error {
+	upper := func(w io.Writer, r *diff.Result) error {
 		_, err := io.WriteString(w, strings.ToUpper(string(r.Verdict)))
 		return err
-	})
-	var buf bytes.Buffer
-	if err := Render(&buf, "test-upper", fixture()); err != nil || buf.String() != "REGRESSION" {
-		t.Errorf("registered format: %q %v", buf.String(), err)
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("registering a name twice did not panic")
-		}
-	}()
-	Register("text", "again", Text)
+	more := builtin.Add(Format{Name: "test-upper", Description: "for the test", Render: upper})
+	var buf bytes.Buffer
+	if err := more.Render(&buf, "test-upper", fixture()); err != nil || buf.String() != "REGRESSION" {
+		t.Errorf("added format: %q %v", buf.String(), err)
+	}
+	if builtin.Known("test-upper") || !more.Known("test-upper") || more.Describe("test-upper") != "for the test" {
+		t.Error("Add changed the set it was called on, or lost the format")
+	}
+	swapped := builtin.With("text", upper)
+	buf.Reset()
+	if err := swapped.Render(&buf, "text", fixture()); err != nil || buf.String() != "REGRESSION" {
+		t.Errorf("With: text renders %q, %v", buf.String(), err)
+	}
+	if swapped.Describe("text") != builtin.Describe("text") || builtin.Describe("text") == "" {
+		t.Error("With lost the description")
+	}
+	buf.Reset()
+	if err := builtin.Render(&buf, "text", fixture()); err != nil || buf.String() == "REGRESSION" {
+		t.Error("With changed the set it was called on")
+	}
+	for name, misuse := range map[string]func(){
+		"Add of a taken name":  func() { builtin.Add(Format{Name: "text", Render: Text}) },
+		"Add without renderer": func() { builtin.Add(Format{Name: "x"}) },
+		"With of no format":    func() { builtin.With("nope", Text) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s did not panic", name)
+				}
+			}()
+			misuse()
+		}()
+	}
 }
 
 func TestWording(t *testing.T) {

@@ -20,7 +20,7 @@ const (
 	ServiceNotification = "bank-notification-service"
 )
 
-// ServiceInfo is one row of the service table in DESIGN.md.
+// ServiceInfo is one row of the service table in services/README.md.
 type ServiceInfo struct {
 	Name  string // full name, e.g. "bank-fraud-service"
 	Short string // short alias accepted by --service, e.g. "fraud"

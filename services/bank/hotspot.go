@@ -20,8 +20,9 @@ type Hotspot struct {
 	Service string
 	// Function is the full function name exactly as pprof reports it.
 	Function string
-	// Profile is the profile type alias (DESIGN.md) in which the hot spot is
-	// meant to be judged: "cpu", "alloc_space" or "mutex_delay".
+	// Profile is the profile type alias (docs/cli.md, "Profile types") in
+	// which the hot spot is meant to be judged: "cpu", "alloc_space" or
+	// "mutex_delay".
 	Profile string
 	// Description says in a few words what the function does.
 	Description string

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/profdiff/profdiff/internal/pproftest"
 )
 
 // testRequest is one request of a service's load mix in these tests.
@@ -110,47 +112,6 @@ func drive(t *testing.T, url string, mix []testRequest, workers int, d time.Dura
 	return total
 }
 
-// share returns the fraction of the chosen sample value held by samples whose
-// stack contains fn, among samples accepted by keep, and whether fn was seen.
-func share(p *profile.Profile, valueIndex int, fn string, keep func(*profile.Sample) bool) (float64, int64, bool) {
-	var total, hit int64
-	seen := false
-	for _, s := range p.Sample {
-		if keep != nil && !keep(s) {
-			continue
-		}
-		v := s.Value[valueIndex]
-		total += v
-		found := false
-		for _, loc := range s.Location {
-			for _, ln := range loc.Line {
-				if ln.Function != nil && ln.Function.Name == fn {
-					found = true
-				}
-			}
-		}
-		if found {
-			hit += v
-			seen = true
-		}
-	}
-	if total == 0 {
-		return 0, 0, seen
-	}
-	return float64(hit) / float64(total), total, seen
-}
-
-func valueIndex(t *testing.T, p *profile.Profile, typ string) int {
-	t.Helper()
-	for i, st := range p.SampleType {
-		if st.Type == typ {
-			return i
-		}
-	}
-	t.Fatalf("profile has no sample type %q", typ)
-	return 0
-}
-
 // odds is share/(1-share): how the hot spot's value compares with the rest of
 // its profile. A share of 1 gives +Inf.
 func odds(share float64) float64 {
@@ -205,59 +166,28 @@ func measure(t *testing.T, h Hotspot, factor float64, d time.Duration) (m measur
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.share, m.total, m.seen = share(p, valueIndex(t, p, "cpu"), h.Function, func(s *profile.Sample) bool {
+		m.share, m.total, m.seen = pproftest.Share(t, p, "cpu", h.Function, func(s *profile.Sample) bool {
 			return len(s.Label["svc"]) == 1 && s.Label["svc"][0] == h.Service
 		})
 	case "alloc_space":
 		old := runtime.MemProfileRate
 		runtime.MemProfileRate = 8192
 		defer func() { runtime.MemProfileRate = old }()
-		before := heapProfile(t)
+		before := pproftest.Lookup(t, "allocs")
 		m.requests = drive(t, ts.URL, mix, 4, d)
-		after := heapProfile(t)
-		p := delta(t, after, before)
-		m.share, m.total, m.seen = share(p, valueIndex(t, p, "alloc_space"), h.Function, nil)
+		p := pproftest.Delta(t, pproftest.Lookup(t, "allocs"), before)
+		m.share, m.total, m.seen = pproftest.Share(t, p, "alloc_space", h.Function, nil)
 	case "mutex_delay":
 		old := runtime.SetMutexProfileFraction(1)
 		defer runtime.SetMutexProfileFraction(old)
-		before := lookupProfile(t, "mutex")
+		before := pproftest.Lookup(t, "mutex")
 		m.requests = drive(t, ts.URL, mix, 8, d)
-		after := lookupProfile(t, "mutex")
-		p := delta(t, after, before)
-		m.share, m.total, m.seen = share(p, valueIndex(t, p, "delay"), h.Function, nil)
+		p := pproftest.Delta(t, pproftest.Lookup(t, "mutex"), before)
+		m.share, m.total, m.seen = pproftest.Share(t, p, "delay", h.Function, nil)
 	default:
 		t.Fatalf("unknown profile %q", h.Profile)
 	}
 	return m
-}
-
-func heapProfile(t *testing.T) *profile.Profile {
-	runtime.GC() // the heap profile is as of the last GC
-	return lookupProfile(t, "allocs")
-}
-
-func lookupProfile(t *testing.T, name string) *profile.Profile {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := pprof.Lookup(name).WriteTo(&buf, 0); err != nil {
-		t.Fatal(err)
-	}
-	p, err := profile.Parse(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// delta returns after − before for cumulative profiles (heap, mutex).
-func delta(t *testing.T, after, before *profile.Profile) *profile.Profile {
-	t.Helper()
-	before.Scale(-1)
-	p, err := profile.Merge([]*profile.Profile{after, before})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // TestHotspotsInProfiles proves, for every hot spot, that the Function in the

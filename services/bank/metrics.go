@@ -11,7 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// httpMetrics are the two HTTP series DESIGN.md promises. Each Server has its
+// httpMetrics are the two HTTP series services/README.md documents, which the
+// alerts and dashboards under config/ are built on. Each Server has its
 // own registry so that several services can run in one process (the
 // in-process harness) without their series colliding.
 type httpMetrics struct {

@@ -1,13 +1,11 @@
 package bank
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"regexp"
 	"runtime"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,8 +13,9 @@ import (
 	"time"
 
 	"github.com/grafana/pyroscope-go"
-	"github.com/grafana/pyroscope-go/upstream"
 	"github.com/grafana/pyroscope-go/upstream/remote"
+
+	"github.com/profdiff/profdiff/services/cpuprofile"
 )
 
 // ProfilingConfig is the continuous-profiling setup of one process. It mirrors
@@ -217,7 +216,7 @@ func ParseLabels(s string) (map[string]string, error) {
 // valid and Stop does nothing.
 type Profiler struct {
 	sdk *pyroscope.Profiler
-	cpu *cpuCollector
+	cpu *cpuprofile.Collector
 	up  *remote.Remote
 	// restore puts back the runtime sampling rates changed at start.
 	restore []func()
@@ -229,7 +228,7 @@ func (p *Profiler) Stop() {
 		return
 	}
 	if p.cpu != nil {
-		p.cpu.stop()
+		p.cpu.Stop()
 	}
 	if p.up != nil {
 		p.up.Flush()
@@ -249,13 +248,12 @@ func (p *Profiler) Stop() {
 // Uploads run in the background with a bounded queue: a Pyroscope that is
 // down or slow costs failed uploads (logged, rate-limited), never requests.
 //
-// At the default 100 Hz the SDK collects CPU profiles itself. pyroscope-go
-// v1.5.0 has no setting for the CPU rate (its SampleRate is ignored), so for
-// any other CPURate a collector here runs the same windowed cycle at that rate
-// (runtime.SetCPUProfileRate before pprof.StartCPUProfile; the profile's period
-// records the real rate) and uploads through the SDK's own uploader. The Go
-// runtime then prints "cannot set cpu profile rate" to stderr once per window;
-// that line is expected.
+// CPU profiles are not collected by the SDK but by package cpuprofile, at
+// CPURate, in windows on the upload interval's grid like the SDK's other
+// profile types, and uploaded through an uploader of the SDK's own
+// (remote.Remote) under the same ingest name; that package says why. At any
+// rate but 100 Hz the Go runtime prints "cannot set cpu profile rate" to
+// stderr once per window; that line is expected.
 func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 	if log == nil {
 		log = slog.Default()
@@ -292,8 +290,8 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 		}
 		switch e {
 		case "cpu":
-			// CPU profiles are collected here, not by the SDK: see
-			// cpuCollector for why.
+			// CPU profiles are collected by package cpuprofile, not
+			// by the SDK: see there for why.
 			customCPU = true
 			continue
 		case "alloc":
@@ -343,7 +341,10 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 		}
 		up.Start()
 		p.up = up
-		p.cpu = startCPUCollector(appNameWithLabels(cfg.ApplicationName, cfg.Labels), rate, cfg.UploadInterval, up, plog)
+		p.cpu = cpuprofile.Start(cpuprofile.Config{
+			Name: appNameWithLabels(cfg.ApplicationName, cfg.Labels), Hz: rate,
+			Interval: cfg.UploadInterval, Upstream: up, Logger: plog,
+		})
 	}
 	log.Info("profiler attached: pyroscope-go "+pyroscopeVersion+" sending to "+redactURL(cfg.ServerAddress),
 		"app", cfg.ApplicationName, "events", strings.Join(cfg.Events, ","), "labels", formatLabels(cfg.Labels),
@@ -379,84 +380,6 @@ func formatLabels(m map[string]string) string {
 // does, so custom-rate CPU profiles land in the same series as the rest.
 func appNameWithLabels(app string, labels map[string]string) string {
 	return app + "{" + formatLabels(labels) + "}"
-}
-
-// cpuCollector profiles the CPU in windows aligned to the upload interval's
-// boundaries (10:00:00, 10:00:10, ...) and uploads each through the SDK's
-// uploader, at any sampling rate.
-//
-// pyroscope-go v1.5.0 has its own CPU collector, but it fits a per-window
-// comparison badly: its windows start whenever the process did, and when its
-// ticker fires a hair before a full interval has passed it re-arms for the
-// elapsed time instead of the remainder, so uploads covering 10 s, 20 s and
-// 15 s follow each other (seen here under load). A window of a comparison
-// must hold exactly one CPU profile, aligned like the SDK's heap, mutex and
-// block uploads, which the SDK does align to the interval grid. The SDK also
-// has no setting for the CPU rate (its SampleRate is ignored).
-type cpuCollector struct {
-	name     string
-	hz       int
-	interval time.Duration
-	up       upstream.Upstream
-	log      pyroscope.Logger
-	done     chan struct{}
-	wg       sync.WaitGroup
-}
-
-func startCPUCollector(name string, hz int, interval time.Duration, up upstream.Upstream, log pyroscope.Logger) *cpuCollector {
-	c := &cpuCollector{name: name, hz: hz, interval: interval, up: up, log: log, done: make(chan struct{})}
-	c.wg.Add(1)
-	go c.loop()
-	return c
-}
-
-func (c *cpuCollector) loop() {
-	defer c.wg.Done()
-	var buf bytes.Buffer
-	for {
-		buf.Reset()
-		if c.hz != 100 {
-			// pprof.StartCPUProfile would set 100 Hz; setting the rate
-			// first makes the runtime keep ours (and print once that it
-			// cannot set the rate again, which is expected).
-			runtime.SetCPUProfileRate(c.hz)
-		}
-		start := time.Now()
-		err := pprof.StartCPUProfile(&buf)
-		if err != nil {
-			if c.hz != 100 {
-				runtime.SetCPUProfileRate(0)
-			}
-			c.log.Errorf("cpu profile at %d Hz: %v", c.hz, err)
-		}
-		// End at the next boundary of the interval grid.
-		t := time.NewTimer(time.Until(start.Truncate(c.interval).Add(c.interval)))
-		stopped := false
-		select {
-		case <-t.C:
-		case <-c.done:
-			t.Stop()
-			stopped = true
-		}
-		if err == nil {
-			pprof.StopCPUProfile()
-			if buf.Len() > 0 {
-				c.up.Upload(&upstream.UploadJob{
-					Name: c.name, StartTime: start, EndTime: time.Now(), SpyName: "gospy",
-					SampleRate: uint32(c.hz), Units: "samples", AggregationType: "sum",
-					Format: upstream.FormatPprof, Profile: bytes.Clone(buf.Bytes()),
-				})
-			}
-		}
-		if stopped {
-			return
-		}
-	}
-}
-
-func (c *cpuCollector) stop() {
-	close(c.done)
-	c.wg.Wait()
 }
 
 // rateLimitedLogger passes pyroscope-go's messages to slog. Errors are rate

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/profdiff/profdiff/internal/pproftest"
 	"github.com/profdiff/profdiff/services/bank"
 )
 
@@ -65,7 +67,7 @@ func TestHotspotsVisibleUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	serverSide := func(s *profile.Sample) bool {
-		return inStack(s, "net/http.(*conn).serve") || inStack(s, "github.com/profdiff/profdiff/services/bank.(*Server).startJobs.func1")
+		return pproftest.InStack(s, "net/http.(*conn).serve") || pproftest.InStack(s, "github.com/profdiff/profdiff/services/bank.(*Server).startJobs.func1")
 	}
 	for _, h := range bank.Hotspots {
 		var p *profile.Profile
@@ -82,83 +84,14 @@ func TestHotspotsVisibleUnderLoad(t *testing.T) {
 			if h.Profile == "mutex_delay" {
 				name, t2 = "mutex", "delay"
 			}
-			before := snapshot(t, name)
+			before := pproftest.Lookup(t, name)
 			load(map[string]string{h.Service: g.URLs[h.Service]}, 30, d)
-			p, typ = diff(t, snapshot(t, name), before), t2
+			p, typ = pproftest.Delta(t, pproftest.Lookup(t, name), before), t2
 		}
-		sh, total := shareOf(p, typ, h.Function, keep)
+		sh, total, _ := pproftest.Share(t, p, typ, h.Function, keep)
 		t.Logf("%-22s %-26s %-12s %5.1f%% of %d", h.Inject, h.Service, h.Profile, 100*sh, total)
 		if sh < 0.02 {
 			t.Errorf("%s: %s holds %.1f%% of %s, want >= 2%%", h.Inject, h.Function, 100*sh, h.Profile)
 		}
 	}
-}
-
-func inStack(s *profile.Sample, fn string) bool {
-	for _, loc := range s.Location {
-		for _, ln := range loc.Line {
-			if ln.Function != nil && ln.Function.Name == fn {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func snapshot(t *testing.T, name string) *profile.Profile {
-	t.Helper()
-	if name == "allocs" {
-		runtime.GC()
-	}
-	var buf bytes.Buffer
-	if err := pprof.Lookup(name).WriteTo(&buf, 0); err != nil {
-		t.Fatal(err)
-	}
-	p, err := profile.Parse(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func diff(t *testing.T, after, before *profile.Profile) *profile.Profile {
-	t.Helper()
-	before.Scale(-1)
-	p, err := profile.Merge([]*profile.Profile{after, before})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func shareOf(p *profile.Profile, typ, fn string, keep func(*profile.Sample) bool) (float64, int64) {
-	idx := -1
-	for i, st := range p.SampleType {
-		if st.Type == typ {
-			idx = i
-		}
-	}
-	if idx < 0 {
-		return 0, 0
-	}
-	var total, hit int64
-	for _, s := range p.Sample {
-		if !keep(s) {
-			continue
-		}
-		total += s.Value[idx]
-	stack:
-		for _, loc := range s.Location {
-			for _, ln := range loc.Line {
-				if ln.Function != nil && ln.Function.Name == fn {
-					hit += s.Value[idx]
-					break stack
-				}
-			}
-		}
-	}
-	if total == 0 {
-		return 0, 0
-	}
-	return float64(hit) / float64(total), total
 }

@@ -43,7 +43,7 @@ const (
 	UIDServiceComparison = "service-comparison"
 )
 
-// Pyroscope profile type IDs the bank services produce (DESIGN.md, "Profile types").
+// Pyroscope profile type IDs the bank services produce (docs/cli.md, "Profile types").
 const (
 	ProfileCPU         = "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
 	ProfileAllocSpace  = "memory:alloc_space:bytes:space:bytes"

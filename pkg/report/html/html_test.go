@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/profdiff/profdiff/internal/reporttest"
+	"github.com/profdiff/profdiff/internal/strict"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/report/sarif"
@@ -263,10 +264,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("PROFDIFF_STRICT") == "1" {
-		t.Fatal("no chromium found (PROFDIFF_STRICT=1): install Debian's chromium or set PROFDIFF_CHROMIUM")
-	}
-	t.Skip("no chromium found: install Debian's chromium (or set PROFDIFF_CHROMIUM) to run the browser check")
+	strict.SkipOrFail(t, "no chromium found: install Debian's chromium (or set PROFDIFF_CHROMIUM) to run the browser check")
 	return ""
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/profdiff/profdiff/pkg/baseline"
-	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/testenv"
 )
 
@@ -88,7 +87,7 @@ func runDuetGate(ctx context.Context, fs *pflag.FlagSet, sf *stackFlags, lf *loa
 	if len(formats) == 0 {
 		formats = []string{"text"}
 	}
-	if err := report.WriteOutputs(stdout, formats, gf.outputs, res.Result); err != nil {
+	if err := reportFormats().WriteOutputs(stdout, formats, gf.outputs, res.Result); err != nil {
 		return fail(stderr, "gate", err)
 	}
 	return res.Result.Verdict.ExitCode(gf.inconclusive == "pass")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/gate"
@@ -71,15 +73,25 @@ func addGateFlags(fs interface {
 }
 
 func formatList() string {
-	all.Register()
 	s := ""
-	for i, f := range report.Formats() {
+	for i, f := range all.Names() {
 		if i > 0 {
 			s += ", "
 		}
 		s += f
 	}
 	return s
+}
+
+// reportFormats is every report format, file names mapped to the
+// repository at $GITHUB_WORKSPACE in a GitHub Actions job, else the one
+// holding the working directory.
+func reportFormats() report.Formats {
+	dir := os.Getenv("GITHUB_WORKSPACE")
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	return all.Formats(report.FindLocator(dir))
 }
 
 func (g *gateFlags) gateOptions() (gate.Options, error) {
@@ -99,7 +111,7 @@ func (g *gateFlags) gateOptions() (gate.Options, error) {
 		formats = []string{"text"}
 	}
 	for _, f := range formats {
-		if !report.Known(f) {
+		if !slices.Contains(all.Names(), f) {
 			return o, fmt.Errorf("unknown format %q (known: %s)", f, formatList())
 		}
 	}
@@ -118,7 +130,6 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
-	all.Register()
 	if df.against != "" || df.baseBinary != "" {
 		if *base != "" {
 			return fail(stderr, "gate", fmt.Errorf("--baseline and --against are two ways to gate; give one"))
@@ -146,7 +157,7 @@ func runGate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(formats) == 0 {
 		formats = []string{"text"}
 	}
-	if err := report.WriteOutputs(stdout, formats, gf.outputs, res); err != nil {
+	if err := reportFormats().WriteOutputs(stdout, formats, gf.outputs, res); err != nil {
 		return fail(stderr, "gate", err)
 	}
 	return res.Verdict.ExitCode(gf.inconclusive == "pass")
