@@ -64,10 +64,12 @@ const (
 	// or more of their profile was off by 12% (RMS) over six simultaneous
 	// pairs against 15-17% over three interleaved ones.
 	DefaultDuetMode = DuetSimultaneous
-	// DefaultDuetPairs is the number of block pairs P: six simultaneous
-	// pairs of 30 s measure in about 4 minutes, leaving the gate (builds
-	// included) within 8 on 2 cores.
-	DefaultDuetPairs = 6
+	// DefaultDuetPairs is the number of block pairs P: the duet gate was
+	// calibrated at four simultaneous pairs of 30 s (docs/duet.md: 0 of 20
+	// A/A trials with a false alarm; +25% in the CPU, allocation and lock hot
+	// spots named 9, 9 and 6 times in 9), which measure in about 2.5
+	// minutes. More pairs (--pairs) buy power with time.
+	DefaultDuetPairs = 4
 	// DefaultDuetBlock is the measured load of one block, after its warm-up.
 	DefaultDuetBlock = 30 * time.Second
 	// DefaultDuetTimeout bounds a whole duet: builds, every block, the

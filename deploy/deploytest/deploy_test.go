@@ -16,19 +16,13 @@ import (
 	"time"
 
 	"github.com/profdiff/profdiff/config"
+	"github.com/profdiff/profdiff/internal/strict"
 	"github.com/profdiff/profdiff/testenv"
 )
 
-var strict = os.Getenv("PROFDIFF_STRICT") == "1"
-
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if strict {
-		t.Fatalf("PROFDIFF_STRICT=1 and %s", msg)
-	}
-	t.Skip(msg)
-}
+// skipOrFail skips the test when an outside tool is missing, or fails it
+// under PROFDIFF_STRICT=1 (internal/strict).
+var skipOrFail = strict.SkipOrFail
 
 const repo = "../.."
 

@@ -16,49 +16,9 @@ import (
 	querierv1 "github.com/grafana/pyroscope/api/gen/proto/go/querier/v1"
 	"github.com/grafana/pyroscope/api/gen/proto/go/querier/v1/querierv1connect"
 	typesv1 "github.com/grafana/pyroscope/api/gen/proto/go/types/v1"
+
+	"github.com/profdiff/profdiff/internal/workload"
 )
-
-// profstoreSDKBusyLoop is the function the SDK test expects to find in the
-// merged CPU profile; its name is unique to this test.
-//
-//go:noinline
-func profstoreSDKBusyLoop(stop <-chan struct{}) uint64 {
-	var x uint64 = 1
-	for {
-		for i := 0; i < 1e5; i++ {
-			x = x*6364136223846793005 + 1442695040888963407
-		}
-		select {
-		case <-stop:
-			return x
-		default:
-		}
-	}
-}
-
-// profstoreSDKContend makes mutex and block profiles non-empty.
-func profstoreSDKContend(stop <-chan struct{}) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				mu.Lock()
-				time.Sleep(200 * time.Microsecond)
-				mu.Unlock()
-				_ = make([]byte, 256<<10) // over 64 KiB: always heap-allocated
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // TestSDKRoundTrip runs the real pyroscope-go SDK with all ten profile types
 // against the server and reads back with the real generated connect client.
@@ -95,8 +55,8 @@ func TestSDKRoundTrip(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); profstoreSDKBusyLoop(stop) }()
-	go func() { defer wg.Done(); profstoreSDKContend(stop) }()
+	go func() { defer wg.Done(); workload.Spin(stop) }()
+	go func() { defer wg.Done(); workload.Contend(stop, 4, 200*time.Microsecond, 256<<10) }() // over 64 KiB: always heap-allocated
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -158,11 +118,11 @@ func TestSDKRoundTrip(t *testing.T) {
 		wantFunc string
 		period   int64
 	}{
-		{cpuType, "profstoreSDKBusyLoop", 1_000_000_000},
-		{"process_cpu:samples:count:cpu:nanoseconds", "profstoreSDKBusyLoop", 1_000_000_000},
-		{allocType, "profstoreSDKContend", 512 * 1024},
-		{mutexType, "profstoreSDKContend", 1},
-		{"goroutine:goroutine:count:goroutine:count", "profstoreSDKContend", 1},
+		{cpuType, "internal/workload.Spin", 1_000_000_000},
+		{"process_cpu:samples:count:cpu:nanoseconds", "internal/workload.Spin", 1_000_000_000},
+		{allocType, "internal/workload.Contend", 512 * 1024},
+		{mutexType, "internal/workload.Contend", 1},
+		{"goroutine:goroutine:count:goroutine:count", "internal/workload.Contend", 1},
 	} {
 		mp, err := c.SelectMergeProfile(ctx, connect.NewRequest(&querierv1.SelectMergeProfileRequest{
 			ProfileTypeID: tc.typeID, LabelSelector: `{service_name="` + app + `",env=~"te.*"}`, Start: s, End: e,
@@ -180,7 +140,7 @@ func TestSDKRoundTrip(t *testing.T) {
 		found := false
 		var total int64
 		for _, f := range p.Function {
-			if strings.Contains(p.StringTable[f.Name], "."+tc.wantFunc) {
+			if strings.Contains(p.StringTable[f.Name], tc.wantFunc) {
 				found = true
 			}
 		}
