@@ -112,7 +112,7 @@ func (sc *seriesCompare) matchWindows(b, c *baseline.Series, bmap, cmap []int32,
 					if int(v.F) < len(bmap) {
 						g := bmap[v.F]
 						x := sc.value(v.V, wb)
-						xb[m][g] = x
+						xb[m][g] += x // two raw names can fold into one function
 						sumB[m][g] += x
 					}
 				}
