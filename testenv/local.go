@@ -109,12 +109,24 @@ const startAttempts = 3
 // answers /health.
 func (l *localStack) startServices(ctx context.Context, bin string) error {
 	// Ports first, so the gateway can be told where the others are.
+	// A port is free when picked, and the kernel may hand the same one out
+	// again at the next pick: two services given one port would both pass
+	// their health check on the one that bound it, and the other's callers
+	// would reach the wrong service. So no port is given twice.
 	ports := map[string]int{}
+	given := map[int]bool{}
 	for _, name := range l.opts.Services {
 		p, err := pickPort()
+		for tries := 1; err == nil && given[p]; tries++ {
+			if tries == 20 {
+				return fmt.Errorf("%s: no free port that another service was not given (20 tries)", name)
+			}
+			p, err = pickPort()
+		}
 		if err != nil {
 			return err
 		}
+		given[p] = true
 		ports[name] = p
 		l.urls[name] = "http://" + loopbackAddr(p)
 	}
@@ -133,6 +145,13 @@ func (l *localStack) startServices(ctx context.Context, bin string) error {
 	for _, name := range l.opts.Services {
 		if err := waitHTTP(wctx, l.urls[name]+"/health", l.services[name]); err != nil {
 			return err
+		}
+	}
+	// Another program answering on a service's port passes its health
+	// check too; a service that exited meanwhile is a failed start.
+	for _, name := range l.opts.Services {
+		if done, err := l.services[name].Exited(); done {
+			return fmt.Errorf("%s exited after the services started: %v", name, err)
 		}
 	}
 	return nil

@@ -49,3 +49,35 @@ func TestPortClashRetried(t *testing.T) {
 		t.Error("the taken port was never picked; the test did not exercise a clash")
 	}
 }
+
+// TestPortPickedTwice: when the kernel hands the same free port out twice,
+// the second service gets another one: both start, on distinct ports.
+func TestPortPickedTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts service processes")
+	}
+	same, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	picks := 0
+	pickPort = func() (int, error) {
+		if picks++; picks <= 2 {
+			return same, nil
+		}
+		return freePort()
+	}
+	defer func() { pickPort = freePort }()
+	var progress bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, Options{Services: []string{bank.ServiceAccount, bank.ServiceLoan}, Prometheus: "off", Grafana: "off", WorkDir: t.TempDir(), Progress: &progress})
+	if err != nil {
+		t.Fatalf("start with one port picked twice: %v\n%s", err, progress.String())
+	}
+	defer s.Close()
+	urls := s.ServiceURLs()
+	if len(urls) != 2 || urls[bank.ServiceAccount] == urls[bank.ServiceLoan] {
+		t.Errorf("service URLs %v: want two services on distinct ports", urls)
+	}
+}
