@@ -33,7 +33,6 @@ type windowPairs struct {
 	df    int          // their degrees of freedom: n less the pairs they fall in
 	cov   [2][]float64 // per measure and function: covariance of matched windows' values
 	runs  map[int32]pairTotals
-	norm  Normalization
 	valid bool
 }
 
@@ -50,7 +49,7 @@ type pairTotals struct {
 // two degrees of freedom remain, and the test then goes unpaired at the
 // window level.
 func (sc *seriesCompare) matchWindows(b, c *baseline.Series, bmap, cmap []int32, nf int) *windowPairs {
-	wp := &windowPairs{norm: sc.norm, runs: map[int32]pairTotals{}}
+	wp := &windowPairs{runs: map[int32]pairTotals{}}
 	type key struct {
 		run   int32
 		start int64

@@ -27,17 +27,8 @@ func TestCommandLifecycle(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			// The child runs main() (see TestMain), which parses only these flags.
-			cmd := exec.Command(os.Args[0], "--addr", "127.0.0.1:0", "--retention", "5m", "--max-bytes", "1000000")
-			cmd.Env = append(os.Environ(), "PROFSTORE_RUN_MAIN=1")
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd, line, err := startMain(t, "--addr", "127.0.0.1:0", "--retention", "5m", "--max-bytes", "1000000")
 			defer func() { _ = cmd.Process.Kill() }()
-			line, err := bufio.NewReader(stderr).ReadString('\n')
 			if err != nil {
 				t.Fatalf("reading log line: %v", err)
 			}
@@ -111,20 +102,29 @@ func TestIngestionLimitFlags(t *testing.T) {
 		{[]string{"--ingestion-rate-mb", "16", "--ingestion-burst-size-mb", "8"}, "ingestion 16 MiB/s, burst 8 MiB"},
 		{[]string{"--ingestion-rate-mb", "-1"}, "no ingestion rate limit"},
 	} {
-		cmd := exec.Command(os.Args[0], append([]string{"--addr", "127.0.0.1:0"}, c.args...)...)
-		cmd.Env = append(os.Environ(), "PROFSTORE_RUN_MAIN=1")
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(stderr).ReadString('\n')
+		cmd, line, err := startMain(t, append([]string{"--addr", "127.0.0.1:0"}, c.args...)...)
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 		if err != nil || !strings.Contains(line, c.want) {
 			t.Errorf("%q: start line %q (%v), want it to say %q", c.args, line, err, c.want)
 		}
 	}
+}
+
+// startMain starts the command in a child process (TestMain runs main()
+// there) with args and returns it with its first log line, or the error
+// reading it.
+func startMain(t *testing.T, args ...string) (*exec.Cmd, string, error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "PROFSTORE_RUN_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stderr).ReadString('\n')
+	return cmd, line, err
 }
