@@ -20,6 +20,11 @@
 // the lock; ArrivalsUniform keeps the metronome for latency measurements that
 // want it.
 //
+// Config.ClosedLoop turns the open loop off: a fixed number of workers each
+// send the next request as soon as the last is answered, so the rate is the
+// service's capacity. That measures throughput (the profiling-overhead
+// measurement uses it); it does not make profiles comparable between builds.
+//
 // It sends requests only to the base URLs in Config.Targets.
 package loadgen
 
@@ -50,9 +55,15 @@ type Config struct {
 	// Only these URLs receive requests.
 	Targets map[string]string
 	// Rate is the total request rate per second, shared equally by the targets.
+	// It must be 0 in a closed loop.
 	Rate float64
-	// Concurrency bounds requests in flight (default 32).
+	// Concurrency bounds requests in flight (default 32). In a closed loop it
+	// is the number of workers, each with one request in flight.
 	Concurrency int
+	// ClosedLoop sends each worker's next request when its last one is
+	// answered, as fast as the targets answer, instead of at Rate: a
+	// throughput measurement. Nothing is dropped in a closed loop.
+	ClosedLoop bool
 	// Duration bounds the run; Requests bounds the number of requests
 	// scheduled. At least one must be set; the first reached ends the run.
 	Duration time.Duration
@@ -184,7 +195,10 @@ func (c *Config) validate() error {
 		}
 		c.Targets[name] = strings.TrimRight(u, "/")
 	}
-	if !(c.Rate > 0) || math.IsInf(c.Rate, 0) || c.Rate > 100000 {
+	switch {
+	case c.ClosedLoop && c.Rate != 0:
+		return fmt.Errorf("loadgen: rate %v in a closed loop: a closed loop sends as fast as the targets answer; leave the rate at 0", c.Rate)
+	case !c.ClosedLoop && (!(c.Rate > 0) || math.IsInf(c.Rate, 0) || c.Rate > 100000):
 		return fmt.Errorf("loadgen: rate %v: want 0 < rate <= 100000 requests/s", c.Rate)
 	}
 	if c.Duration <= 0 && c.Requests <= 0 {
@@ -288,6 +302,29 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer cancel()
 	}
 	stopProgress := r.progress(start)
+	if cfg.ClosedLoop {
+		r.closedLoop(ctx, runCtx)
+	} else {
+		r.openLoop(ctx, runCtx, start)
+	}
+	stopProgress()
+	res.Elapsed = time.Since(start)
+	res.Requests = int(r.sent.Load())
+	res.Errors = int(r.failed.Load())
+	res.Dropped = int(r.dropped.Load())
+	if s := res.Elapsed.Seconds(); s > 0 {
+		res.Achieved = float64(res.Requests) / s
+	}
+	res.Endpoints = r.summary()
+	return res, nil
+}
+
+// openLoop sends requests at their due times until runCtx is done or the
+// request count is scheduled, dropping a due request when every slot is
+// busy, and waits for those in flight. Requests are bounded by ctx (and each
+// by the timeout), so runCtx's end lets them finish.
+func (r *run) openLoop(ctx, runCtx context.Context, start time.Time) {
+	cfg := r.cfg
 	slots := make(chan struct{}, cfg.Concurrency)
 	var wg sync.WaitGroup
 	next := arrivalClock(cfg)
@@ -325,16 +362,33 @@ loop:
 		}()
 	}
 	wg.Wait()
-	stopProgress()
-	res.Elapsed = time.Since(start)
-	res.Requests = int(r.sent.Load())
-	res.Errors = int(r.failed.Load())
-	res.Dropped = int(r.dropped.Load())
-	if s := res.Elapsed.Seconds(); s > 0 {
-		res.Achieved = float64(res.Requests) / s
+}
+
+// closedLoop runs Concurrency workers that each send the schedule's next
+// request as soon as their last one is answered, until runCtx is done or the
+// request count is reached.
+func (r *run) closedLoop(ctx, runCtx context.Context) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range r.cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for runCtx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if r.cfg.Requests > 0 && i >= r.cfg.Requests {
+					return
+				}
+				entry := r.sched[i%len(r.sched)]
+				req := entry.ep.gen(r.gen)
+				if req.endpoint == "" {
+					req.endpoint = entry.ep.name
+				}
+				r.send(ctx, entry.service, req)
+			}
+		}()
 	}
-	res.Endpoints = r.summary()
-	return res, nil
+	wg.Wait()
 }
 
 // smoothWeighted orders endpoints by weight the way nginx's smooth weighted

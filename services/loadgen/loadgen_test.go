@@ -133,6 +133,44 @@ func TestOpenLoopDropsWhenSaturated(t *testing.T) {
 	}
 }
 
+func TestClosedLoop(t *testing.T) {
+	var inFlight, maxInFlight atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := maxInFlight.Load(); n > m && !maxInFlight.CompareAndSwap(m, n); m = maxInFlight.Load() {
+		}
+		time.Sleep(10 * time.Millisecond)
+		w.Write([]byte(`{}`))
+	}))
+	defer ts.Close()
+	targets := map[string]string{bank.ServiceLoan: ts.URL}
+	for _, c := range []struct {
+		name     string
+		cfg      Config
+		min, max int
+	}{
+		// Two workers for 400 ms against a 10 ms answer: about 80
+		// requests, never more than two at once, none dropped.
+		{"duration", Config{Targets: targets, ClosedLoop: true, Concurrency: 2, Duration: 400 * time.Millisecond}, 30, 82},
+		{"request count", Config{Targets: targets, ClosedLoop: true, Concurrency: 3, Requests: 7}, 7, 7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			maxInFlight.Store(0)
+			res, err := Run(context.Background(), c.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Requests < c.min || res.Requests > c.max || res.Errors != 0 || res.Dropped != 0 {
+				t.Errorf("requests %d (want %d..%d), errors %d, dropped %d", res.Requests, c.min, c.max, res.Errors, res.Dropped)
+			}
+			if m := maxInFlight.Load(); m > int64(c.cfg.Concurrency) {
+				t.Errorf("%d requests in flight at once, want at most %d", m, c.cfg.Concurrency)
+			}
+		})
+	}
+}
+
 func TestRunCancelled(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) }))
 	defer ts.Close()
@@ -159,6 +197,7 @@ func TestConfigValidation(t *testing.T) {
 		{Config{Targets: map[string]string{bank.ServiceLoan: "localhost:8085"}, Rate: 1, Duration: time.Second}, "not an http(s) URL"},
 		{Config{Targets: ok, Rate: 0, Duration: time.Second}, "rate"},
 		{Config{Targets: ok, Rate: 10}, "duration or a request count"},
+		{Config{Targets: ok, Rate: 10, ClosedLoop: true, Duration: time.Second}, "in a closed loop"},
 		{Config{Targets: ok, Rate: 10, Duration: time.Second, Arrivals: "bursty"}, `arrivals "bursty"`},
 	} {
 		if _, err := Run(context.Background(), c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
