@@ -719,6 +719,8 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 		}
 	}
 	noTimes := 0
+	win, winRaw, inWindow := make([]float64, nf), make([]int64, nf), make([]bool, nf)
+	var touched []int32
 	for _, w := range se.Windows {
 		if w.Total <= 0 {
 			s.emptyWindows++
@@ -765,14 +767,16 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 		s.denom += div
 		s.invDiv += 1 / div
 		for m, vs := range [2]baseline.Values{w.Self, w.Cum} {
-			sum, sumsq := s.sum[m], s.sumsq[m]
+			// Two entries of the table can be one function (raw names
+			// that normalize to one): the window's value of a function is
+			// their sum, so it is summed before it is squared or counted.
+			touched = touched[:0]
 			for _, v := range vs {
 				if int(v.F) >= len(gmap) {
 					continue // Validate forbids this; be safe anyway
 				}
 				g := gmap[v.F]
 				if v.V > 0 {
-					s.seen[m][g]++
 					s.raw[m][g] += float64(v.V)
 				}
 				if q := float64(v.V); q > 0 {
@@ -783,13 +787,25 @@ func (sc *seriesCompare) accumulate(se *baseline.Series, gmap []int32, nf int) (
 						s.minPositive = q
 					}
 				}
-				x := sc.value(v.V, &w)
-				sum[g] += x
-				sumsq[g] += x * x
-				s.runSum[ri][m][g] += x
+				if !inWindow[g] {
+					inWindow[g] = true
+					touched = append(touched, g)
+				}
+				win[g] += sc.value(v.V, &w)
+				winRaw[g] += v.V
 				if rate || rest {
 					s.shareSum[m][g] += float64(v.V) / total
 				}
+			}
+			for _, g := range touched {
+				x := win[g]
+				s.sum[m][g] += x
+				s.sumsq[m][g] += x * x
+				s.runSum[ri][m][g] += x
+				if winRaw[g] > 0 {
+					s.seen[m][g]++
+				}
+				win[g], winRaw[g], inWindow[g] = 0, 0, false
 			}
 		}
 	}

@@ -2,7 +2,9 @@ package diff
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -82,13 +84,6 @@ func duetSnap(paired bool, se *baseline.Series) *baseline.Snapshot {
 	return s
 }
 
-// TestDuet: the machine moves both sides of a pair by ±10% while each
-// process start adds ±2% of its own. Paired, the shared move cancels: A/A
-// duets stay within the per-run alpha, +25% in the hottest function is
-// found nearly always, and the stated MDE is a fraction of what the same
-// runs compared unpaired state (where the shared move is noise, floored at
-// ±5% as against a stored baseline). The threshold is set low (2%) so that
-// the MDE shows the noise, not the threshold.
 // duetTrials compares n duets drawn by draw (seed by seed), paired or not,
 // and returns how many failed, how many named main.f00 and their mean
 // stated MDE.
@@ -118,6 +113,13 @@ func duetTrials(t *testing.T, n int, paired bool, opts Options, draw func(seed u
 // runs compared unpaired state (where the shared move is noise, floored at
 // ±5% as against a stored baseline). The threshold is set low (2%) so that
 // the MDE shows the noise, not the threshold.
+// TestDuet: the machine moves both sides of a pair by ±10% while each
+// process start adds ±2% of its own. Paired, the shared move cancels: A/A
+// duets stay within the per-run alpha, +25% in the hottest function is
+// found nearly always, and the stated MDE is a fraction of what the same
+// runs compared unpaired state (where the shared move is noise, floored at
+// ±5% as against a stored baseline). The threshold is set low (2%) so that
+// the MDE shows the noise, not the threshold.
 func TestDuet(t *testing.T) {
 	const seeds = 200
 	paired := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, Threshold: 0.02}}
@@ -139,6 +141,70 @@ func TestDuet(t *testing.T) {
 	}
 	if mde > mdeUnpaired/2 {
 		t.Errorf("paired MDE %.1f%% against %.1f%% unpaired: the pairing should cancel the shared drift", 100*mde, 100*mdeUnpaired)
+	}
+}
+
+// TestDuetPairsFoldedNames: a series whose function table holds one
+// function under two entries (two raw names that normalize to one, such as
+// pkg.F.func1 and pkg.F.func2, or a name seen in two files) must compare
+// exactly as the series with the entries merged: the paired windows'
+// covariance sums the entries of a window before it multiplies, so
+// splitting the values cannot change the variance.
+func TestDuetPairsFoldedNames(t *testing.T) {
+	opts := Options{Normalization: Rate, TopUnchanged: -1, Params: Params{MinSamples: 1, Threshold: 0.02}}
+	model := duetModel{pairs: 4, windows: 6, funcs: 8, shared: 0.10, own: 0.01, noise: 0.03, winShared: 0.10}
+	findings := 0
+	for seed := range uint64(20) {
+		b, c := duetDraw(rand.New(rand.NewPCG(seed, 45)), model, 1.15) // +15%: a finding in most seeds, paired or not
+		split := func(se *baseline.Series) *baseline.Series {
+			out := *se
+			out.Functions = append(slices.Clone(se.Functions), baseline.Function{Name: "main.f00", RawName: "main.f00.func2", File: "other.go"})
+			extra := int32(len(se.Functions))
+			out.Windows = make([]baseline.Window, len(se.Windows))
+			for i, w := range se.Windows {
+				halve := func(vs []baseline.Value) []baseline.Value {
+					var out []baseline.Value
+					for _, v := range vs {
+						if v.F == 0 {
+							out = append(out, baseline.Value{F: 0, V: v.V / 3}, baseline.Value{F: extra, V: v.V - v.V/3})
+							continue
+						}
+						out = append(out, v)
+					}
+					return out
+				}
+				w.Self, w.Cum = halve(w.Self), halve(w.Cum)
+				out.Windows[i] = w
+			}
+			return &out
+		}
+		paired := seed%2 == 0 // the unpaired path sums the same way
+		whole := mustCompare(t, duetSnap(paired, b), duetSnap(paired, c), opts)
+		folded := mustCompare(t, duetSnap(paired, split(b)), duetSnap(paired, split(c)), opts)
+		find := func(r *Result) (Finding, bool) {
+			for _, f := range r.Series[0].Findings {
+				if f.Function == "main.f00" {
+					return f, true
+				}
+			}
+			return Finding{}, false
+		}
+		w, okW := find(whole)
+		f, okF := find(folded)
+		if okW != okF {
+			t.Fatalf("seed %d: main.f00 is a finding merged (%v) or split (%v), not both", seed, okW, okF)
+		}
+		if okW {
+			findings++
+		}
+		close := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(a)) }
+		if w.Kind != f.Kind || !close(w.Change, f.Change) || !close(w.P, f.P) || !close(w.ChangeLow, f.ChangeLow) || !close(w.MinDetectable, f.MinDetectable) {
+			t.Fatalf("seed %d: merged entries gave %s %+.4f [%+.4f] p=%.3g MDE %.4f; split %s %+.4f [%+.4f] p=%.3g MDE %.4f",
+				seed, w.Kind, w.Change, w.ChangeLow, w.P, w.MinDetectable, f.Kind, f.Change, f.ChangeLow, f.P, f.MinDetectable)
+		}
+	}
+	if findings < 10 {
+		t.Errorf("main.f00 was a finding in %d of 20 seeds: too few to compare the two forms", findings)
 	}
 }
 
