@@ -74,6 +74,7 @@ type options struct {
 	events         string
 	aa             bool
 	jsonOut        string
+	fromJSON       string
 }
 
 func main() {
@@ -91,6 +92,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "overhead:", err)
 		return 2
 	}
+	if opts.fromJSON != "" {
+		m, err := readJSON(opts.fromJSON)
+		if err != nil {
+			fmt.Fprintln(stderr, "overhead:", err)
+			return 2
+		}
+		writeTable(stdout, m, opts.services)
+		return 0
+	}
 	m, err := measure(ctx, opts, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "overhead:", err)
@@ -102,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	writeTable(stdout, m, opts)
+	writeTable(stdout, m, opts.services)
 	return 0
 }
 
@@ -121,6 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.events, "events", "", "PYROSCOPE_PROFILER_EVENT of the profiled process (default: every kind)")
 	fs.BoolVar(&o.aa, "aa", false, "A/A: both processes unprofiled, to check the method")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every block's figures to this file")
+	fs.StringVar(&o.fromJSON, "from-json", "", "print the table of a measurement written by --json, without running anything")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -176,10 +187,13 @@ func (b block) String() string {
 
 // measurement is a whole run's blocks and where it ran.
 type measurement struct {
-	Started time.Time `json:"started"`
-	Machine string    `json:"machine"`
-	AA      bool      `json:"aa"`
-	Blocks  []block   `json:"blocks"`
+	Started     time.Time     `json:"started"`
+	Machine     string        `json:"machine"`
+	AA          bool          `json:"aa"`
+	Concurrency int           `json:"concurrency"`
+	Pairs       int           `json:"pairs"`
+	Block       time.Duration `json:"block_ns"`
+	Blocks      []block       `json:"blocks"`
 }
 
 // sink stands in for Pyroscope: it takes uploads, counts them per
@@ -212,7 +226,7 @@ func (s *sink) count(app string) int {
 }
 
 func measure(ctx context.Context, o options, progress io.Writer) (measurement, error) {
-	m := measurement{Started: time.Now().UTC(), Machine: machine(), AA: o.aa}
+	m := measurement{Started: time.Now().UTC(), Machine: machine(), AA: o.aa, Concurrency: o.concurrency, Pairs: o.pairs, Block: o.block}
 	bin := o.bankBin
 	if bin == "" {
 		dir, err := os.MkdirTemp("", "overhead-")
@@ -481,6 +495,35 @@ type change struct {
 	Pairs         int
 	Est, Lo, Hi   float64 // relative change: 0.02 is +2%
 	OffMed, OnMed float64 // medians of the figure on each side
+	// LogMean and SE are the mean log ratio and its standard error, for
+	// the mean over services.
+	LogMean, SE float64
+}
+
+// meanChange is the unweighted mean over services of their mean log
+// ratios: the cost of profiling for a service picked at random from the
+// stack. Its standard error comes from the services' own (they were
+// measured in separate blocks), with Welch–Satterthwaite degrees of
+// freedom for the t interval.
+func meanChange(cs []change) change {
+	k := float64(len(cs))
+	var mean, v, dfDen float64
+	for _, c := range cs {
+		mean += c.LogMean / k
+		v += c.SE * c.SE / (k * k)
+		dfDen += math.Pow(c.SE/k, 4) / float64(c.Pairs-1)
+	}
+	out := change{LogMean: mean, SE: math.Sqrt(v), Est: math.Expm1(mean)}
+	for _, c := range cs {
+		out.Pairs += c.Pairs
+	}
+	if v == 0 || dfDen == 0 {
+		out.Lo, out.Hi = out.Est, out.Est
+		return out
+	}
+	half := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: v * v / dfDen}.Quantile(0.975) * out.SE
+	out.Lo, out.Hi = math.Expm1(mean-half), math.Expm1(mean+half)
+	return out
 }
 
 // pairedChange pairs the blocks of one service by pair index and compares
@@ -511,24 +554,26 @@ func pairedChange(blocks []block, figure func(block) float64) (change, error) {
 		return change{}, fmt.Errorf("%d complete pairs, want at least 2", n)
 	}
 	mean, sd := stat.MeanStdDev(logs, nil)
-	half := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975) * sd / math.Sqrt(float64(n))
+	se := sd / math.Sqrt(float64(n))
+	half := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975) * se
 	slices.Sort(offs)
 	slices.Sort(ons)
-	return change{Pairs: n, Est: math.Expm1(mean), Lo: math.Expm1(mean - half), Hi: math.Expm1(mean + half),
+	return change{Pairs: n, Est: math.Expm1(mean), Lo: math.Expm1(mean - half), Hi: math.Expm1(mean + half), LogMean: mean, SE: se,
 		OffMed: stat.Quantile(0.5, stat.Empirical, offs, nil), OnMed: stat.Quantile(0.5, stat.Empirical, ons, nil)}, nil
 }
 
-func writeTable(w io.Writer, m measurement, o options) {
+func writeTable(w io.Writer, m measurement, services []bank.ServiceInfo) {
 	on := "on"
 	if m.AA {
 		on = "off (A/A)"
 	}
 	fmt.Fprintf(w, "\n%s, %s; closed loop, %d clients, %d pairs of %s blocks a service; profiling %s vs off\n",
-		m.Started.Format("2006-01-02 15:04 UTC"), m.Machine, o.concurrency, o.pairs, o.block, on)
+		m.Started.Format("2006-01-02 15:04 UTC"), m.Machine, m.Concurrency, m.Pairs, m.Block, on)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "service\tpairs\treq/s off\treq/s on\tthroughput on vs off [95% CI]\tCPU µs/req off\tCPU µs/req on\tCPU per request on vs off [95% CI]\tuploads\t")
 	pct := func(c change) string { return fmt.Sprintf("%+.1f%% [%+.1f%%, %+.1f%%]", 100*c.Est, 100*c.Lo, 100*c.Hi) }
-	for _, s := range o.services {
+	var tps, cpus []change
+	for _, s := range services {
 		var bs []block
 		uploads := 0
 		for _, b := range m.Blocks {
@@ -536,6 +581,9 @@ func writeTable(w io.Writer, m measurement, o options) {
 				bs = append(bs, b)
 				uploads += b.Uploads
 			}
+		}
+		if len(bs) == 0 {
+			continue // not measured
 		}
 		tp, err1 := pairedChange(bs, block.rate)
 		cpu, err2 := pairedChange(bs, block.cpuPerReq)
@@ -545,8 +593,27 @@ func writeTable(w io.Writer, m measurement, o options) {
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%s\t%.0f\t%.0f\t%s\t%d\t\n", s.Short, tp.Pairs, tp.OffMed, tp.OnMed, pct(tp),
 			1e6*cpu.OffMed, 1e6*cpu.OnMed, pct(cpu), uploads)
+		tps, cpus = append(tps, tp), append(cpus, cpu)
+	}
+	if len(tps) > 1 {
+		fmt.Fprintf(tw, "mean of %d services\t%d\t\t\t%s\t\t\t%s\t\t\n", len(tps), meanChange(tps).Pairs, pct(meanChange(tps)), pct(meanChange(cpus)))
 	}
 	tw.Flush()
+}
+
+func readJSON(path string) (measurement, error) {
+	var m measurement
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("%s: not a measurement written by --json: %w", path, err)
+	}
+	if len(m.Blocks) == 0 {
+		return m, fmt.Errorf("%s: no blocks", path)
+	}
+	return m, nil
 }
 
 func writeJSON(path string, m measurement) error {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,19 +45,31 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
+// TestProcessCPUOfThisProcess: /proc's count of this process's CPU time
+// agrees with getrusage's, which the kernel keeps from the same clock, over
+// some spinning (to within a few 10 ms ticks).
 func TestProcessCPUOfThisProcess(t *testing.T) {
+	rusage := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
 	before, err := processCPU(os.Getpid())
 	if err != nil {
 		t.Skip(err) // not Linux
 	}
-	for start := time.Now(); time.Since(start) < 200*time.Millisecond; {
+	ru0 := rusage()
+	for rusage()-ru0 < 300*time.Millisecond {
 	}
 	after, err := processCPU(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := after - before; d < 100*time.Millisecond || d > 2*time.Second {
-		t.Errorf("200 ms of spinning read as %v of CPU", d)
+	got, want := after-before, rusage()-ru0
+	if d := got - want; d < -50*time.Millisecond || d > 50*time.Millisecond {
+		t.Errorf("/proc counted %v of CPU where getrusage counted %v", got, want)
 	}
 }
 
@@ -100,6 +113,45 @@ func TestPairedChangeCoverage(t *testing.T) {
 	}
 }
 
+// TestMeanChangeCoverage: services with their own true costs and their own
+// noise (sd of a pair's log ratio from 1% to 10%); the interval of the mean
+// over services must hold the mean of the true log costs about 95% of the
+// time.
+func TestMeanChangeCoverage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	truths := []float64{0.01, 0.05, 0, -0.02, 0.03, 0.01, 0}
+	sds := []float64{0.03, 0.01, 0.05, 0.10, 0.04, 0.08, 0.06}
+	var want float64
+	for _, x := range truths {
+		want += math.Log1p(x) / float64(len(truths))
+	}
+	covered, runs := 0, 2000
+	for range runs {
+		var cs []change
+		for i := range truths {
+			var blocks []block
+			for p := range 16 {
+				off := 1000 * math.Exp(0.2*rng.NormFloat64())
+				on := off * (1 + truths[i]) * math.Exp(sds[i]*rng.NormFloat64())
+				blocks = append(blocks, block{Pair: p, Requests: 1, CPUSecond: off, Seconds: 1},
+					block{Pair: p, Profiled: true, Requests: 1, CPUSecond: on, Seconds: 1})
+			}
+			c, err := pairedChange(blocks, block.cpuPerReq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs = append(cs, c)
+		}
+		m := meanChange(cs)
+		if math.Log1p(m.Lo) <= want && want <= math.Log1p(m.Hi) {
+			covered++
+		}
+	}
+	if cover := float64(covered) / float64(runs); cover < 0.93 || cover > 0.97 {
+		t.Errorf("the 95%% interval of the mean over services held the truth in %.1f%% of runs", 100*cover)
+	}
+}
+
 func TestPairedChangeErrors(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -129,6 +181,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--block", "10ms"}, "--block"},
 		{[]string{"--events", "gpu"}, "--events"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--from-json", "no-such-file.json"}, "no-such-file.json"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), c.args, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) {
@@ -171,5 +224,9 @@ func TestMeasureNotification(t *testing.T) {
 	}
 	if b, err := os.ReadFile(jsonOut); err != nil || !strings.Contains(string(b), `"profiled": true`) {
 		t.Errorf("blocks JSON: %v\n%.300s", err, b)
+	}
+	var again bytes.Buffer
+	if code := run(t.Context(), []string{"--services", "notification", "--from-json", jsonOut}, &again, &stderr); code != 0 || again.String() != stdout.String() {
+		t.Errorf("--from-json: exit %d, printed\n%s\nwant\n%s", code, again.String(), stdout.String())
 	}
 }
