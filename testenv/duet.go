@@ -732,6 +732,14 @@ func mergeRunsAs(snaps []*baseline.Snapshot) (*baseline.Snapshot, error) {
 	return merged, nil
 }
 
+// JudgeDuet judges a duet's two merged sides (DuetResult.Base and
+// Current) as Duet judged them, without the checks that need the live
+// blocks (their load, the services' health): a calibration judges its kept
+// duet trials again with it under other rules.
+func JudgeDuet(base, cur *baseline.Snapshot, gopts gate.Options) (*diff.Result, error) {
+	return judgeDuet(base, cur, nil, gopts)
+}
+
 // judgeDuet is the one place a duet's two sides are judged: the base as
 // the reference, the candidate as the current side, run k of each being
 // pair k. Blocks whose load fell short or failed, or after which services

@@ -1,4 +1,4 @@
-package testenv
+package calibration
 
 import (
 	"cmp"
@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/profdiff/profdiff/services/loadgen"
+	"github.com/profdiff/profdiff/testenv"
 )
 
 // Float is a float64 whose JSON form is null when it is NaN or infinite
@@ -42,8 +43,8 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// CalSummary aggregates a calibration's runs.
-type CalSummary struct {
+// Summary aggregates a calibration's runs.
+type Summary struct {
 	// AARuns counts the completed A/A runs; AARunsFalseAlarm those with any
 	// regression in any series.
 	AARuns           int `json:"aa_runs"`
@@ -54,7 +55,7 @@ type CalSummary struct {
 	// ABRuns counts completed A/B runs per magnitude.
 	ABRuns map[string]int `json:"ab_runs"`
 	// FailedRuns counts runs that produced no verdict (errors) or whose
-	// load failed (CalRun.LoadFailed); they count nowhere else.
+	// load failed (Run.LoadFailed); they count nowhere else.
 	FailedRuns int `json:"failed_runs"`
 	// ByType is the false-alarm accounting per profile type.
 	ByType []TypeFalseAlarms `json:"false_alarms_by_type"`
@@ -183,8 +184,8 @@ func typeRank(a string) int {
 }
 
 // Summarize aggregates the runs.
-func (c *Calibration) Summarize() *CalSummary {
-	s := &CalSummary{ABRuns: map[string]int{}}
+func (c *Result) Summarize() *Summary {
+	s := &Summary{ABRuns: map[string]int{}}
 	byType := map[string]*TypeFalseAlarms{}
 	tf := func(a string) *TypeFalseAlarms {
 		if byType[a] == nil {
@@ -478,7 +479,7 @@ func frac1(n, d int) string {
 
 // WriteTable writes the calibration's tables as Markdown (readable in a
 // terminal too).
-func (c *Calibration) WriteTable(w io.Writer) {
+func (c *Result) WriteTable(w io.Writer) {
 	s := c.Summary
 	if s == nil {
 		s = c.Summarize()
@@ -490,7 +491,7 @@ func (c *Calibration) WriteTable(w io.Writer) {
 		su.Params.Alpha, 100*su.Params.Threshold, 100*su.Params.Floor, su.Params.MinWindows, su.Params.MinSamples)
 	if su.DuetPairs > 0 {
 		fmt.Fprintf(w, "Duet: every trial measured its own base beside its candidate (the same build), %d %s pairs of %s blocks; no stored baseline.\n",
-			su.DuetPairs, cmp.Or(su.DuetMode, string(DefaultDuetMode)), cmp.Or(su.GateDuration, su.Duration))
+			su.DuetPairs, cmp.Or(su.DuetMode, string(testenv.DefaultDuetMode)), cmp.Or(su.GateDuration, su.Duration))
 	} else if su.CurrentRuns > 1 || su.GateDuration != "" {
 		fmt.Fprintf(w, "Current side: %d run(s) of %s merged per gated run, so each row counts merged runs; the baseline's runs are %s.\n",
 			max(1, su.CurrentRuns), cmp.Or(su.GateDuration, su.Duration), su.Duration)

@@ -1,4 +1,4 @@
-package testenv
+package calibration
 
 import (
 	"math/rand/v2"
@@ -10,6 +10,7 @@ import (
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/services/bank"
+	"github.com/profdiff/profdiff/testenv"
 )
 
 // TestReplay re-gates kept runs without a stack: a 4-run baseline, an A/A run
@@ -44,9 +45,9 @@ func TestReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	orig := &Calibration{
-		Setup: CalibrationSetup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "1m0s"},
-		Runs: []*CalRun{
+	orig := &Result{
+		Setup: Setup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "1m0s"},
+		Runs: []*Run{
 			{Index: 1, Kind: "aa", Snapshot: "run-001"},
 			{Index: 2, Kind: "ab", Magnitude: 2, Snapshot: "run-002"},
 			{Index: 3, Kind: "aa", Err: "a failed run has nothing to replay"},
@@ -67,7 +68,7 @@ func TestReplay(t *testing.T) {
 	if ab.Verdict != "regression" || len(ab.Trials) != 1 || !ab.Trials[0].Detected {
 		t.Errorf("+100%% run: verdict %s, trials %+v; want the hot spot detected", ab.Verdict, ab.Trials)
 	}
-	if c.Setup.Rules != HarnessRules {
+	if c.Setup.Rules != testenv.HarnessRules {
 		t.Errorf("replayed setup names rules %q, want the harness rules it applied", c.Setup.Rules)
 	}
 	if c.Baseline.Runs != 4 || c.Baseline.Series != 1 {
@@ -90,7 +91,7 @@ func TestReplay(t *testing.T) {
 
 	// Two runs a side: runs of one condition are merged in order, and a
 	// group left short (run 7) is dropped.
-	paired := &Calibration{Setup: orig.Setup, Runs: []*CalRun{
+	paired := &Result{Setup: orig.Setup, Runs: []*Run{
 		{Index: 1, Kind: "aa", Snapshot: "run-001", Requests: 10},
 		{Index: 2, Kind: "ab", Magnitude: 2, Snapshot: "run-002"},
 		{Index: 5, Kind: "aa", Snapshot: "run-005", Requests: 20},
@@ -159,7 +160,7 @@ func TestReplayDuet(t *testing.T) {
 			s.Put(model.Series(rng, fraud.Service, 6, 3000, 0.02))
 			blocks = append(blocks, s)
 		}
-		merged, err := mergeRunsAs(blocks)
+		merged, err := baseline.MergeRuns(blocks...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,9 +176,9 @@ func TestReplayDuet(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	orig := &Calibration{
-		Setup: CalibrationSetup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "30s", DuetPairs: 4, DuetMode: "simultaneous"},
-		Runs: []*CalRun{
+	orig := &Result{
+		Setup: Setup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "30s", DuetPairs: 4, DuetMode: "simultaneous"},
+		Runs: []*Run{
 			{Index: 1, Kind: "aa", Snapshot: "run-001", BaseSnapshot: "run-001-base"},
 			{Index: 2, Kind: "ab", Magnitude: 2, Snapshot: "run-002", BaseSnapshot: "run-002-base"},
 			{Index: 3, Kind: "aa", Snapshot: "run-001"}, // no base kept: an error, not a silent stored-baseline gate
