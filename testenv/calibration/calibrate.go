@@ -910,38 +910,40 @@ func shortFunc(fn string) string {
 	return fn
 }
 
-// altProfile returns the other profile type of a type's group.
-func altProfile(alias string) string {
-	switch alias {
-	case "alloc_space":
-		return "alloc_objects"
-	case "alloc_objects":
-		return "alloc_space"
-	case "mutex_delay":
-		return "mutex_count"
-	case "mutex_count":
-		return "mutex_delay"
-	case "block_delay":
-		return "block_count"
-	case "block_count":
-		return "block_delay"
+// typeOf is the profile type an alias names; false for a group name
+// ("alloc") or what profiletype cannot parse.
+func typeOf(alias string) (profiletype.ID, bool) {
+	ids, err := profiletype.Parse(alias)
+	if err != nil || len(ids) != 1 {
+		return profiletype.ID{}, false
 	}
-	return ""
+	return ids[0], true
 }
 
-// group names a profile type's group: cpu, alloc, lock, ...
-func group(alias string) string {
-	switch {
-	case strings.HasPrefix(alias, "alloc_"):
-		return "alloc"
-	case strings.HasPrefix(alias, "mutex_"):
-		return "lock"
-	case strings.HasPrefix(alias, "block_"):
-		return "block"
-	case strings.HasPrefix(alias, "inuse_"):
-		return "inuse"
+// companion returns the other profile type of a type's group, the one
+// counting the same sampling events in the other unit
+// (profiletype.ID.Companion: alloc_objects for alloc_space, mutex_count
+// for mutex_delay), or "".
+func companion(alias string) string {
+	id, ok := typeOf(alias)
+	if !ok {
+		return ""
 	}
-	return alias
+	c, ok := id.Companion()
+	if !ok {
+		return ""
+	}
+	return c.Alias()
+}
+
+// group names a profile type's group, its profiletype.Kind: cpu, alloc,
+// lock, block, ...; a type profiletype does not know is a group of its own.
+func group(alias string) string {
+	id, ok := typeOf(alias)
+	if !ok || id.Kind() == profiletype.KindOther {
+		return alias
+	}
+	return string(id.Kind())
 }
 
 // analyze fills in the run's series and hot spot trials from its result.
@@ -1033,7 +1035,7 @@ func (r *Run) analyzeWith(res *diff.Result, hots []bank.Hotspot, factor float64,
 	}
 	for _, h := range hots {
 		t := &HotspotTrial{Inject: h.Inject, Service: h.Service, Function: h.Function, Profile: h.Profile,
-			AltProfile: altProfile(h.Profile), Factor: factor, Change: nan, ChangeAlt: nan,
+			AltProfile: companion(h.Profile), Factor: factor, Change: nan, ChangeAlt: nan,
 			MinDetectable: nan, SeriesMinDetectable: nan, Current: nan, BaselineValue: nan}
 		for _, sr := range res.Series {
 			if sr.Service != h.Service {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/services/loadgen"
 	"github.com/profdiff/profdiff/testenv"
 )
@@ -422,6 +423,12 @@ func appendFinite(xs []float64, f Float) []float64 {
 	return append(xs, x)
 }
 
+// median is the middle of xs, the mean of the two middle values for an even
+// count (NaN for none). It and quantile are not gonum's stat.Quantile: its
+// two estimators are Hyndman and Fan's types 1 (Empirical, the lower middle
+// value for an even count) and 4 (LinInterp, which takes the median of an
+// odd count halfway to its neighbour), and either changes the tables of
+// every calibration in docs/calibrations.
 func median(xs []float64) Float {
 	if len(xs) == 0 {
 		return nan
@@ -436,7 +443,7 @@ func median(xs []float64) Float {
 }
 
 // quantile is the q-quantile of xs, interpolated between order statistics
-// (NaN for none).
+// (Hyndman and Fan's type 7, R's and NumPy's default; NaN for none).
 func quantile(xs []float64, q float64) Float {
 	if len(xs) == 0 {
 		return nan
@@ -631,7 +638,7 @@ func value(profile, norm string, v Float) string {
 	if math.IsNaN(float64(v)) {
 		return "-"
 	}
-	if norm == "" && (group(profile) == "lock" || group(profile) == "block") {
+	if g := profiletype.Kind(group(profile)); norm == "" && (g == profiletype.KindLock || g == profiletype.KindBlock) {
 		norm = "rate"
 	}
 	if norm == "rate" {

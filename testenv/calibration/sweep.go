@@ -6,6 +6,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
 // SweepThresholds are the thresholds (relative increases) a calibration's
@@ -64,7 +66,7 @@ func (c *Result) Sweep() []SweepRow {
 }
 
 func sortedGroups(m map[string]bool) []string {
-	order := map[string]int{"cpu": 0, "alloc": 1, "lock": 2, "block": 3}
+	order := map[string]int{string(profiletype.KindCPU): 0, string(profiletype.KindAlloc): 1, string(profiletype.KindLock): 2, string(profiletype.KindBlock): 3}
 	var gs []string
 	for g := range m {
 		gs = append(gs, g)

@@ -20,7 +20,7 @@ func sweepFixture() *Result {
 		return Finding{Function: fn, Change: change, Class: ClassWrong}
 	}
 	trial := func(h bank.Hotspot, factor float64) *HotspotTrial {
-		return &HotspotTrial{Inject: h.Inject, Service: h.Service, Function: h.Function, Profile: h.Profile, AltProfile: altProfile(h.Profile), Factor: factor}
+		return &HotspotTrial{Inject: h.Inject, Service: h.Service, Function: h.Function, Profile: h.Profile, AltProfile: companion(h.Profile), Factor: factor}
 	}
 	return &Result{Runs: []*Run{
 		{Kind: "aa", Series: []*Series{
