@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/profdiff/profdiff/internal/childproc"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/gate"
@@ -266,7 +267,7 @@ func (o *DuetOptions) setDefaults() error {
 		o.Progress = io.Discard
 	}
 	// Simultaneous blocks write from two goroutines.
-	o.Progress = &lockedWriter{w: o.Progress}
+	o.Progress = childproc.NewSyncWriter(o.Progress)
 	if (o.BaseRef == "") == (o.BaseBinary == "") {
 		return errors.New("duet: set exactly one of the base ref (--against REF) and the base binary")
 	}
@@ -895,16 +896,4 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return n, nil
-}
-
-// lockedWriter serializes writes to w.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
