@@ -9,8 +9,8 @@ import (
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
-	"github.com/profdiff/profdiff/services/bank"
 	"github.com/profdiff/profdiff/testenv"
+	"github.com/profdiff/profdiff/testenv/internal/synth"
 )
 
 // TestReplay re-gates kept runs without a stack: a 4-run baseline, an A/A run
@@ -21,25 +21,18 @@ import (
 // harness's CPU drift floor does not resolve); twice the work is found
 // plainly.
 func TestReplay(t *testing.T) {
-	fraud, _ := bank.HotspotByInject("fraud.rules")
-	m := gen.NewModel(1, 30)
-	hot := m.Closest(0.2)
-	m.Rename(hot, fraud.Function, "services/bank/fraud.go")
+	m, twice := synth.FraudModel(1, 1), synth.FraudModel(1, 2)
 	rng := rand.New(rand.NewPCG(7, 1))
-	series := func(model *gen.Model) *baseline.Snapshot {
-		s := &baseline.Snapshot{Meta: baseline.Meta{Source: "test"}}
-		s.Put(model.Series(rng, fraud.Service, 12, 3000, 0.02))
-		return s
-	}
+	series := func(model *gen.Model) *baseline.Snapshot { return synth.Runs(model, rng, 1, 12, 3000, 0.02)[0] }
 	// A baseline of four runs, as the tests' shared one.
-	base, err := baseline.MergeRuns(series(m), series(m), series(m), series(m))
+	base, err := baseline.MergeRuns(synth.Runs(m, rng, 4, 12, 3000, 0.02)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	keep := t.TempDir()
 	for name, s := range map[string]*baseline.Snapshot{
-		"baseline": base, "run-001": series(m), "run-002": series(m.Scale(hot, 2)),
-		"run-005": series(m), "run-006": series(m.Scale(hot, 2)), "run-007": series(m),
+		"baseline": base, "run-001": series(m), "run-002": series(twice),
+		"run-005": series(m), "run-006": series(twice), "run-007": series(m),
 	} {
 		if err := baseline.Write(filepath.Join(keep, name), s); err != nil {
 			t.Fatal(err)
@@ -148,19 +141,10 @@ func TestReplay(t *testing.T) {
 // passes, twice the hot spot's work on the candidate is found, and a
 // duet calibration refuses to merge trials.
 func TestReplayDuet(t *testing.T) {
-	fraud, _ := bank.HotspotByInject("fraud.rules")
-	m := gen.NewModel(3, 30)
-	hot := m.Closest(0.2)
-	m.Rename(hot, fraud.Function, "services/bank/fraud.go")
+	m := synth.FraudModel(3, 1)
 	rng := rand.New(rand.NewPCG(11, 2))
 	side := func(model *gen.Model) *baseline.Snapshot {
-		var blocks []*baseline.Snapshot
-		for range 4 {
-			s := &baseline.Snapshot{Meta: baseline.Meta{Source: "test"}}
-			s.Put(model.Series(rng, fraud.Service, 6, 3000, 0.02))
-			blocks = append(blocks, s)
-		}
-		merged, err := baseline.MergeRuns(blocks...)
+		merged, err := baseline.MergeRuns(synth.Runs(model, rng, 4, 6, 3000, 0.02)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +154,7 @@ func TestReplayDuet(t *testing.T) {
 	keep := t.TempDir()
 	for name, s := range map[string]*baseline.Snapshot{
 		"run-001": side(m), "run-001-base": side(m),
-		"run-002": side(m.Scale(hot, 2)), "run-002-base": side(m),
+		"run-002": side(synth.FraudModel(3, 2)), "run-002-base": side(m),
 	} {
 		if err := baseline.Write(filepath.Join(keep, name), s); err != nil {
 			t.Fatal(err)
