@@ -8,6 +8,7 @@ import (
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/services/bank"
+	"github.com/profdiff/profdiff/testenv"
 )
 
 // TestAccounting checks how a run's result is turned into
@@ -101,5 +102,31 @@ func TestAccounting(t *testing.T) {
 			t.Errorf("%d of 2000 requests failed: A/A runs %d, failed %d, A/A with a false alarm %d; want %d, %d, %d",
 				tt.errors, s.AARuns, s.FailedRuns, s.AARunsFalseAlarm, tt.aa, tt.failed, tt.aaFalseAlarm)
 		}
+	}
+}
+
+// TestCalibrateOptionErrors: options that cannot make a calibration are
+// refused before anything is built or started.
+func TestCalibrateOptionErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"unknown hot spot", Options{Hotspots: []string{"fraud.nope"}}, `unknown hot spot "fraud.nope"`},
+		{"two in one service", Options{Hotspots: []string{"fraud.rules", "fraud.score"}}, "both in bank-fraud-service"},
+		{"magnitude 1", Options{Magnitudes: []float64{1}}, "magnitude 1"},
+		{"negative runs", Options{AA: -1}, "negative run count"},
+		{"bad rules", Options{Rules: "defaults:\n  normalization: odds\n"}, "odds"},
+		{"duet on docker", Options{DuetPairs: 4, Stack: testenv.Options{Backend: testenv.Docker}}, "local backend only"},
+		{"duet of merged runs", Options{DuetPairs: 4, GateRuns: 2}, "leave the gate runs at 1"},
+		{"bad duet mode", Options{DuetPairs: 4, DuetMode: "sideways"}, `duet mode "sideways"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Calibrate(t.Context(), tt.o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }
