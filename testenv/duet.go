@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/profdiff/profdiff/internal/childproc"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/gate"
@@ -266,7 +267,7 @@ func (o *DuetOptions) setDefaults() error {
 		o.Progress = io.Discard
 	}
 	// Simultaneous blocks write from two goroutines.
-	o.Progress = &lockedWriter{w: o.Progress}
+	o.Progress = childproc.NewSyncWriter(o.Progress)
 	if (o.BaseRef == "") == (o.BaseBinary == "") {
 		return errors.New("duet: set exactly one of the base ref (--against REF) and the base binary")
 	}
@@ -732,6 +733,14 @@ func mergeRunsAs(snaps []*baseline.Snapshot) (*baseline.Snapshot, error) {
 	return merged, nil
 }
 
+// JudgeDuet judges a duet's two merged sides (DuetResult.Base and
+// Current) as Duet judged them, without the checks that need the live
+// blocks (their load, the services' health): a calibration judges its kept
+// duet trials again with it under other rules.
+func JudgeDuet(base, cur *baseline.Snapshot, gopts gate.Options) (*diff.Result, error) {
+	return judgeDuet(base, cur, nil, gopts)
+}
+
 // judgeDuet is the one place a duet's two sides are judged: the base as
 // the reference, the candidate as the current side, run k of each being
 // pair k. Blocks whose load fell short or failed, or after which services
@@ -887,16 +896,4 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return n, nil
-}
-
-// lockedWriter serializes writes to w.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }

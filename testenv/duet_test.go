@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/internal/strict"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
@@ -21,6 +20,7 @@ import (
 	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/services/bank"
 	"github.com/profdiff/profdiff/services/loadgen"
+	"github.com/profdiff/profdiff/testenv/internal/synth"
 )
 
 func TestDuetOrderAlternates(t *testing.T) {
@@ -62,19 +62,9 @@ func TestDuetOptionsErrors(t *testing.T) {
 // the fraud service's CPU with its rule matching scaled by factor.
 func duetSide(t *testing.T, seed uint64, pairs int, factor float64) []*baseline.Snapshot {
 	t.Helper()
-	fraud, _ := bank.HotspotByInject("fraud.rules")
-	m := gen.NewModel(1, 30)
-	hot := m.Closest(0.2)
-	m.Rename(hot, fraud.Function, "services/bank/fraud.go")
-	if factor != 1 {
-		m = m.Scale(hot, factor)
-	}
-	rng := rand.New(rand.NewPCG(seed, 2))
-	var out []*baseline.Snapshot
-	for range pairs {
-		s := &baseline.Snapshot{Meta: baseline.Meta{Source: "test", Labels: map[string]string{"env": "test"}}}
-		s.Put(m.Series(rng, fraud.Service, 6, 3000, 0.02))
-		out = append(out, s)
+	out := synth.Runs(synth.FraudModel(1, factor), rand.New(rand.NewPCG(seed, 2)), pairs, 6, 3000, 0.02)
+	for _, s := range out {
+		s.Meta.Labels = map[string]string{"env": "test"}
 	}
 	return out
 }

@@ -102,7 +102,7 @@ func gatedRun(t *testing.T, inject string, during func(*Stack)) (*diff.Result, *
 }
 
 // The A/A and injected-regression gates are TestVerdictQuality
-// (calibrate_test.go): two A/A runs and two runs with a CPU, an allocation
+// (verdict_quality_test.go): two A/A runs and two runs with a CPU, an allocation
 // and a lock hot spot at +50%, judged as the calibration judges them.
 
 // TestGateKilledServiceIsInconclusive kills a service in the middle of the

@@ -51,6 +51,14 @@ const (
 	DefaultMinSamples = 300
 )
 
+// WithDefaults returns the load options with every default filled in as a
+// stack whose windows are upload long fills them (Options.UploadInterval):
+// the load every run of these options drives.
+func (o LoadOptions) WithDefaults(upload time.Duration) LoadOptions {
+	o.setDefaults(upload)
+	return o
+}
+
 func (o *LoadOptions) setDefaults(upload time.Duration) {
 	if o.Rate == 0 {
 		o.Rate = DefaultRate
@@ -159,6 +167,14 @@ func judge(base, cur *baseline.Snapshot, ms []*Measurement, down []string, gopts
 	return r, nil
 }
 
+// Judge gates a kept current snapshot against the baseline as Stack.Gate
+// and GateRuns do, without the checks that need the live runs (their load,
+// the services' health): a calibration judges its kept runs again with it
+// under other rules.
+func Judge(base, cur *baseline.Snapshot, gopts gate.Options) (*diff.Result, error) {
+	return judge(base, cur, nil, nil, gopts)
+}
+
 // gateLoad describes the measurement's load run for the gate.
 func (m *Measurement) gateLoad() gate.Load {
 	if m.Load == nil {
@@ -221,13 +237,14 @@ func measureRuns(ctx context.Context, opts Options, load LoadOptions, types []pr
 // its length. The mean of J runs carries a J-th of its variance. runs < 2
 // is one run, as Stack.Gate.
 func GateRuns(ctx context.Context, opts Options, baselineDir string, o LoadOptions, gopts gate.Options, runs int) (*diff.Result, error) {
-	res, _, _, err := gateRuns(ctx, opts, baselineDir, o, gopts, runs)
+	res, _, _, err := GateRunsMeasured(ctx, opts, baselineDir, o, gopts, runs)
 	return res, err
 }
 
-// gateRuns is GateRuns, also returning the current side it judged and the
-// runs' measurements (a calibration keeps them).
-func gateRuns(ctx context.Context, so Options, dir string, load LoadOptions, gopts gate.Options, runs int) (*diff.Result, *baseline.Snapshot, []*Measurement, error) {
+// GateRunsMeasured is GateRuns, also returning the current side it judged
+// (the runs merged) and the runs' measurements: what a calibration keeps
+// for Judge to judge again, and counts the load by.
+func GateRunsMeasured(ctx context.Context, so Options, dir string, load LoadOptions, gopts gate.Options, runs int) (*diff.Result, *baseline.Snapshot, []*Measurement, error) {
 	if runs > 1 {
 		base, err := baseline.Load(dir)
 		if err != nil {
@@ -314,6 +331,16 @@ func GateOptionsWithRules(rulesYAML, name string) (gate.Options, error) {
 	}
 	o.Rules = r
 	return o, nil
+}
+
+// HarnessDiffOptions are the comparison options gopts amount to for two
+// sides measured under the harness's fixed load (gate.DiffOptions of two
+// snapshots labelled with DefaultRate), which are the sides every gate of
+// the harness compares: what a calibration records and analyses its runs
+// with.
+func HarnessDiffOptions(gopts gate.Options) (diff.Options, error) {
+	fixed := &baseline.Snapshot{Meta: baseline.Meta{Labels: map[string]string{gate.LoadRateLabel: fmt.Sprint(DefaultRate)}}}
+	return gate.DiffOptions(fixed, fixed, gopts)
 }
 
 // onlyBaselineSeries keeps the current series the baseline has. The harness

@@ -14,7 +14,7 @@ import (
 // applies to two sides measured under its fixed load.
 func harnessDiffOptions(t *testing.T) diff.Options {
 	t.Helper()
-	_, o, _, err := calibrationOptions("")
+	o, err := HarnessDiffOptions(GateOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

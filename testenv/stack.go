@@ -192,6 +192,20 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// WithDefaults returns the options with every default filled in as Start
+// fills them, without creating the work directory Start would: what a
+// stack of these options will run with (its backend, sampling rates and
+// window), for a caller that describes the runs before starting any.
+func (o Options) WithDefaults() (Options, error) {
+	cp := o
+	cp.WorkDir = os.TempDir()
+	if err := cp.setDefaults(); err != nil {
+		return o, err
+	}
+	cp.WorkDir = o.WorkDir
+	return cp, nil
+}
+
 func (o *Options) setDefaults() error {
 	if o.Backend == "" {
 		o.Backend = Local

@@ -99,6 +99,24 @@ func (p *Process) Kill() {
 	<-p.done
 }
 
+// SyncWriter serializes writes to a writer that several goroutines share:
+// the output of processes started at once and their starter's own progress
+// lines, one whole write at a time. A Buffer is the in-memory one.
+type SyncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewSyncWriter returns a SyncWriter writing to w.
+func NewSyncWriter(w io.Writer) *SyncWriter { return &SyncWriter{w: w} }
+
+// Write writes p to the underlying writer, after any write in progress.
+func (s *SyncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
 // Buffer collects a process's output in memory, safe for concurrent
 // writes. Once it holds more than Max bytes (when Max is not 0) it drops
 // what follows, so that a chatty process cannot grow it without bound.

@@ -2,9 +2,12 @@ package childproc
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -142,4 +145,37 @@ func TestBuffer(t *testing.T) {
 			t.Errorf("Max %d, writes %q: %q, want %q", tt.max, tt.writes, got, tt.want)
 		}
 	}
+}
+
+// TestSyncWriter: writes from many goroutines reach the writer whole, one
+// at a time (the race detector checks the rest).
+func TestSyncWriter(t *testing.T) {
+	var out strings.Builder
+	w := NewSyncWriter(&out)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				fmt.Fprintf(w, "writer %d\n", i)
+			}
+		}()
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 800 {
+		t.Fatalf("%d lines, want 800", len(lines))
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "writer ") || len(l) != len("writer 0") {
+			t.Fatalf("line %q: writes interleaved", l)
+		}
+	}
+}
+
+func ExampleSyncWriter() {
+	w := NewSyncWriter(os.Stdout)
+	fmt.Fprintln(w, "one whole line, whatever else writes to w at the same time")
+	// Output: one whole line, whatever else writes to w at the same time
 }

@@ -60,12 +60,17 @@ const (
 	Cumulative Measure = "cum"
 )
 
+// Meta describes one compared side: the metadata its snapshot was recorded
+// with (when and from where, which commit, the profdiff version). A Result
+// carries both sides' so that a report can show them from the result alone.
+type Meta = baseline.Meta
+
 // Result is the outcome of comparing a current snapshot with a baseline.
 type Result struct {
 	SchemaVersion string          `json:"schema_version"`
 	Verdict       Verdict         `json:"verdict"`
-	Baseline      baseline.Meta   `json:"baseline"`
-	Current       baseline.Meta   `json:"current"`
+	Baseline      Meta            `json:"baseline"`
+	Current       Meta            `json:"current"`
 	Normalization string          `json:"normalization"` // "share", "rest", "rate", or "mixed" (see each series)
 	Series        []*SeriesResult `json:"series"`        // worst first
 	Summary       Summary         `json:"summary"`

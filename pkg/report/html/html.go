@@ -36,7 +36,6 @@ import (
 	"time"
 
 	"github.com/profdiff/profdiff/internal/buildinfo"
-	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/pkg/report/sarif"
@@ -373,7 +372,7 @@ func indices(names, fns []string) []int32 {
 	return out
 }
 
-func meta(m baseline.Meta) sideMeta {
+func meta(m diff.Meta) sideMeta {
 	sm := sideMeta{Commit: m.GitCommit, Source: m.Source, Version: m.ProfdiffVersion}
 	if !m.CreatedAt.IsZero() {
 		sm.Created = m.CreatedAt.UTC().Format(time.RFC3339)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/report"
 	"github.com/profdiff/profdiff/testenv"
+	"github.com/profdiff/profdiff/testenv/calibration"
 )
 
 func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -25,7 +26,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	aa := fs.Int("aa", 10, "A/A runs (same build as the baseline)")
 	runs := fs.Int("runs", 5, "runs per magnitude, each injecting every chosen hot spot at once")
 	mags := fs.String("magnitudes", "1.5,1.25,1.1,1.05", "injection factors, comma-separated (1.5 = +50% work in the hot spot); FACTOR:N runs that one N times instead of --runs")
-	hots := fs.StringSlice("hotspots", testenv.DefaultCalibrationHotspots, "hot spots to inject (injection names, one per service)")
+	hots := fs.StringSlice("hotspots", calibration.DefaultHotspots, "hot spots to inject (injection names, one per service)")
 	baseRuns := fs.Int("baseline-runs", testenv.DefaultBaselineRuns, "runs the baseline is recorded over, as the harness records one (each for --duration)")
 	gateRuns := fs.Int("gate-runs", testenv.DefaultGateRuns, "fresh stacks each A/A or A/B trial is measured over, merged into one current side, as bankstack gate --runs")
 	gateDur := fs.Duration("gate-duration", 0, "measured load of each of a trial's runs, as bankstack gate --duration (default --duration, the baseline's runs')")
@@ -55,7 +56,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		rulesText = string(b)
 	}
-	th, err := testenv.ParseThresholds(*thresholds)
+	th, err := calibration.ParseThresholds(*thresholds)
 	if err != nil {
 		return fail(stderr, "calibrate", fmt.Errorf("--thresholds: %w", err))
 	}
@@ -73,13 +74,13 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return fail(stderr, "calibrate", err)
 		}
-		var c testenv.Calibration
+		var c calibration.Result
 		if err := json.Unmarshal(b, &c); err != nil {
 			return fail(stderr, "calibrate", fmt.Errorf("%s: %w", *fromJSON, err))
 		}
 		c.Summary = c.Summarize()
 		if *replay != "" {
-			rc, err := testenv.Replay(&c, *replay, rulesText, *curRuns)
+			rc, err := calibration.Replay(&c, *replay, rulesText, *curRuns)
 			if err != nil {
 				return fail(stderr, "calibrate", err)
 			}
@@ -123,7 +124,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		magnitudes = append(magnitudes, f)
 		magRuns = append(magRuns, k)
 	}
-	o := testenv.CalibrateOptions{
+	o := calibration.Options{
 		AA: *aa, Runs: *runs, Magnitudes: magnitudes, MagnitudeRuns: magRuns, Hotspots: *hots, BaselineRuns: *baseRuns, Baseline: *baseDir, KeepDir: *keep,
 		Stack: sf.options(nil), Load: lf.options(), MaxTime: *maxTime, Progress: stdout, Rules: rulesText,
 		GateRuns: *gateRuns, GateDuration: *gateDur, DuetPairs: *duetPairs, DuetMode: testenv.DuetMode(*duetMode),
@@ -149,7 +150,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		f.Close()
 		os.Remove(f.Name())
 	}
-	c, err := testenv.Calibrate(ctx, o)
+	c, err := calibration.Calibrate(ctx, o)
 	if err != nil {
 		return fail(stderr, "calibrate", err)
 	}
@@ -176,7 +177,7 @@ func rulesNote(config string) string {
 // writeCalibrationJSON writes c as JSON, atomically: indented, or
 // compact and gzip-compressed when path ends in ".gz" (a full calibration
 // is a few megabytes of JSON, a few hundred kilobytes compressed).
-func writeCalibrationJSON(path string, c *testenv.Calibration) error {
+func writeCalibrationJSON(path string, c *calibration.Result) error {
 	if !strings.HasSuffix(path, ".gz") {
 		b, err := json.MarshalIndent(c, "", "  ")
 		if err != nil {

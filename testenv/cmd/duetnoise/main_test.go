@@ -8,29 +8,15 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
-	"github.com/profdiff/profdiff/services/bank"
+	"github.com/profdiff/profdiff/testenv/internal/synth"
 )
 
 // side writes one side of a synthetic duet of four pairs: the fraud
 // service's CPU, its rule matching scaled by factor.
 func side(t *testing.T, dir string, seed uint64, factor float64) {
 	t.Helper()
-	fraud, _ := bank.HotspotByInject("fraud.rules")
-	m := gen.NewModel(1, 30)
-	hot := m.Closest(0.2)
-	m.Rename(hot, fraud.Function, "services/bank/fraud.go")
-	if factor != 1 {
-		m = m.Scale(hot, factor)
-	}
-	rng := rand.New(rand.NewPCG(seed, 3))
-	var runs []*baseline.Snapshot
-	for range 4 {
-		s := &baseline.Snapshot{Meta: baseline.Meta{Source: "test"}}
-		s.Put(m.Series(rng, fraud.Service, 6, 20000, 0.01))
-		runs = append(runs, s)
-	}
+	runs := synth.Runs(synth.FraudModel(1, factor), rand.New(rand.NewPCG(seed, 3)), 4, 6, 20000, 0.01)
 	merged, err := baseline.MergeRuns(runs...)
 	if err != nil {
 		t.Fatal(err)

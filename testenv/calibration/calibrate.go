@@ -1,4 +1,27 @@
-package testenv
+// Package calibration measures the quality of the bank-stack harness's
+// verdicts on the real stack: how often a run of the same build against the
+// baseline (A/A) is called a regression, and how often an injected
+// regression is found and named. It is what docs/verdict-quality.md is made
+// from.
+//
+// One baseline is recorded (pruned as `bankstack baseline` prunes it); then
+// every run starts a fresh stack, drives the same fixed load, and gates it
+// against that baseline with the harness's gate. A/A runs inject nothing; A/B runs
+// inject every chosen hot spot at once with the same factor. The hot spots
+// live in different services, so an A/B run yields one trial per hot spot,
+// and the series of the services nothing was injected into are A/A trials
+// too ("bystanders"; they share the machine with the injected services, so
+// they are a slightly harder A/A test than a pure A/A run).
+//
+// Runs are interleaved (A/A, then one run per magnitude, repeated) so a run
+// stopped by MaxTime leaves every condition about equally sampled, and slow
+// drift of the machine spreads over all of them.
+//
+// Calibration sits on the harness's public API (package testenv): the
+// stacks, their load and gate, duets. `bankstack calibrate` runs it;
+// `--from-json` reprints a calibration's tables and `--replay` judges its
+// kept runs again.
+package calibration
 
 import (
 	"cmp"
@@ -21,28 +44,11 @@ import (
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/services/bank"
 	"github.com/profdiff/profdiff/services/loadgen"
+	"github.com/profdiff/profdiff/testenv"
 )
 
-// Calibration measures the quality of the harness's verdicts on the real
-// stack: how often a run of the same build against the baseline (A/A) is
-// called a regression, and how often an injected regression is found and
-// named. It is what docs/verdict-quality.md is made from.
-//
-// One baseline is recorded (pruned as `bankstack baseline` prunes it); then
-// every run starts a fresh stack, drives the same fixed load, and gates it
-// against that baseline with DiffOptions. A/A runs inject nothing; A/B runs
-// inject every chosen hot spot at once with the same factor. The hot spots
-// live in different services, so an A/B run yields one trial per hot spot,
-// and the series of the services nothing was injected into are A/A trials
-// too ("bystanders"; they share the machine with the injected services, so
-// they are a slightly harder A/A test than a pure A/A run).
-//
-// Runs are interleaved (A/A, then one run per magnitude, repeated) so a run
-// stopped by MaxTime leaves every condition about equally sampled, and slow
-// drift of the machine spreads over all of them.
-
-// CalibrateOptions configure Calibrate.
-type CalibrateOptions struct {
+// Options configure Calibrate.
+type Options struct {
 	// AA is the number of A/A runs (same build as the baseline).
 	AA int
 	// Runs is the number of runs per magnitude.
@@ -53,12 +59,12 @@ type CalibrateOptions struct {
 	// (same length as Magnitudes; 0 means Runs).
 	MagnitudeRuns []int
 	// Hotspots are injection names from bank.Hotspots, each in a different
-	// service (default DefaultCalibrationHotspots).
+	// service (default DefaultHotspots).
 	Hotspots []string
 	// Stack is the template of every run's stack; its Inject is set per run.
-	Stack Options
+	Stack testenv.Options
 	// Load is every run's load, the baseline's included.
-	Load LoadOptions
+	Load testenv.LoadOptions
 	// MaxTime bounds the whole calibration; no run is started that would
 	// not finish within it (estimated from the slowest run so far), and one
 	// still running when it expires is abandoned. 0 means no bound.
@@ -69,14 +75,14 @@ type CalibrateOptions struct {
 	StackProgress io.Writer
 	// BaselineRuns is how many runs the baseline is recorded over (default
 	// 1; the harness's own default, and bankstack calibrate's, is
-	// DefaultBaselineRuns; with more than one run the comparison widens its
-	// uncertainty by the variation between them).
+	// testenv.DefaultBaselineRuns; with more than one run the comparison
+	// widens its uncertainty by the variation between them).
 	BaselineRuns int
 	// BaselineDir is where the baseline is written (default a temporary
 	// directory, removed at the end).
 	BaselineDir string
 	// Rules is the rules file (YAML text) the runs are gated with; ""
-	// means HarnessRules, the harness's own.
+	// means testenv.HarnessRules, the harness's own.
 	Rules string
 	// Baseline, when set, is an existing baseline directory every run is
 	// gated against; nothing is recorded (BaselineRuns and BaselineDir are
@@ -91,46 +97,46 @@ type CalibrateOptions struct {
 	KeepDir string
 	// GateRuns is how many fresh stacks each A/A or A/B trial is measured
 	// over, merged into one current side as GateRuns does (default 1;
-	// bankstack calibrate's is DefaultGateRuns, the shipped gate's).
+	// bankstack calibrate's is testenv.DefaultGateRuns, the shipped gate's).
 	GateRuns int
 	// GateDuration is the measured load of each of a trial's runs
 	// (default Load.Duration, which the baseline's runs get); in a duet
-	// calibration, each block's (default DefaultDuetBlock).
+	// calibration, each block's (default testenv.DefaultDuetBlock).
 	GateDuration time.Duration
-	// DuetPairs, when above 0, makes every trial a duet (Duet) of that many
-	// pairs instead of a run gated against a stored baseline: nothing is
-	// recorded first, and each trial measures its own base beside its
-	// candidate. Both sides run the one build; an A/B trial injects into the
+	// DuetPairs, when above 0, makes every trial a duet (testenv.Duet) of
+	// that many pairs instead of a run gated against a stored baseline:
+	// nothing is recorded first, and each trial measures its own base beside
+	// its candidate. Both sides run the one build; an A/B trial injects into the
 	// candidate only. This is how the duet gate's false alarms and
 	// detection are measured on the same footing as the stored baseline's.
 	DuetPairs int
-	// DuetMode is the duets' mode (default DefaultDuetMode).
-	DuetMode DuetMode
+	// DuetMode is the duets' mode (default testenv.DefaultDuetMode).
+	DuetMode testenv.DuetMode
 
 	duetBinary string // the build every duet runs on both sides
 }
 
-// DefaultCalibrationHotspots are a CPU, an allocation and a lock hot spot,
+// DefaultHotspots are a CPU, an allocation and a lock hot spot,
 // each in its own service.
-var DefaultCalibrationHotspots = []string{"fraud.rules", "notification.template", "order.batch"}
+var DefaultHotspots = []string{"fraud.rules", "notification.template", "order.batch"}
 
-// Calibration is the outcome of Calibrate; its JSON form is what
+// Result is the outcome of Calibrate; its JSON form is what
 // `bankstack calibrate --json` writes.
-type Calibration struct {
+type Result struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	// Stopped says why the calibration ended before running every planned
 	// run ("" when it completed).
-	Stopped string           `json:"stopped,omitempty"`
-	Setup   CalibrationSetup `json:"setup"`
+	Stopped string `json:"stopped,omitempty"`
+	Setup   Setup  `json:"setup"`
 	// Baseline describes the baseline every run was gated against.
-	Baseline CalBaseline `json:"baseline"`
-	Runs     []*CalRun   `json:"runs"`
-	Summary  *CalSummary `json:"summary"`
+	Baseline Baseline `json:"baseline"`
+	Runs     []*Run   `json:"runs"`
+	Summary  *Summary `json:"summary"`
 }
 
-// CalibrationSetup records what was measured and on what.
-type CalibrationSetup struct {
+// Setup records what was measured and on what.
+type Setup struct {
 	AA            int       `json:"aa_runs_planned"`
 	Runs          int       `json:"runs_per_magnitude_planned"`
 	Magnitudes    []float64 `json:"magnitudes"`
@@ -157,8 +163,8 @@ type CalibrationSetup struct {
 	LoadAvgEnd   string `json:"loadavg_end,omitempty"`
 	MaxTime      string `json:"max_time,omitempty"`
 	// CurrentRuns is how many runs each gated current side was merged from
-	// (CalibrateOptions.GateRuns, times Replay's currentRuns); 0 or 1: one
-	// run each.
+	// (Options.GateRuns, times Replay's currentRuns); 0 or 1: one run
+	// each.
 	CurrentRuns int `json:"current_runs,omitempty"`
 	// GateDuration is the measured load of each current run when it
 	// differs from the baseline's runs (Duration); "" when they are equal.
@@ -170,8 +176,8 @@ type CalibrationSetup struct {
 	DuetMode  string `json:"duet_mode,omitempty"`
 }
 
-// CalBaseline describes the calibration's baseline.
-type CalBaseline struct {
+// Baseline describes the calibration's baseline.
+type Baseline struct {
 	// Runs is how many runs the baseline was recorded over.
 	Runs    int      `json:"runs,omitempty"`
 	Series  int      `json:"series"`
@@ -196,8 +202,8 @@ type SeriesBudget struct {
 	Gated   bool   `json:"gated"`
 }
 
-// CalRun is one gated run.
-type CalRun struct {
+// Run is one gated run.
+type Run struct {
 	Index     int       `json:"index"`
 	Kind      string    `json:"kind"` // "aa" or "ab"
 	Magnitude float64   `json:"magnitude,omitempty"`
@@ -213,7 +219,7 @@ type CalRun struct {
 	Verdict  string  `json:"verdict"`
 	// Err is why the run produced no verdict; such a run counts nowhere.
 	Err    string          `json:"error,omitempty"`
-	Series []*CalSeries    `json:"series,omitempty"`
+	Series []*Series       `json:"series,omitempty"`
 	Trials []*HotspotTrial `json:"trials,omitempty"`
 	// Snapshot is the run's current snapshot under the calibration's
 	// KeepDir, when it was kept (see Replay).
@@ -249,8 +255,8 @@ const (
 	ClassWrong = "wrong"
 )
 
-// CalSeries is one series of one run.
-type CalSeries struct {
+// Series is one series of one run.
+type Series struct {
 	Service string `json:"service"`
 	Alias   string `json:"profile_type"`
 	Role    string `json:"role"`
@@ -267,24 +273,24 @@ type CalSeries struct {
 	// threshold: on an A/A run about alpha·Tested are expected if the
 	// per-window test is calibrated; many more mean the windows of one run
 	// vary less than runs do.
-	PUp           int          `json:"p_up_below_alpha"`
-	MinDetectable float64      `json:"min_detectable_change,omitempty"`
-	Regressions   []CalFinding `json:"regressions,omitempty"`
+	PUp           int       `json:"p_up_below_alpha"`
+	MinDetectable float64   `json:"min_detectable_change,omitempty"`
+	Regressions   []Finding `json:"regressions,omitempty"`
 	// Improvements lists the functions the gate reported as improved; on
 	// an A/A run every one is false.
-	Improvements []CalFinding `json:"improvements,omitempty"`
+	Improvements []Finding `json:"improvements,omitempty"`
 	// Credible lists every increase the gate finds credible (q <= alpha,
 	// present in the baseline, not ignored by a rule) whatever its size,
 	// and every new hot path: the findings that would be regressions at
 	// any threshold up to their change. They let one calibration say what
-	// every threshold would have done (CalSummary.Sweep). A regression
+	// every threshold would have done (Summary.Sweep). A regression
 	// also needs its function at the floor in the current run; this list
 	// does not check that, so it can only overstate false alarms.
-	Credible []CalFinding `json:"credible_increases,omitempty"`
+	Credible []Finding `json:"credible_increases,omitempty"`
 }
 
-// CalFinding is one regression finding.
-type CalFinding struct {
+// Finding is one regression finding.
+type Finding struct {
 	Function    string  `json:"function"`
 	Measure     string  `json:"measure"`
 	Change      float64 `json:"change"`
@@ -334,9 +340,9 @@ type HotspotTrial struct {
 // Calibrate runs the calibration. It returns what it measured also when it
 // stops early (MaxTime, ctx cancelled), with Stopped saying why; the error is
 // for a calibration that could not start (bad options, no baseline).
-func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
+func Calibrate(ctx context.Context, o Options) (*Result, error) {
 	if len(o.Hotspots) == 0 {
-		o.Hotspots = DefaultCalibrationHotspots
+		o.Hotspots = DefaultHotspots
 	}
 	var hots []bank.Hotspot
 	seenSvc := map[string]string{}
@@ -369,7 +375,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		ctx, cancel = context.WithDeadline(ctx, start.Add(o.MaxTime))
 		defer cancel()
 	}
-	gopts, dopts, rulesText, err := calibrationOptions(o.Rules)
+	gopts, dopts, rulesText, err := gateOptions(o.Rules)
 	if err != nil {
 		return nil, err
 	}
@@ -377,40 +383,39 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	st.Inject = ""
 	st.Progress = o.StackProgress
 	if o.DuetPairs > 0 && st.AllocRate == 0 {
-		st.AllocRate = DefaultDuetAllocRate // as Duet would choose
+		st.AllocRate = testenv.DefaultDuetAllocRate // as testenv.Duet would choose
 	}
-	probe := st
-	if err := probe.setDefaultsNoDir(); err != nil {
+	probe, err := st.WithDefaults()
+	if err != nil {
 		return nil, err
 	}
-	load := o.Load
-	load.setDefaults(probe.UploadInterval)
+	load := o.Load.WithDefaults(probe.UploadInterval)
 	gateLoad := load
 	if o.GateDuration > 0 {
 		gateLoad.Duration = o.GateDuration
 	}
 	trialRuns := max(1, o.GateRuns)
 	if o.DuetPairs > 0 {
-		if probe.Backend != Local {
+		if probe.Backend != testenv.Local {
 			return nil, fmt.Errorf("a duet calibration runs on the local backend only (asked: %s)", probe.Backend)
 		}
 		if trialRuns > 1 {
 			return nil, errors.New("a duet calibration measures each trial in its pairs of blocks; leave the gate runs at 1")
 		}
 		if o.GateDuration == 0 {
-			gateLoad.Duration = DefaultDuetBlock
+			gateLoad.Duration = testenv.DefaultDuetBlock
 		}
 		if o.DuetMode == "" {
-			o.DuetMode = DefaultDuetMode
+			o.DuetMode = testenv.DefaultDuetMode
 		}
 		switch o.DuetMode {
-		case DuetInterleaved, DuetSimultaneous, DuetReuse:
+		case testenv.DuetInterleaved, testenv.DuetSimultaneous, testenv.DuetReuse:
 		default:
-			return nil, fmt.Errorf("duet mode %q: want %s, %s or %s", o.DuetMode, DuetInterleaved, DuetSimultaneous, DuetReuse)
+			return nil, fmt.Errorf("duet mode %q: want %s, %s or %s", o.DuetMode, testenv.DuetInterleaved, testenv.DuetSimultaneous, testenv.DuetReuse)
 		}
 	}
-	c := &Calibration{Started: start}
-	c.Setup = CalibrationSetup{
+	c := &Result{Started: start}
+	c.Setup = Setup{
 		AA: o.AA, Runs: o.Runs, Magnitudes: o.Magnitudes, MagnitudeRuns: o.MagnitudeRuns, Hotspots: o.Hotspots,
 		Backend: string(probe.Backend), Rate: load.Rate, Duration: load.Duration.String(), Warmup: load.Warmup.String(),
 		Arrivals: string(cmp.Or(load.Arrivals, loadgen.ArrivalsPoisson)),
@@ -434,7 +439,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	for id, n := range dopts.TypeNormalization {
 		c.Setup.Normalization[id] = string(n)
 	}
-	finish := func() *Calibration {
+	finish := func() *Result {
 		c.Finished = time.Now()
 		c.Setup.LoadAvgEnd = loadAvg()
 		c.Summary = c.Summarize()
@@ -447,33 +452,27 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 	}
 	defer os.RemoveAll(tmp)
 	// Every run must run the same build, also when the source tree changes
-	// while the calibration runs: the bank binary is built once and every
-	// run's work directory gets it.
+	// while the calibration runs: the services are built once and every
+	// run's stack runs that binary.
 	t0 := time.Now()
 	var bin string
-	if probe.Backend == Local && os.Getenv(BankBinaryEnv) == "" && st.WorkDir == "" {
-		fmt.Fprintf(progress, "calibrate: building %s once for every run\n", bankPackage)
-		if bin, err = goBuild(ctx, filepath.Join(tmp, "bin"), bankPackage, "bank"); err != nil {
+	if probe.Backend == testenv.Local && os.Getenv(testenv.BankBinaryEnv) == "" && st.WorkDir == "" {
+		fmt.Fprintf(progress, "calibrate: building the services (services/cmd/bank) once for every run\n")
+		if bin, err = testenv.BuildServices(ctx, "", filepath.Join(tmp, "bin")); err != nil {
 			return nil, err
 		}
 	}
-	runOpts := func(name, inject string) (Options, error) {
+	runOpts := func(inject string) testenv.Options {
 		so := st
 		so.Inject = inject
-		if bin == "" {
-			return so, nil
-		}
-		so.WorkDir = filepath.Join(tmp, name)
-		if err := os.MkdirAll(filepath.Join(so.WorkDir, "bin"), 0o755); err != nil {
-			return so, err
-		}
-		return so, os.Link(bin, filepath.Join(so.WorkDir, "bin", "bank"))
+		so.BankBinary = cmp.Or(so.BankBinary, bin)
+		return so
 	}
 
 	// A duet calibration records no baseline: each trial brings its own.
 	if o.DuetPairs > 0 {
 		if bin == "" {
-			bin = os.Getenv(BankBinaryEnv)
+			bin = os.Getenv(testenv.BankBinaryEnv)
 		}
 		if bin == "" {
 			return nil, errors.New("a duet calibration needs the services built once (leave the stack's work directory empty)")
@@ -494,16 +493,9 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 		baselineRuns = 1
 	}
 	fmt.Fprintf(progress, "calibrate: baseline of %d run(s) (load %.0f/s for %s, %s windows) ...\n", baselineRuns, load.Rate, load.Duration, probe.UploadInterval)
-	bso, err := runOpts("run0", "")
-	if err != nil {
-		return nil, err
-	}
 	// The baseline is recorded as the harness records one (RecordBaseline:
 	// runs merged, pruned, lock series only where a lock hot spot is).
-	kept, dropped, err := RecordBaseline(ctx, bso, load, baselineRuns)
-	if bso.WorkDir != st.WorkDir {
-		os.RemoveAll(bso.WorkDir)
-	}
+	kept, dropped, err := testenv.RecordBaseline(ctx, runOpts(""), load, baselineRuns)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
@@ -524,9 +516,9 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*Calibration, error) {
 
 // runPlan runs the calibration's A/A and A/B runs against the baseline in
 // dir, interleaved, each measured over trialRuns fresh stacks with load.
-func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []bank.Hotspot, dir string, load LoadOptions,
-	trialRuns int, gopts gate.Options, dopts diff.Options, runOpts func(name, inject string) (Options, error), progress io.Writer, start time.Time,
-	finish func() *Calibration) (*Calibration, error) {
+func (c *Result) runPlan(ctx context.Context, o Options, hots []bank.Hotspot, dir string, load testenv.LoadOptions,
+	trialRuns int, gopts gate.Options, dopts diff.Options, runOpts func(inject string) testenv.Options, progress io.Writer, start time.Time,
+	finish func() *Result) (*Result, error) {
 	if dir != "" {
 		snap, err := baseline.Load(dir)
 		if err != nil {
@@ -587,7 +579,7 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 			c.Stopped = fmt.Sprintf("stopped after %d of %d runs: the next run (~%.0fs) would not end within --max-time %s", len(c.Runs), len(plan), slowest, o.MaxTime)
 			break
 		}
-		r := &CalRun{Index: i + 1, Kind: p.kind, Magnitude: p.mag, Started: time.Now(), LoadAvg: loadAvg()}
+		r := &Run{Index: i + 1, Kind: p.kind, Magnitude: p.mag, Started: time.Now(), LoadAvg: loadAvg()}
 		if p.kind == "ab" {
 			spec := make([]string, len(hots))
 			for k, h := range hots {
@@ -597,18 +589,12 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 		}
 		var res *diff.Result
 		var base, cur *baseline.Snapshot
-		var ms []*Measurement
+		var ms []*testenv.Measurement
 		var err error
 		if dir != "" {
-			var rs Options
-			if rs, err = runOpts(fmt.Sprintf("run%d", i+1), r.Inject); err == nil {
-				res, cur, ms, err = gateRuns(ctx, rs, dir, load, gopts, trialRuns)
-			}
-			if rs.WorkDir != o.Stack.WorkDir {
-				os.RemoveAll(rs.WorkDir)
-			}
+			res, cur, ms, err = testenv.GateRunsMeasured(ctx, runOpts(r.Inject), dir, load, gopts, trialRuns)
 		} else {
-			res, base, cur, ms, err = calibrationDuet(ctx, o, load, gopts, r.Inject)
+			res, base, cur, ms, err = duetTrial(ctx, o, load, gopts, r.Inject)
 		}
 		if err == nil && o.KeepDir != "" {
 			r.Snapshot = fmt.Sprintf("run-%03d", i+1)
@@ -661,20 +647,20 @@ func (c *Calibration) runPlan(ctx context.Context, o CalibrateOptions, hots []ba
 	return finish(), nil
 }
 
-// calibrationDuet measures one trial of a duet calibration: a duet of the
+// duetTrial measures one trial of a duet calibration: a duet of the
 // calibration's one build with itself, inject applied to the candidate.
 // The blocks' measurements come back for the load accounting.
-func calibrationDuet(ctx context.Context, o CalibrateOptions, load LoadOptions, gopts gate.Options, inject string) (*diff.Result, *baseline.Snapshot, *baseline.Snapshot, []*Measurement, error) {
+func duetTrial(ctx context.Context, o Options, load testenv.LoadOptions, gopts gate.Options, inject string) (*diff.Result, *baseline.Snapshot, *baseline.Snapshot, []*testenv.Measurement, error) {
 	st := o.Stack
 	st.Inject, st.WorkDir, st.Progress = "", "", nil
-	d, err := Duet(ctx, DuetOptions{
+	d, err := testenv.Duet(ctx, testenv.DuetOptions{
 		BaseBinary: o.duetBinary, CandidateBinary: o.duetBinary, Inject: inject,
 		Pairs: o.DuetPairs, Mode: o.DuetMode, Load: load, Stack: st, Gate: &gopts, Progress: o.StackProgress,
 	})
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	ms := make([]*Measurement, 0, len(d.Blocks))
+	ms := make([]*testenv.Measurement, 0, len(d.Blocks))
 	for _, b := range d.Blocks {
 		if b.Measurement != nil {
 			ms = append(ms, b.Measurement)
@@ -685,10 +671,10 @@ func calibrationDuet(ctx context.Context, o CalibrateOptions, load LoadOptions, 
 
 // Replay re-gates the runs of a calibration kept with KeepDir (its JSON
 // and the snapshots under keepDir) with the harness's gate under the rules
-// file rulesYAML ("" for HarnessRules), and returns the calibration as that
-// gate would have judged it: same runs, same measurements, new verdicts.
+// file rulesYAML ("" for testenv.HarnessRules), and returns the calibration
+// as that gate would have judged it: same runs, same measurements, new verdicts.
 // Runs without a kept snapshot, without a verdict or whose load failed
-// (CalRun.LoadFailed, from the recorded request counts) are left out; the
+// (Run.LoadFailed, from the recorded request counts) are left out; the
 // checks that need the live stack (services down) are not repeated.
 //
 // With currentRuns above 1, consecutive kept runs of the same kind and
@@ -696,8 +682,8 @@ func calibrationDuet(ctx context.Context, o CalibrateOptions, load LoadOptions, 
 // (baseline.MergeRuns), as a gate that measures the build over that many
 // runs would see them (bankstack gate --runs); a group left short at the
 // end is dropped. Each merged group is one run of the replayed calibration.
-func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Calibration, error) {
-	gopts, dopts, rulesText, err := calibrationOptions(rulesYAML)
+func Replay(orig *Result, keepDir, rulesYAML string, currentRuns int) (*Result, error) {
+	gopts, dopts, rulesText, err := gateOptions(rulesYAML)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
@@ -720,7 +706,7 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 		hots = append(hots, h)
 	}
 	currentRuns = max(1, currentRuns)
-	c := &Calibration{Started: orig.Started, Finished: orig.Finished, Stopped: orig.Stopped, Setup: orig.Setup}
+	c := &Result{Started: orig.Started, Finished: orig.Finished, Stopped: orig.Stopped, Setup: orig.Setup}
 	// The kept baseline is described as it is: a replay may be given
 	// another one (more runs) than the calibration recorded.
 	if !duet {
@@ -738,8 +724,8 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 		kind string
 		mag  float64
 	}
-	pending := map[condition][]*CalRun{}
-	var groups [][]*CalRun
+	pending := map[condition][]*Run{}
+	var groups [][]*Run
 	for _, o := range orig.Runs {
 		if o.failed() || o.Snapshot == "" {
 			continue
@@ -772,18 +758,18 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 			// judged live (a failed one is not replayed).
 			var b *baseline.Snapshot
 			if b, err = baseline.Load(filepath.Join(keepDir, g[0].BaseSnapshot)); err == nil {
-				res, err = judgeDuet(b, cur, nil, gopts)
+				res, err = testenv.JudgeDuet(b, cur, gopts)
 			}
 		} else if base == nil {
 			err = errors.New("kept without its duet base")
 		} else {
-			res, err = gate.Compare(base, onlyBaselineSeries(cur, base), gopts)
+			res, err = testenv.Judge(base, cur, gopts)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("replay: run %d: %w", g[0].Index, err)
 		}
 		o := g[0]
-		r := &CalRun{Index: o.Index, Kind: o.Kind, Magnitude: o.Magnitude, Inject: o.Inject, Started: o.Started,
+		r := &Run{Index: o.Index, Kind: o.Kind, Magnitude: o.Magnitude, Inject: o.Inject, Started: o.Started,
 			LoadAvg: o.LoadAvg, Snapshot: o.Snapshot, BaseSnapshot: o.BaseSnapshot, Verdict: string(res.Verdict)}
 		for _, x := range g {
 			r.Seconds += x.Seconds
@@ -802,8 +788,8 @@ func Replay(orig *Calibration, keepDir, rulesYAML string, currentRuns int) (*Cal
 }
 
 // describeBaseline records the baseline's series and sample budget.
-func (c *Calibration) describeBaseline(kept *baseline.Snapshot, dropped []string, seconds float64) {
-	c.Baseline = CalBaseline{Runs: runsIn(kept), Series: len(kept.Series), Dropped: dropped, Seconds: seconds}
+func (c *Result) describeBaseline(kept *baseline.Snapshot, dropped []string, seconds float64) {
+	c.Baseline = Baseline{Runs: gate.Runs(kept), Series: len(kept.Series), Dropped: dropped, Seconds: seconds}
 	for _, se := range kept.Series {
 		b := SeriesBudget{Service: se.Service, Profile: profiletype.MustAlias(se.ProfileType), Windows: len(se.Windows), Gated: true}
 		for _, w := range se.Windows {
@@ -813,45 +799,32 @@ func (c *Calibration) describeBaseline(kept *baseline.Snapshot, dropped []string
 	}
 }
 
-// CalibrationOptions are GateOptions with every tested function listed,
+// GateOptions are GateOptions with every tested function listed,
 // so the hot spot's change and stated minimum detectable effect are known
 // also when it is not reported. Listing changes no verdict.
-func CalibrationOptions() gate.Options {
-	o, _, _, err := calibrationOptions("")
+func GateOptions() gate.Options {
+	o, _, _, err := gateOptions("")
 	if err != nil {
-		panic("testenv: HarnessRules: " + err.Error())
+		panic("calibration: HarnessRules: " + err.Error())
 	}
 	return o
 }
 
-// calibrationOptions are CalibrationOptions with the rules file rulesYAML
-// ("" for HarnessRules), the comparison options they amount to for two
+// gateOptions are GateOptions with the rules file rulesYAML
+// ("" for testenv.HarnessRules), the comparison options they amount to for two
 // sides measured under the harness's fixed load (what a calibration records
 // and analyses with), and the rules text they apply.
-func calibrationOptions(rulesYAML string) (gate.Options, diff.Options, string, error) {
-	o, err := GateOptionsWithRules(rulesYAML, "calibration rules")
+func gateOptions(rulesYAML string) (gate.Options, diff.Options, string, error) {
+	o, err := testenv.GateOptionsWithRules(rulesYAML, "calibration rules")
 	if err != nil {
 		return o, diff.Options{}, "", err
 	}
 	o.TopUnchanged = math.MaxInt32
-	fixed := &baseline.Snapshot{Meta: baseline.Meta{Labels: map[string]string{gate.LoadRateLabel: fmt.Sprint(DefaultRate)}}}
-	dopts, err := gate.DiffOptions(fixed, fixed, o)
+	dopts, err := testenv.HarnessDiffOptions(o)
 	if err != nil {
 		return o, dopts, "", err
 	}
-	return o, dopts, cmp.Or(rulesYAML, HarnessRules), nil
-}
-
-// setDefaultsNoDir fills in the defaults without creating a work directory.
-func (o *Options) setDefaultsNoDir() error {
-	cp := *o
-	cp.WorkDir = os.TempDir()
-	if err := cp.setDefaults(); err != nil {
-		return err
-	}
-	cp.WorkDir = o.WorkDir
-	*o = cp
-	return nil
+	return o, dopts, cmp.Or(rulesYAML, testenv.HarnessRules), nil
 }
 
 // loadAvg returns the first three fields of /proc/loadavg, or "".
@@ -868,28 +841,28 @@ func loadAvg() string {
 }
 
 // LoadFailed reports whether the run's load failed (more than
-// MaxLoadErrorRate of its requests): the gate then calls the run
+// testenv.MaxLoadErrorRate of its requests): the gate then calls the run
 // inconclusive, its profiles describe the failure rather than the build, and
 // a calibration counts it as a failed run, not as a trial. (One A/A run of a
 // calibration here lost 13% of its requests, and its allocation profiles
 // then "regressed" in three series.)
-func (r *CalRun) LoadFailed() bool {
+func (r *Run) LoadFailed() bool {
 	load := loadgen.Result{Requests: r.Requests, Errors: r.Errors}
-	return load.ErrorRate() > MaxLoadErrorRate // the rule the gate applies live (gate.Load.Problem)
+	return load.ErrorRate() > testenv.MaxLoadErrorRate // the rule the gate applies live (gate.Load.Problem)
 }
 
 // failed reports whether the run counts as failed: no verdict, or a failed
 // load.
-func (r *CalRun) failed() bool { return r.Err != "" || r.LoadFailed() }
+func (r *Run) failed() bool { return r.Err != "" || r.LoadFailed() }
 
-func (r *CalRun) label() string {
+func (r *Run) label() string {
 	if r.Kind == "aa" {
 		return "A/A"
 	}
 	return fmt.Sprintf("x%g", r.Magnitude)
 }
 
-func (r *CalRun) progressLine() string {
+func (r *Run) progressLine() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "verdict %s", r.Verdict)
 	var fa []string
@@ -937,51 +910,53 @@ func shortFunc(fn string) string {
 	return fn
 }
 
-// altProfile returns the other profile type of a type's group.
-func altProfile(alias string) string {
-	switch alias {
-	case "alloc_space":
-		return "alloc_objects"
-	case "alloc_objects":
-		return "alloc_space"
-	case "mutex_delay":
-		return "mutex_count"
-	case "mutex_count":
-		return "mutex_delay"
-	case "block_delay":
-		return "block_count"
-	case "block_count":
-		return "block_delay"
+// typeOf is the profile type an alias names; false for a group name
+// ("alloc") or what profiletype cannot parse.
+func typeOf(alias string) (profiletype.ID, bool) {
+	ids, err := profiletype.Parse(alias)
+	if err != nil || len(ids) != 1 {
+		return profiletype.ID{}, false
 	}
-	return ""
+	return ids[0], true
 }
 
-// group names a profile type's group: cpu, alloc, lock, ...
-func group(alias string) string {
-	switch {
-	case strings.HasPrefix(alias, "alloc_"):
-		return "alloc"
-	case strings.HasPrefix(alias, "mutex_"):
-		return "lock"
-	case strings.HasPrefix(alias, "block_"):
-		return "block"
-	case strings.HasPrefix(alias, "inuse_"):
-		return "inuse"
+// companion returns the other profile type of a type's group, the one
+// counting the same sampling events in the other unit
+// (profiletype.ID.Companion: alloc_objects for alloc_space, mutex_count
+// for mutex_delay), or "".
+func companion(alias string) string {
+	id, ok := typeOf(alias)
+	if !ok {
+		return ""
 	}
-	return alias
+	c, ok := id.Companion()
+	if !ok {
+		return ""
+	}
+	return c.Alias()
+}
+
+// group names a profile type's group, its profiletype.Kind: cpu, alloc,
+// lock, block, ...; a type profiletype does not know is a group of its own.
+func group(alias string) string {
+	id, ok := typeOf(alias)
+	if !ok || id.Kind() == profiletype.KindOther {
+		return alias
+	}
+	return string(id.Kind())
 }
 
 // analyze fills in the run's series and hot spot trials from its result.
-func (r *CalRun) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) {
-	_, dopts, _, err := calibrationOptions("")
+func (r *Run) analyze(res *diff.Result, hots []bank.Hotspot, factor float64) {
+	_, dopts, _, err := gateOptions("")
 	if err != nil {
-		panic("testenv: HarnessRules: " + err.Error())
+		panic("calibration: HarnessRules: " + err.Error())
 	}
 	r.analyzeWith(res, hots, factor, dopts)
 }
 
 // analyzeWith is analyze for a result compared with dopts.
-func (r *CalRun) analyzeWith(res *diff.Result, hots []bank.Hotspot, factor float64, dopts diff.Options) {
+func (r *Run) analyzeWith(res *diff.Result, hots []bank.Hotspot, factor float64, dopts diff.Options) {
 	alpha := dopts.Params.Merge(diff.DefaultParams()).Alpha
 	injected := map[string]bank.Hotspot{}
 	if r.Kind == "ab" {
@@ -990,7 +965,7 @@ func (r *CalRun) analyzeWith(res *diff.Result, hots []bank.Hotspot, factor float
 		}
 	}
 	for _, sr := range res.Series {
-		cs := &CalSeries{Service: sr.Service, Alias: sr.Alias, Verdict: string(sr.Verdict), Reason: sr.Reason,
+		cs := &Series{Service: sr.Service, Alias: sr.Alias, Verdict: string(sr.Verdict), Reason: sr.Reason,
 			Windows: sr.CurrentWindows, Samples: sr.CurrentSamples, Tested: sr.Tested, MinDetectable: sr.MinDetectable}
 		if cs.Windows > 0 {
 			cs.SamplesPerWindow = float64(cs.Samples) / float64(cs.Windows)
@@ -1010,7 +985,7 @@ func (r *CalRun) analyzeWith(res *diff.Result, hots []bank.Hotspot, factor float
 		}
 		for _, f := range sr.Findings {
 			if f.Kind == diff.KindImprovement {
-				cs.Improvements = append(cs.Improvements, CalFinding{Function: f.Function, Measure: string(f.Measure), Change: f.Change, Q: f.Q, Class: ClassWrong})
+				cs.Improvements = append(cs.Improvements, Finding{Function: f.Function, Measure: string(f.Measure), Change: f.Change, Q: f.Q, Class: ClassWrong})
 			}
 			if f.Change > 0 && f.P < alpha {
 				cs.PUp++
@@ -1025,7 +1000,7 @@ func (r *CalRun) analyzeWith(res *diff.Result, hots []bank.Hotspot, factor float
 			if !credible {
 				continue
 			}
-			cf := CalFinding{Function: f.Function, Measure: string(f.Measure), Change: f.Change, Q: f.Q, ExplainedBy: f.ExplainedBy, Class: ClassWrong}
+			cf := Finding{Function: f.Function, Measure: string(f.Measure), Change: f.Change, Q: f.Q, ExplainedBy: f.ExplainedBy, Class: ClassWrong}
 			if math.IsInf(cf.Change, 0) {
 				cf.Change = math.MaxFloat64 // JSON has no infinity; a new hot path
 			}
@@ -1060,7 +1035,7 @@ func (r *CalRun) analyzeWith(res *diff.Result, hots []bank.Hotspot, factor float
 	}
 	for _, h := range hots {
 		t := &HotspotTrial{Inject: h.Inject, Service: h.Service, Function: h.Function, Profile: h.Profile,
-			AltProfile: altProfile(h.Profile), Factor: factor, Change: nan, ChangeAlt: nan,
+			AltProfile: companion(h.Profile), Factor: factor, Change: nan, ChangeAlt: nan,
 			MinDetectable: nan, SeriesMinDetectable: nan, Current: nan, BaselineValue: nan}
 		for _, sr := range res.Series {
 			if sr.Service != h.Service {

@@ -1,4 +1,4 @@
-package testenv
+package calibration
 
 import (
 	"math/rand/v2"
@@ -9,7 +9,8 @@ import (
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/diff"
-	"github.com/profdiff/profdiff/services/bank"
+	"github.com/profdiff/profdiff/testenv"
+	"github.com/profdiff/profdiff/testenv/internal/synth"
 )
 
 // TestReplay re-gates kept runs without a stack: a 4-run baseline, an A/A run
@@ -20,33 +21,26 @@ import (
 // harness's CPU drift floor does not resolve); twice the work is found
 // plainly.
 func TestReplay(t *testing.T) {
-	fraud, _ := bank.HotspotByInject("fraud.rules")
-	m := gen.NewModel(1, 30)
-	hot := m.Closest(0.2)
-	m.Rename(hot, fraud.Function, "services/bank/fraud.go")
+	m, twice := synth.FraudModel(1, 1), synth.FraudModel(1, 2)
 	rng := rand.New(rand.NewPCG(7, 1))
-	series := func(model *gen.Model) *baseline.Snapshot {
-		s := &baseline.Snapshot{Meta: baseline.Meta{Source: "test"}}
-		s.Put(model.Series(rng, fraud.Service, 12, 3000, 0.02))
-		return s
-	}
+	series := func(model *gen.Model) *baseline.Snapshot { return synth.Runs(model, rng, 1, 12, 3000, 0.02)[0] }
 	// A baseline of four runs, as the tests' shared one.
-	base, err := baseline.MergeRuns(series(m), series(m), series(m), series(m))
+	base, err := baseline.MergeRuns(synth.Runs(m, rng, 4, 12, 3000, 0.02)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	keep := t.TempDir()
 	for name, s := range map[string]*baseline.Snapshot{
-		"baseline": base, "run-001": series(m), "run-002": series(m.Scale(hot, 2)),
-		"run-005": series(m), "run-006": series(m.Scale(hot, 2)), "run-007": series(m),
+		"baseline": base, "run-001": series(m), "run-002": series(twice),
+		"run-005": series(m), "run-006": series(twice), "run-007": series(m),
 	} {
 		if err := baseline.Write(filepath.Join(keep, name), s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	orig := &Calibration{
-		Setup: CalibrationSetup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "1m0s"},
-		Runs: []*CalRun{
+	orig := &Result{
+		Setup: Setup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "1m0s"},
+		Runs: []*Run{
 			{Index: 1, Kind: "aa", Snapshot: "run-001"},
 			{Index: 2, Kind: "ab", Magnitude: 2, Snapshot: "run-002"},
 			{Index: 3, Kind: "aa", Err: "a failed run has nothing to replay"},
@@ -67,7 +61,7 @@ func TestReplay(t *testing.T) {
 	if ab.Verdict != "regression" || len(ab.Trials) != 1 || !ab.Trials[0].Detected {
 		t.Errorf("+100%% run: verdict %s, trials %+v; want the hot spot detected", ab.Verdict, ab.Trials)
 	}
-	if c.Setup.Rules != HarnessRules {
+	if c.Setup.Rules != testenv.HarnessRules {
 		t.Errorf("replayed setup names rules %q, want the harness rules it applied", c.Setup.Rules)
 	}
 	if c.Baseline.Runs != 4 || c.Baseline.Series != 1 {
@@ -90,7 +84,7 @@ func TestReplay(t *testing.T) {
 
 	// Two runs a side: runs of one condition are merged in order, and a
 	// group left short (run 7) is dropped.
-	paired := &Calibration{Setup: orig.Setup, Runs: []*CalRun{
+	paired := &Result{Setup: orig.Setup, Runs: []*Run{
 		{Index: 1, Kind: "aa", Snapshot: "run-001", Requests: 10},
 		{Index: 2, Kind: "ab", Magnitude: 2, Snapshot: "run-002"},
 		{Index: 5, Kind: "aa", Snapshot: "run-005", Requests: 20},
@@ -147,19 +141,10 @@ func TestReplay(t *testing.T) {
 // passes, twice the hot spot's work on the candidate is found, and a
 // duet calibration refuses to merge trials.
 func TestReplayDuet(t *testing.T) {
-	fraud, _ := bank.HotspotByInject("fraud.rules")
-	m := gen.NewModel(3, 30)
-	hot := m.Closest(0.2)
-	m.Rename(hot, fraud.Function, "services/bank/fraud.go")
+	m := synth.FraudModel(3, 1)
 	rng := rand.New(rand.NewPCG(11, 2))
 	side := func(model *gen.Model) *baseline.Snapshot {
-		var blocks []*baseline.Snapshot
-		for range 4 {
-			s := &baseline.Snapshot{Meta: baseline.Meta{Source: "test"}}
-			s.Put(model.Series(rng, fraud.Service, 6, 3000, 0.02))
-			blocks = append(blocks, s)
-		}
-		merged, err := mergeRunsAs(blocks)
+		merged, err := baseline.MergeRuns(synth.Runs(model, rng, 4, 6, 3000, 0.02)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,15 +154,15 @@ func TestReplayDuet(t *testing.T) {
 	keep := t.TempDir()
 	for name, s := range map[string]*baseline.Snapshot{
 		"run-001": side(m), "run-001-base": side(m),
-		"run-002": side(m.Scale(hot, 2)), "run-002-base": side(m),
+		"run-002": side(synth.FraudModel(3, 2)), "run-002-base": side(m),
 	} {
 		if err := baseline.Write(filepath.Join(keep, name), s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	orig := &Calibration{
-		Setup: CalibrationSetup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "30s", DuetPairs: 4, DuetMode: "simultaneous"},
-		Runs: []*CalRun{
+	orig := &Result{
+		Setup: Setup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "30s", DuetPairs: 4, DuetMode: "simultaneous"},
+		Runs: []*Run{
 			{Index: 1, Kind: "aa", Snapshot: "run-001", BaseSnapshot: "run-001-base"},
 			{Index: 2, Kind: "ab", Magnitude: 2, Snapshot: "run-002", BaseSnapshot: "run-002-base"},
 			{Index: 3, Kind: "aa", Snapshot: "run-001"}, // no base kept: an error, not a silent stored-baseline gate

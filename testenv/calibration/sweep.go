@@ -1,4 +1,4 @@
-package testenv
+package calibration
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
 // SweepThresholds are the thresholds (relative increases) a calibration's
@@ -16,7 +18,7 @@ var SweepThresholds = []float64{0.10, 0.25, 0.50, 1.00, 2.00, 3.00}
 
 // SweepRow is what one threshold for one profile group would have done in
 // the calibration's runs: the gate is re-evaluated from each series'
-// credible increases (CalSeries.Credible), which do not depend on the
+// credible increases (Series.Credible), which do not depend on the
 // threshold, so one calibration measures them all.
 type SweepRow struct {
 	Group     string  `json:"group"` // cpu, alloc, lock, ...
@@ -42,12 +44,12 @@ type SweepDetection struct {
 }
 
 // fires reports whether a credible increase is a regression at threshold th.
-func fires(f CalFinding, th float64) bool {
+func fires(f Finding, th float64) bool {
 	return f.Change >= th // a new hot path's change is MaxFloat64
 }
 
 // Sweep evaluates SweepThresholds for every profile group in the runs.
-func (c *Calibration) Sweep() []SweepRow {
+func (c *Result) Sweep() []SweepRow {
 	groups := map[string]bool{}
 	for _, r := range c.Runs {
 		for _, cs := range r.Series {
@@ -64,7 +66,7 @@ func (c *Calibration) Sweep() []SweepRow {
 }
 
 func sortedGroups(m map[string]bool) []string {
-	order := map[string]int{"cpu": 0, "alloc": 1, "lock": 2, "block": 3}
+	order := map[string]int{string(profiletype.KindCPU): 0, string(profiletype.KindAlloc): 1, string(profiletype.KindLock): 2, string(profiletype.KindBlock): 3}
 	var gs []string
 	for g := range m {
 		gs = append(gs, g)
@@ -83,7 +85,7 @@ func sortedGroups(m map[string]bool) []string {
 	return gs
 }
 
-func (c *Calibration) sweepRow(g string, th float64) SweepRow {
+func (c *Result) sweepRow(g string, th float64) SweepRow {
 	row := SweepRow{Group: g, Threshold: th}
 	var det detectionTally
 	for _, r := range c.Runs {
@@ -128,9 +130,9 @@ func (c *Calibration) sweepRow(g string, th float64) SweepRow {
 
 // hotspotFires reports whether the trial's function is a regression at
 // threshold th in its profile type or the group's other one.
-func (r *CalRun) hotspotFires(t *HotspotTrial, th float64) bool {
-	return r.trialFound(t, func(cs *CalSeries) []CalFinding {
-		var out []CalFinding
+func (r *Run) hotspotFires(t *HotspotTrial, th float64) bool {
+	return r.trialFound(t, func(cs *Series) []Finding {
+		var out []Finding
 		for _, f := range cs.Credible {
 			if fires(f, th) {
 				out = append(out, f)
@@ -142,7 +144,7 @@ func (r *CalRun) hotspotFires(t *HotspotTrial, th float64) bool {
 
 // trialFound reports whether firing names the trial's function in its
 // profile type or the group's other one.
-func (r *CalRun) trialFound(t *HotspotTrial, firing func(*CalSeries) []CalFinding) bool {
+func (r *Run) trialFound(t *HotspotTrial, firing func(*Series) []Finding) bool {
 	for _, cs := range r.Series {
 		if cs.Service != t.Service || (cs.Alias != t.Profile && cs.Alias != t.AltProfile) {
 			continue
@@ -161,9 +163,9 @@ func (r *CalRun) trialFound(t *HotspotTrial, firing func(*CalSeries) []CalFindin
 // the calibration ran with, as its regressions show; +Inf means not
 // gated): the A/A runs with a false regression in any series, and per hot
 // spot and magnitude the trials that found it.
-func (c *Calibration) AtThresholds(th map[string]float64) (aaRuns, aaFalse int, det []SweepDetection) {
+func (c *Result) AtThresholds(th map[string]float64) (aaRuns, aaFalse int, det []SweepDetection) {
 	var tally detectionTally
-	firing := func(cs *CalSeries) []CalFinding {
+	firing := func(cs *Series) []Finding {
 		t, ok := th[cs.Alias] // a profile type's own threshold first
 		if !ok {
 			t, ok = th[group(cs.Alias)]
@@ -171,7 +173,7 @@ func (c *Calibration) AtThresholds(th map[string]float64) (aaRuns, aaFalse int, 
 		if !ok {
 			return cs.Regressions
 		}
-		var out []CalFinding
+		var out []Finding
 		for _, f := range cs.Credible {
 			if fires(f, t) {
 				out = append(out, f)
@@ -273,7 +275,7 @@ func ParseThresholds(s string) (map[string]float64, error) {
 
 // WriteSweep prints the threshold sweep, and, when th is not empty, the
 // whole gate evaluated at th.
-func (c *Calibration) WriteSweep(w io.Writer, th map[string]float64) {
+func (c *Result) WriteSweep(w io.Writer, th map[string]float64) {
 	rows := c.Sweep()
 	if len(rows) == 0 {
 		return

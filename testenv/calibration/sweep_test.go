@@ -1,4 +1,4 @@
-package testenv
+package calibration
 
 import (
 	"math"
@@ -13,30 +13,30 @@ import (
 // hand: the first A/A run has a credible +30% CPU increase and a +250% lock
 // increase; the +50% run measures the CPU hot spot at +80% and the lock one
 // at +110%.
-func sweepFixture() *Calibration {
+func sweepFixture() *Result {
 	fraud, _ := bank.HotspotByInject("fraud.rules")
 	order, _ := bank.HotspotByInject("order.batch")
-	cf := func(fn string, change float64) CalFinding {
-		return CalFinding{Function: fn, Change: change, Class: ClassWrong}
+	cf := func(fn string, change float64) Finding {
+		return Finding{Function: fn, Change: change, Class: ClassWrong}
 	}
 	trial := func(h bank.Hotspot, factor float64) *HotspotTrial {
-		return &HotspotTrial{Inject: h.Inject, Service: h.Service, Function: h.Function, Profile: h.Profile, AltProfile: altProfile(h.Profile), Factor: factor}
+		return &HotspotTrial{Inject: h.Inject, Service: h.Service, Function: h.Function, Profile: h.Profile, AltProfile: companion(h.Profile), Factor: factor}
 	}
-	return &Calibration{Runs: []*CalRun{
-		{Kind: "aa", Series: []*CalSeries{
-			{Service: fraud.Service, Alias: "cpu", Role: RoleAA, Credible: []CalFinding{cf("runtime.mallocgc", 0.3)}},
-			{Service: order.Service, Alias: "mutex_delay", Role: RoleAA, Credible: []CalFinding{cf("decayDemand", 2.5)}},
+	return &Result{Runs: []*Run{
+		{Kind: "aa", Series: []*Series{
+			{Service: fraud.Service, Alias: "cpu", Role: RoleAA, Credible: []Finding{cf("runtime.mallocgc", 0.3)}},
+			{Service: order.Service, Alias: "mutex_delay", Role: RoleAA, Credible: []Finding{cf("decayDemand", 2.5)}},
 		}, Trials: []*HotspotTrial{trial(fraud, 1), trial(order, 1)}},
-		{Kind: "aa", Series: []*CalSeries{
+		{Kind: "aa", Series: []*Series{
 			{Service: fraud.Service, Alias: "cpu", Role: RoleAA},
 			{Service: order.Service, Alias: "mutex_delay", Role: RoleAA},
 		}, Trials: []*HotspotTrial{trial(fraud, 1), trial(order, 1)}},
-		{Kind: "ab", Magnitude: 1.5, Series: []*CalSeries{
-			{Service: fraud.Service, Alias: "cpu", Role: RoleTarget, Credible: []CalFinding{cf(fraud.Function, 0.8)}},
-			{Service: order.Service, Alias: "mutex_count", Role: RoleTarget, Credible: []CalFinding{cf(order.Function, 1.1)}},
+		{Kind: "ab", Magnitude: 1.5, Series: []*Series{
+			{Service: fraud.Service, Alias: "cpu", Role: RoleTarget, Credible: []Finding{cf(fraud.Function, 0.8)}},
+			{Service: order.Service, Alias: "mutex_count", Role: RoleTarget, Credible: []Finding{cf(order.Function, 1.1)}},
 		}, Trials: []*HotspotTrial{trial(fraud, 1.5), trial(order, 1.5)}},
-		{Kind: "aa", Err: "a failed run counts nowhere", Series: []*CalSeries{
-			{Service: fraud.Service, Alias: "cpu", Role: RoleAA, Credible: []CalFinding{cf("x", 9)}},
+		{Kind: "aa", Err: "a failed run counts nowhere", Series: []*Series{
+			{Service: fraud.Service, Alias: "cpu", Role: RoleAA, Credible: []Finding{cf("x", 9)}},
 		}},
 	}}
 }

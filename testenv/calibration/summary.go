@@ -1,4 +1,4 @@
-package testenv
+package calibration
 
 import (
 	"cmp"
@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/services/loadgen"
+	"github.com/profdiff/profdiff/testenv"
 )
 
 // Float is a float64 whose JSON form is null when it is NaN or infinite
@@ -42,8 +44,8 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// CalSummary aggregates a calibration's runs.
-type CalSummary struct {
+// Summary aggregates a calibration's runs.
+type Summary struct {
 	// AARuns counts the completed A/A runs; AARunsFalseAlarm those with any
 	// regression in any series.
 	AARuns           int `json:"aa_runs"`
@@ -54,7 +56,7 @@ type CalSummary struct {
 	// ABRuns counts completed A/B runs per magnitude.
 	ABRuns map[string]int `json:"ab_runs"`
 	// FailedRuns counts runs that produced no verdict (errors) or whose
-	// load failed (CalRun.LoadFailed); they count nowhere else.
+	// load failed (Run.LoadFailed); they count nowhere else.
 	FailedRuns int `json:"failed_runs"`
 	// ByType is the false-alarm accounting per profile type.
 	ByType []TypeFalseAlarms `json:"false_alarms_by_type"`
@@ -183,8 +185,8 @@ func typeRank(a string) int {
 }
 
 // Summarize aggregates the runs.
-func (c *Calibration) Summarize() *CalSummary {
-	s := &CalSummary{ABRuns: map[string]int{}}
+func (c *Result) Summarize() *Summary {
+	s := &Summary{ABRuns: map[string]int{}}
 	byType := map[string]*TypeFalseAlarms{}
 	tf := func(a string) *TypeFalseAlarms {
 		if byType[a] == nil {
@@ -421,6 +423,12 @@ func appendFinite(xs []float64, f Float) []float64 {
 	return append(xs, x)
 }
 
+// median is the middle of xs, the mean of the two middle values for an even
+// count (NaN for none). It and quantile are not gonum's stat.Quantile: its
+// two estimators are Hyndman and Fan's types 1 (Empirical, the lower middle
+// value for an even count) and 4 (LinInterp, which takes the median of an
+// odd count halfway to its neighbour), and either changes the tables of
+// every calibration in docs/calibrations.
 func median(xs []float64) Float {
 	if len(xs) == 0 {
 		return nan
@@ -435,7 +443,7 @@ func median(xs []float64) Float {
 }
 
 // quantile is the q-quantile of xs, interpolated between order statistics
-// (NaN for none).
+// (Hyndman and Fan's type 7, R's and NumPy's default; NaN for none).
 func quantile(xs []float64, q float64) Float {
 	if len(xs) == 0 {
 		return nan
@@ -478,7 +486,7 @@ func frac1(n, d int) string {
 
 // WriteTable writes the calibration's tables as Markdown (readable in a
 // terminal too).
-func (c *Calibration) WriteTable(w io.Writer) {
+func (c *Result) WriteTable(w io.Writer) {
 	s := c.Summary
 	if s == nil {
 		s = c.Summarize()
@@ -490,7 +498,7 @@ func (c *Calibration) WriteTable(w io.Writer) {
 		su.Params.Alpha, 100*su.Params.Threshold, 100*su.Params.Floor, su.Params.MinWindows, su.Params.MinSamples)
 	if su.DuetPairs > 0 {
 		fmt.Fprintf(w, "Duet: every trial measured its own base beside its candidate (the same build), %d %s pairs of %s blocks; no stored baseline.\n",
-			su.DuetPairs, cmp.Or(su.DuetMode, string(DefaultDuetMode)), cmp.Or(su.GateDuration, su.Duration))
+			su.DuetPairs, cmp.Or(su.DuetMode, string(testenv.DefaultDuetMode)), cmp.Or(su.GateDuration, su.Duration))
 	} else if su.CurrentRuns > 1 || su.GateDuration != "" {
 		fmt.Fprintf(w, "Current side: %d run(s) of %s merged per gated run, so each row counts merged runs; the baseline's runs are %s.\n",
 			max(1, su.CurrentRuns), cmp.Or(su.GateDuration, su.Duration), su.Duration)
@@ -630,7 +638,7 @@ func value(profile, norm string, v Float) string {
 	if math.IsNaN(float64(v)) {
 		return "-"
 	}
-	if norm == "" && (group(profile) == "lock" || group(profile) == "block") {
+	if g := profiletype.Kind(group(profile)); norm == "" && (g == profiletype.KindLock || g == profiletype.KindBlock) {
 		norm = "rate"
 	}
 	if norm == "rate" {
