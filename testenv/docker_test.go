@@ -22,11 +22,6 @@ import (
 // under PROFDIFF_STRICT=1.
 func requireDocker(t *testing.T) {
 	t.Helper()
-	if _, ok := os.LookupEnv(ryukEnv); !ok {
-		// Before testcontainers first reads its configuration (once per
-		// process), or it would try to start the reaper from an image.
-		os.Setenv(ryukEnv, "true")
-	}
 	skip := func(reason string) {
 		t.Helper()
 		strict.SkipOrFail(t, "%s", reason)
