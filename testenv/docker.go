@@ -357,16 +357,17 @@ func (d *dockerStack) run(ctx context.Context, sp containerSpec) error {
 	if err != nil {
 		return fmt.Errorf("%s (%s): %w", sp.name, sp.image, err)
 	}
-	mapped, err := ctr.MappedPort(ctx, port)
-	if err != nil {
-		return fmt.Errorf("%s: published port of %s: %w", sp.name, port, err)
-	}
-	// The probe gives up at once when the container stops, rather than
-	// waiting out the deadline for a process that has already crashed.
+	// The probe waits for the published port too, and gives up at once when
+	// the container stops, rather than waiting out the deadline for a
+	// process that has already crashed.
 	ready := wait.ForHTTP(sp.ready).WithPort(port).
 		WithPollInterval(100 * time.Millisecond).WithStartupTimeout(sp.timeout)
 	if err := ready.WaitUntilReady(ctx, publishedOn{ctr, d.hostIP}); err != nil {
 		return notReady(ctx, sp, ctr, err)
+	}
+	mapped, err := ctr.MappedPort(ctx, port)
+	if err != nil {
+		return fmt.Errorf("%s: published port of %s: %w", sp.name, port, err)
 	}
 	base := "http://" + net.JoinHostPort(d.hostIP, strconv.Itoa(int(mapped.Num())))
 	d.mu.Lock()

@@ -31,9 +31,11 @@ import (
 //   - ports: each container's one port is published on a free host port;
 //   - the services' profiling settings and BANK_INJECT, from Options, and
 //     peers that do not run here pointed at a closed port;
-//   - mounts: config files are copied in, named volumes become tmpfs (a
-//     harness stack keeps no data), and Prometheus gets the harness's scrape
-//     config for the services that run;
+//   - mounts: config files are copied in, and Prometheus gets the harness's
+//     scrape config for the services that run; named volumes are left out
+//     (a harness stack keeps no data: it stays in the container's own
+//     filesystem and goes with it), except that real Pyroscope's data
+//     folders are a tmpfs, as its image may not let its user write there;
 //   - readiness: the health check's URL, probed from the host through the
 //     published port until it answers, within readyTimeout;
 //   - no restart policy: a container that dies is a failed run.
@@ -167,9 +169,9 @@ func (d *dockerStack) specs(p *dockerPlan) ([]containerSpec, error) {
 			if img.substitute {
 				sp.cmd = append(sp.cmd, profstoreFlags()...)
 			} else {
-				// Pyroscope's config also keeps compactor data outside the
-				// compose volume.
-				sp.tmpfs["/data-compactor"] = tmpfsOpts
+				// The config keeps data under /data (compose's volume) and
+				// /data-compactor.
+				sp.tmpfs = map[string]string{"/data": tmpfsOpts, "/data-compactor": tmpfsOpts}
 			}
 			sp.url = func(u string) { d.pyroURL = u }
 		case aliasPrometheus:
@@ -189,7 +191,7 @@ func (d *dockerStack) specs(p *dockerPlan) ([]containerSpec, error) {
 	return specs, nil
 }
 
-// tmpfsOpts is a tmpfs anyone may write: writable whatever user and
+// tmpfsOpts is a tmpfs anyone may write (mode 1777), whatever user and
 // folders the image has, and gone with the container.
 const tmpfsOpts = "rw,mode=1777"
 
@@ -200,7 +202,7 @@ const tmpfsOpts = "rw,mode=1777"
 func (d *dockerStack) composeSpec(c composestack.Container, image, moduleDir string, files []testcontainers.ContainerFile) (containerSpec, error) {
 	sp := containerSpec{
 		name: c.Name, image: image, cmd: c.Command, env: maps.Clone(c.Env),
-		tmpfs: map[string]string{}, memoryMB: c.MemoryMB, timeout: readyTimeout(c.Name),
+		memoryMB: c.MemoryMB, timeout: readyTimeout(c.Name),
 	}
 	if sp.env == nil {
 		sp.env = map[string]string{}
@@ -235,9 +237,6 @@ func (d *dockerStack) composeSpec(c composestack.Container, image, moduleDir str
 	}
 	for target := range own {
 		return sp, fmt.Errorf("docker backend: %s: the harness writes %s, which %s does not mount", c.Name, target, composestack.File)
-	}
-	for _, v := range c.Volumes {
-		sp.tmpfs[v.Target] = tmpfsOpts
 	}
 	return sp, nil
 }

@@ -112,8 +112,8 @@ func TestDockerSpecsFromCompose(t *testing.T) {
 		}, profstoreImage + " 4040 /ready 1m30s --addr 0.0.0.0:4040 --retention 2h --max-bytes 1073741824 " + strings.Join(profstoreFlags(), " ")},
 		{"prometheus substitute", nil, func(s map[string]containerSpec) string {
 			p := s["prometheus"]
-			return fmt.Sprint(p.port, " ", p.ready, " ", p.env["GODEBUG"], " ", p.tmpfs["/prometheus"], " ", strings.Join(p.cmd, " "))
-		}, "9090 /api/v1/query?query=vector%281%29 netdns=go rw,mode=1777 --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus --storage.tsdb.retention.time=15d --web.enable-lifecycle"},
+			return fmt.Sprint(p.port, " ", p.ready, " ", p.env["GODEBUG"], " ", len(p.tmpfs), " ", strings.Join(p.cmd, " "))
+		}, "9090 /api/v1/query?query=vector%281%29 netdns=go 0 --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus --storage.tsdb.retention.time=15d --web.enable-lifecycle"},
 		{"prometheus scrapes what runs", nil, func(s map[string]containerSpec) string {
 			return fmt.Sprint(fileContains(t, s["prometheus"], "/etc/prometheus/prometheus.yml", "bank-fraud-service:8083"),
 				fileContains(t, s["prometheus"], "/etc/prometheus/prometheus.yml", "bank-loan-service"))
