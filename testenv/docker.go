@@ -9,7 +9,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -25,62 +24,43 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
 
-	"github.com/profdiff/profdiff/services/bank"
+	"github.com/profdiff/profdiff/internal/composestack"
 )
 
-// Images names the container images of the Docker backend. Empty fields take
-// the defaults; each can also be set by environment (see DefaultImages).
+// Images names the third-party container images of the Docker backend.
+// Empty fields take the images docker-compose.yml names (its variables at
+// their defaults), or the environment's overrides (PyroscopeImageEnv, ...).
 type Images struct {
 	Pyroscope, Prometheus, Grafana string
 }
 
-// The third-party images the Docker backend runs by default: the same pins
-// as docker-compose.yml, so a stack started by the harness and one started
-// by compose run the same software.
-const (
-	DefaultPyroscopeImage  = "grafana/pyroscope:1.14.1"
-	DefaultPrometheusImage = "prom/prometheus:v2.53.0"
-	DefaultGrafanaImage    = "grafana/grafana:11.1.0"
-)
-
-// Environment variables that override the default images (Options.Images
-// wins over them). They let CI, or a user behind a mirror, pin other images
-// without changing code.
+// Environment variables that override the images docker-compose.yml names
+// (Options.Images wins over them). They let CI, or a user behind a mirror,
+// pin other images without changing code.
 const (
 	PyroscopeImageEnv  = "BANKSTACK_PYROSCOPE_IMAGE"
 	PrometheusImageEnv = "BANKSTACK_PROMETHEUS_IMAGE"
 	GrafanaImageEnv    = "BANKSTACK_GRAFANA_IMAGE"
 )
 
-// DefaultImages returns the images the Docker backend uses when Options
-// names none: the environment's overrides, else the pinned defaults.
-func DefaultImages() Images {
-	pick := func(env, def string) string {
-		if v := strings.TrimSpace(os.Getenv(env)); v != "" {
-			return v
+// withDefaults fills empty fields from the environment's overrides, else
+// from compose, the images docker-compose.yml names.
+func (im Images) withDefaults(compose Images) Images {
+	pick := func(set *string, env, def string) {
+		if *set != "" {
+			return
 		}
-		return def
+		if v := strings.TrimSpace(os.Getenv(env)); v != "" {
+			*set = v
+			return
+		}
+		*set = def
 	}
-	return Images{
-		Pyroscope:  pick(PyroscopeImageEnv, DefaultPyroscopeImage),
-		Prometheus: pick(PrometheusImageEnv, DefaultPrometheusImage),
-		Grafana:    pick(GrafanaImageEnv, DefaultGrafanaImage),
-	}
-}
-
-// withDefaults fills empty fields from DefaultImages.
-func (im Images) withDefaults() Images {
-	def := DefaultImages()
-	if im.Pyroscope == "" {
-		im.Pyroscope = def.Pyroscope
-	}
-	if im.Prometheus == "" {
-		im.Prometheus = def.Prometheus
-	}
-	if im.Grafana == "" {
-		im.Grafana = def.Grafana
-	}
+	pick(&im.Pyroscope, PyroscopeImageEnv, compose.Pyroscope)
+	pick(&im.Prometheus, PrometheusImageEnv, compose.Prometheus)
+	pick(&im.Grafana, GrafanaImageEnv, compose.Grafana)
 	return im
 }
 
@@ -98,21 +78,38 @@ const (
 	labelContext = "profdiff.bankstack.context"
 )
 
-// ryukEnv disables the testcontainers reaper. Ryuk runs from an image that
-// testcontainers pulls; where nothing can be pulled it would make every
-// start fail, so the backend removes what it created itself instead.
-const ryukEnv = "TESTCONTAINERS_RYUK_DISABLED"
+// RyukDisabledEnv must be "true" in the environment of a process that starts
+// Docker stacks: it turns off the testcontainers reaper, which runs from an
+// image that testcontainers pulls, so where no registry can be reached every
+// start would fail. The backend removes what it creates itself instead.
+// testcontainers-go (v0.45) reads it once per process, from the environment
+// or ~/.testcontainers.properties (ryuk.disabled=true), and offers no
+// per-call switch, so it belongs where the process starts: a command's main,
+// or a TestMain:
+//
+//	func TestMain(m *testing.M) {
+//		os.Setenv(testenv.RyukDisabledEnv, "true")
+//		os.Exit(m.Run())
+//	}
+const RyukDisabledEnv = "TESTCONTAINERS_RYUK_DISABLED"
 
-// The network aliases and in-network ports of the non-service components:
-// the names docker-compose.yml uses, so config/ (Prometheus targets, Grafana
-// data sources) works unchanged on the harness's network.
+// requireNoReaper fails at once when the reaper is on, rather than letting
+// the first container wait for a reaper image that cannot be pulled.
+func requireNoReaper() error {
+	if !testcontainers.ReadConfig().RyukDisabled {
+		return fmt.Errorf("docker backend: set %s=true in the environment (the testcontainers reaper's image cannot be pulled where no registry is reachable; the backend removes its own containers)", RyukDisabledEnv)
+	}
+	return nil
+}
+
+// The compose names of the non-service components, which are also their
+// network aliases, so config/ (Prometheus targets, Grafana data sources)
+// works unchanged on the harness's network. Their ports, like everything
+// else about their containers, come from docker-compose.yml.
 const (
 	aliasPyroscope  = "pyroscope"
 	aliasPrometheus = "prometheus"
 	aliasGrafana    = "grafana"
-	portPyroscope   = 4040
-	portPrometheus  = 9090
-	portGrafana     = 3000
 )
 
 // dockerStack is the Docker backend: every component a container on one
@@ -123,6 +120,7 @@ type dockerStack struct {
 	session  string
 	logs     string
 	images   Images
+	compose  *composestack.Stack // the compose files' description, read by loadCompose
 
 	provider *testcontainers.DockerProvider
 	tclog    *os.File    // testcontainers' own log lines, kept with the logs
@@ -145,24 +143,18 @@ type dockerComponent struct {
 	killed bool
 }
 
-// startDocker starts the stack on Docker through testcontainers-go.
+// startDocker starts the stack on Docker through testcontainers-go, its
+// containers as the compose files describe them (see specs).
 //
-// It sets TESTCONTAINERS_RYUK_DISABLED=true when the variable is unset: the
-// reaper needs a pulled image, and where none can be pulled it would make
-// every start fail. Without a reaper, cleanup is explicit: close removes
+// It needs TESTCONTAINERS_RYUK_DISABLED=true (RyukDisabledEnv) and fails at
+// once without it. Without a reaper, cleanup is explicit: close removes
 // every container and the network, also after a start that failed halfway,
 // and everything carries LabelSession so strays from a killed process can
 // be found and removed (DockerCleanup).
 func startDocker(ctx context.Context, opts *Options, progress io.Writer) (_ backend, err error) {
 	started := time.Now()
-	if _, ok := os.LookupEnv(ryukEnv); !ok {
-		os.Setenv(ryukEnv, "true")
-	}
-	if !testcontainers.ReadConfig().RyukDisabled {
-		// testcontainers reads its configuration once per process; if it did
-		// so before the variable was set, or the variable says false, it
-		// would try to start the reaper from an image.
-		return nil, fmt.Errorf("docker backend: the testcontainers reaper is enabled; set %s=true in the environment (the backend removes its containers itself, and the reaper's image cannot be pulled where no registry is reachable)", ryukEnv)
+	if err := requireNoReaper(); err != nil {
+		return nil, err
 	}
 	session, err := newSessionID()
 	if err != nil {
@@ -170,9 +162,8 @@ func startDocker(ctx context.Context, opts *Options, progress io.Writer) (_ back
 	}
 	d := &dockerStack{
 		opts: opts, progress: progress, session: session,
-		logs:   filepath.Join(opts.WorkDir, "logs"),
-		images: opts.Images.withDefaults(),
-		urls:   map[string]string{},
+		logs: filepath.Join(opts.WorkDir, "logs"),
+		urls: map[string]string{},
 	}
 	if err := os.MkdirAll(d.logs, 0o755); err != nil {
 		return nil, err
@@ -301,15 +292,16 @@ func (d *dockerStack) publishHost() (string, error) {
 
 // containerSpec is what run needs to start one component.
 type containerSpec struct {
-	name    string // component name, also the network alias
-	image   string
-	port    int    // the port it serves on inside the network
-	ready   string // path that answers 200 once it is ready
-	cmd     []string
-	env     map[string]string
-	files   []testcontainers.ContainerFile
-	tmpfs   map[string]string
-	timeout time.Duration
+	name     string // component name, also the network alias
+	image    string
+	port     int    // the port it serves on inside the network, published
+	ready    string // path (and query) that answers 200 on port once it is ready
+	cmd      []string
+	env      map[string]string
+	files    []testcontainers.ContainerFile
+	tmpfs    map[string]string
+	memoryMB int // 0: no limit
+	timeout  time.Duration
 	// url is where to record the component's host URL.
 	url func(string)
 	// note describes the component once it runs, given its host URL.
@@ -342,6 +334,11 @@ func (d *dockerStack) run(ctx context.Context, sp containerSpec) error {
 			hc.PortBindings[p] = []mobynet.PortBinding{{HostIP: netip.AddrFrom4([4]byte{127, 0, 0, 1})}}
 		}))
 	}
+	if sp.memoryMB > 0 {
+		opts = append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.Memory = int64(sp.memoryMB) << 20
+		}))
+	}
 	if len(sp.cmd) > 0 {
 		opts = append(opts, testcontainers.WithCmd(sp.cmd...))
 	}
@@ -360,16 +357,19 @@ func (d *dockerStack) run(ctx context.Context, sp containerSpec) error {
 	if err != nil {
 		return fmt.Errorf("%s (%s): %w", sp.name, sp.image, err)
 	}
+	// The probe waits for the published port too, and gives up at once when
+	// the container stops, rather than waiting out the deadline for a
+	// process that has already crashed.
+	ready := wait.ForHTTP(sp.ready).WithPort(port).
+		WithPollInterval(100 * time.Millisecond).WithStartupTimeout(sp.timeout)
+	if err := ready.WaitUntilReady(ctx, publishedOn{ctr, d.hostIP}); err != nil {
+		return notReady(ctx, sp, ctr, err)
+	}
 	mapped, err := ctr.MappedPort(ctx, port)
 	if err != nil {
 		return fmt.Errorf("%s: published port of %s: %w", sp.name, port, err)
 	}
 	base := "http://" + net.JoinHostPort(d.hostIP, strconv.Itoa(int(mapped.Num())))
-	wctx, cancel := context.WithTimeout(ctx, sp.timeout)
-	defer cancel()
-	if err := waitContainerHTTP(wctx, sp.name, ctr, base+sp.ready); err != nil {
-		return err
-	}
 	d.mu.Lock()
 	sp.url(base)
 	d.comps = append(d.comps, sp.note(base))
@@ -377,36 +377,35 @@ func (d *dockerStack) run(ctx context.Context, sp containerSpec) error {
 	return nil
 }
 
-// waitContainerHTTP polls url until it answers 200. It gives up at once when
-// the container stops, with the end of its log, rather than waiting out the
-// timeout for a process that has already crashed.
-func waitContainerHTTP(ctx context.Context, name string, ctr *testcontainers.DockerContainer, url string) error {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for n := 0; ; n++ {
-		last = getOK(ctx, readyClient, url)
-		if last == nil {
-			return nil
-		}
-		if n%5 == 0 {
-			if st, err := ctr.State(ctx); err == nil && !st.Running {
-				return fmt.Errorf("%s exited before it was ready (%s, exit code %d):\n%s", name, st.Status, st.ExitCode, containerTail(ctx, ctr, 2000))
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: waiting for %s: %w (last: %v)", name, url, ctx.Err(), last)
-		case <-tick.C:
-		}
-	}
+// publishedOn is a container whose published ports are reached at host.
+// The wait strategies ask their target for the host; testcontainers' own
+// answer, inside a container, is the container's gateway, which is not
+// where a port published on 127.0.0.1 answers (see publishHost).
+type publishedOn struct {
+	*testcontainers.DockerContainer
+	host string
 }
 
-// readyClient polls readiness endpoints; a short timeout so one hung
-// request does not eat the whole wait.
-var readyClient = &http.Client{Timeout: 2 * time.Second}
+func (p publishedOn) Host(context.Context) (string, error) { return p.host, nil }
 
-// containerTail returns the last n bytes of a container's log.
+// notReady is the error of a component that did not become ready: which,
+// why, and the end of its log.
+func notReady(ctx context.Context, sp containerSpec, ctr *testcontainers.DockerContainer, err error) error {
+	if ctx.Err() != nil {
+		// Cut short (the caller gave up, or another component failed): no
+		// news about this one.
+		return fmt.Errorf("%s: %w", sp.name, err)
+	}
+	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tail := containerTail(lctx, ctr, 20)
+	if st, serr := ctr.State(lctx); serr == nil && !st.Running {
+		return fmt.Errorf("%s exited before it was ready (%s, exit code %d); its last log lines:\n%s", sp.name, st.Status, st.ExitCode, tail)
+	}
+	return fmt.Errorf("%s was not ready within %s (GET %s on port %d: %w); its last log lines:\n%s", sp.name, sp.timeout, sp.ready, sp.port, err, tail)
+}
+
+// containerTail returns the last n lines of a container's log.
 func containerTail(ctx context.Context, ctr *testcontainers.DockerContainer, n int) string {
 	rc, err := ctr.Logs(ctx)
 	if err != nil {
@@ -414,55 +413,11 @@ func containerTail(ctx context.Context, ctr *testcontainers.DockerContainer, n i
 	}
 	defer rc.Close()
 	b, _ := io.ReadAll(rc)
-	if len(b) > n {
-		b = b[len(b)-n:]
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
 	}
-	return string(b)
-}
-
-// serviceEnv is a service container's environment: the same settings the
-// local backend gives its processes, with peers found by network alias.
-func (d *dockerStack) serviceEnv(name, pyroscope string) map[string]string {
-	env := map[string]string{
-		"PYROSCOPE_SERVER_ADDRESS":   pyroscope,
-		"PYROSCOPE_APPLICATION_NAME": name,
-		"PYROSCOPE_LABELS":           "version=" + d.opts.Version + ",env=" + d.opts.Env,
-		"PYROSCOPE_UPLOAD_INTERVAL":  d.opts.UploadInterval.String(),
-		"BANK_INJECT":                d.opts.Inject,
-	}
-	if d.opts.AllocRate > 0 {
-		env["PYROSCOPE_PROFILER_ALLOC"] = strconv.Itoa(d.opts.AllocRate)
-	}
-	if d.opts.CPURate > 0 {
-		env["PYROSCOPE_CPU_RATE"] = strconv.Itoa(d.opts.CPURate)
-	}
-	if d.opts.PyroscopeURL != "" {
-		// An external Pyroscope may want credentials; the services read the
-		// same variables the runbook's agents do.
-		for _, k := range []string{"PYROSCOPE_BASIC_AUTH_USER", "PYROSCOPE_BASIC_AUTH_PASSWORD", "PYROSCOPE_TENANT_ID"} {
-			if v, ok := os.LookupEnv(k); ok {
-				env[k] = v
-			}
-		}
-	}
-	running := map[string]bool{}
-	for _, s := range d.opts.Services {
-		running[s] = true
-	}
-	peer := func(s string) string {
-		info, err := bank.LookupService(s)
-		if err != nil || !running[info.Name] {
-			return "http://127.0.0.1:1" // not started: calls fail fast and are reported
-		}
-		return "http://" + info.Name + ":" + strconv.Itoa(info.Port)
-	}
-	env["BANK_ORDER_URL"] = peer(bank.ServiceOrder)
-	env["BANK_PAYMENT_URL"] = peer(bank.ServicePayment)
-	env["BANK_FRAUD_URL"] = peer(bank.ServiceFraud)
-	env["BANK_ACCOUNT_URL"] = peer(bank.ServiceAccount)
-	env["BANK_LOAN_URL"] = peer(bank.ServiceLoan)
-	env["BANK_NOTIFICATION_URL"] = peer(bank.ServiceNotification)
-	return env
+	return strings.Join(lines, "\n")
 }
 
 // externalPyroscope checks that an external Pyroscope URL can be reached
@@ -551,12 +506,7 @@ func (d *dockerStack) killService(name string) error {
 	}
 	// Wait until the engine reports it stopped, so a caller that looks
 	// right after sees it gone.
-	for ctx.Err() == nil {
-		if st, err := c.ctr.State(ctx); err != nil || !st.Running {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	wait.ForExit().WithPollInterval(50*time.Millisecond).WaitUntilReady(ctx, c.ctr)
 	d.mu.Lock()
 	c.killed = true
 	d.mu.Unlock()

@@ -90,6 +90,9 @@ func (d *dockerStack) prepareImages(ctx context.Context) (*dockerPlan, error) {
 	if p.moduleDir, err = moduleDir(ctx); err != nil {
 		return nil, err
 	}
+	if err := d.loadCompose(p.moduleDir); err != nil {
+		return nil, err
+	}
 	if err := d.buildBankImage(ctx, p); err != nil {
 		return nil, err
 	}
@@ -450,104 +453,20 @@ func lastBytes(s string, n int) string {
 	return s
 }
 
-// specs lists the containers to start.
-func (d *dockerStack) specs(p *dockerPlan) ([]containerSpec, error) {
-	var specs []containerSpec
-	pyroInNet := d.pyroURL // external
-	if p.pyroscope != nil {
-		pyroInNet = "http://" + aliasPyroscope + ":" + strconv.Itoa(portPyroscope)
-		img := p.pyroscope
-		sp := containerSpec{
-			name: aliasPyroscope, image: img.image, port: portPyroscope, ready: "/ready",
-			timeout: 90 * time.Second,
-			url:     func(u string) { d.pyroURL = u },
-			note:    func(u string) string { return "pyroscope: " + img.describe() + " at " + u },
-		}
-		if img.substitute {
-			// Real Pyroscope's ingestion limits, as the local backend
-			// states them (see startLocal).
-			sp.cmd = []string{"--addr", "0.0.0.0:" + strconv.Itoa(portPyroscope), "--retention", "2h", "--max-bytes", strconv.Itoa(1 << 30),
-				"--ingestion-rate-mb", strconv.Itoa(profstore.DefaultIngestionRateMB), "--ingestion-burst-size-mb", strconv.Itoa(profstore.DefaultIngestionBurstSizeMB)}
-		} else {
-			sp.cmd = []string{"-config.file=/etc/pyroscope/config.yaml"}
-			// The config keeps data under /data and /data-compactor, which
-			// compose backs with a volume; a tmpfs anyone may write is
-			// writable whatever user and folders the image has, and goes
-			// away with the container.
-			sp.tmpfs = map[string]string{"/data": "rw,mode=1777", "/data-compactor": "rw,mode=1777"}
-			sp.files = []testcontainers.ContainerFile{{Reader: bytes.NewReader(config.PyroscopeYAML), ContainerFilePath: "/etc/pyroscope/config.yaml", FileMode: 0o644}}
-		}
-		specs = append(specs, sp)
-	}
-
-	for _, name := range d.opts.Services {
-		port := servicePort(name)
-		specs = append(specs, containerSpec{
-			name: name, image: p.bank, port: port, ready: "/health",
-			cmd:     []string{"--service", name, "--addr", ":" + strconv.Itoa(port)},
-			env:     d.serviceEnv(name, pyroInNet),
-			timeout: 60 * time.Second,
-			url:     func(u string) { d.urls[name] = u },
-			note:    func(u string) string { return "service " + name + ": image " + p.bank + " at " + u },
-		})
-	}
-
-	if p.prom != nil {
-		img := p.prom
-		files, err := d.prometheusFiles()
-		if err != nil {
-			return nil, err
-		}
-		sp := containerSpec{
-			name: aliasPrometheus, image: img.image, port: portPrometheus, ready: "/-/ready",
-			cmd: []string{
-				"--config.file=/etc/prometheus/prometheus.yml",
-				"--storage.tsdb.path=/prometheus",
-				"--web.listen-address=0.0.0.0:" + strconv.Itoa(portPrometheus),
-				"--web.enable-lifecycle",
-			},
-			// Go's own resolver, which asks Docker's DNS for the aliases; a
-			// binary linked against libc might otherwise want NSS modules
-			// the scratch image does not have.
-			env:     map[string]string{"GODEBUG": "netdns=go"},
-			files:   files,
-			timeout: 60 * time.Second,
-			url:     func(u string) { d.promURL = u },
-			note:    func(u string) string { return "prometheus: " + img.describe() + " at " + u },
-		}
-		specs = append(specs, sp)
-	}
-
-	if p.grafana != nil {
-		img := p.grafana
-		files, err := treeFiles(filepath.Join(p.moduleDir, "config", "grafana", "provisioning"), "/etc/grafana/provisioning")
-		if err != nil {
-			return nil, fmt.Errorf("grafana provisioning: %w", err)
-		}
-		specs = append(specs, containerSpec{
-			name: aliasGrafana, image: img.image, port: portGrafana, ready: "/api/health",
-			env: map[string]string{
-				"GF_AUTH_ANONYMOUS_ENABLED":                 "true",
-				"GF_AUTH_ANONYMOUS_ORG_ROLE":                "Viewer",
-				"GF_USERS_ALLOW_SIGN_UP":                    "false",
-				"GF_ANALYTICS_REPORTING_ENABLED":            "false",
-				"GF_ANALYTICS_CHECK_FOR_UPDATES":            "false",
-				"GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH": "/etc/grafana/provisioning/dashboards/service-comparison.json",
-			},
-			files:   files,
-			timeout: 120 * time.Second,
-			url:     func(u string) { d.grafURL = u },
-			note:    func(u string) string { return "grafana: " + img.describe() + " at " + u },
-		})
-	}
-	return specs, nil
+// profstoreFlags are what the Pyroscope substitute runs with on top of
+// docker-compose.local.yml's command: real Pyroscope's ingestion limits, as
+// the local backend states them (see startLocal).
+func profstoreFlags() []string {
+	return []string{"--ingestion-rate-mb", strconv.Itoa(profstore.DefaultIngestionRateMB),
+		"--ingestion-burst-size-mb", strconv.Itoa(profstore.DefaultIngestionBurstSizeMB)}
 }
 
 // prometheusFiles are the project's scrape config and alert rules as the
 // containers see them: the compose targets (service alias and port) are
 // right on this network, so only the job list and intervals change.
-func (d *dockerStack) prometheusFiles() ([]testcontainers.ContainerFile, error) {
-	addrs := map[string]string{"prometheus": "localhost:" + strconv.Itoa(portPrometheus)}
+// Prometheus scrapes itself on promPort.
+func (d *dockerStack) prometheusFiles(promPort int) ([]testcontainers.ContainerFile, error) {
+	addrs := map[string]string{"prometheus": "localhost:" + strconv.Itoa(promPort)}
 	for _, name := range d.opts.Services {
 		addrs[name] = name + ":" + strconv.Itoa(servicePort(name))
 	}

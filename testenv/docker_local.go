@@ -43,8 +43,10 @@ type LocalImages struct {
 // same software the harness does. An image whose build context has not
 // changed is kept. workDir holds the binaries and build contexts (a new
 // temporary directory, removed afterwards, when empty). It also reports
-// whether the Grafana image (DefaultImages) is on the engine; it never
-// pulls. Prometheus needs Debian's prometheus package on PATH.
+// whether the Grafana image (docker-compose.yml's, or GrafanaImageEnv's) is
+// on the engine; it never pulls. Prometheus needs Debian's prometheus
+// package on PATH. It starts no container, so unlike the Docker backend it
+// does not need TESTCONTAINERS_RYUK_DISABLED.
 func BuildLocalImages(ctx context.Context, workDir string, progress io.Writer) (LocalImages, error) {
 	var li LocalImages
 	if progress == nil {
@@ -57,9 +59,6 @@ func BuildLocalImages(ctx context.Context, workDir string, progress io.Writer) (
 		}
 		defer os.RemoveAll(dir)
 		workDir = dir
-	}
-	if _, ok := os.LookupEnv(ryukEnv); !ok {
-		os.Setenv(ryukEnv, "true")
 	}
 	if err := os.MkdirAll(filepath.Join(workDir, "logs"), 0o755); err != nil {
 		return li, err
@@ -91,6 +90,9 @@ func BuildLocalImages(ctx context.Context, workDir string, progress io.Writer) (
 	if p.moduleDir, err = moduleDir(ctx); err != nil {
 		return li, err
 	}
+	if err := d.loadCompose(p.moduleDir); err != nil {
+		return li, err
+	}
 	if err := d.buildBankImage(ctx, p); err != nil {
 		return li, err
 	}
@@ -102,7 +104,7 @@ func BuildLocalImages(ctx context.Context, workDir string, progress io.Writer) (
 	}
 	li.Bank, li.Pyroscope, li.Prometheus = LocalBankImage, LocalPyroscopeImage, LocalPrometheusImage
 
-	grafana := DefaultImages().Grafana
+	grafana := d.images.Grafana
 	if _, err := d.provider.Client().ImageInspect(ctx, grafana); err == nil {
 		li.Grafana = grafana
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,11 +23,6 @@ import (
 // under PROFDIFF_STRICT=1.
 func requireDocker(t *testing.T) {
 	t.Helper()
-	if _, ok := os.LookupEnv(ryukEnv); !ok {
-		// Before testcontainers first reads its configuration (once per
-		// process), or it would try to start the reaper from an image.
-		os.Setenv(ryukEnv, "true")
-	}
 	skip := func(reason string) {
 		t.Helper()
 		strict.SkipOrFail(t, "%s", reason)
@@ -299,3 +295,29 @@ func TestDockerInterruptedStartCleansUp(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestDockerNeedsRyukDisabled checks that without TESTCONTAINERS_RYUK_DISABLED
+// a Docker start fails at once, saying what to set, instead of waiting for a
+// reaper image that cannot be pulled. testcontainers reads the variable once
+// per process, so the check runs in a child process of this test binary.
+func TestDockerNeedsRyukDisabled(t *testing.T) {
+	if os.Getenv("PROFDIFF_TEST_REAPER_CHILD") == "1" {
+		start := time.Now()
+		_, err := Start(context.Background(), Options{Backend: Docker, WorkDir: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), RyukDisabledEnv+"=true") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("err %v, want a one-line error naming %s=true", err, RyukDisabledEnv)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("failed after %s, want at once", d)
+		}
+		t.Logf("without the variable: %v", err)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDockerNeedsRyukDisabled$", "-test.v")
+	cmd.Env = append(os.Environ(), "PROFDIFF_TEST_REAPER_CHILD=1", RyukDisabledEnv+"=false")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "without the variable") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("%s", strings.TrimSpace(string(out)))
+}

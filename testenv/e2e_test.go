@@ -244,8 +244,13 @@ func TestValidateAndNoLeftovers(t *testing.T) {
 	t.Logf("after Close: %d processes gone, %d ports free, work directory removed", len(pids), len(addrs))
 }
 
-// TestMain removes the shared baseline after the tests.
+// TestMain turns the testcontainers reaper off for the Docker backend's
+// tests (see RyukDisabledEnv), and removes the shared baseline after the
+// tests.
 func TestMain(m *testing.M) {
+	if _, ok := os.LookupEnv(RyukDisabledEnv); !ok {
+		os.Setenv(RyukDisabledEnv, "true")
+	}
 	code := m.Run()
 	if baselineDir != "" && code == 0 {
 		os.RemoveAll(filepath.Dir(baselineDir))

@@ -34,7 +34,9 @@ const (
 	// from PATH when it is installed. It needs nothing but Go.
 	Local Backend = "local"
 	// Docker runs every component as a container on one network through
-	// testcontainers-go.
+	// testcontainers-go, each as docker-compose.yml describes it. The
+	// process needs TESTCONTAINERS_RYUK_DISABLED=true in its environment
+	// (see RyukDisabledEnv).
 	Docker Backend = "docker"
 )
 

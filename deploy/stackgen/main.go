@@ -7,6 +7,9 @@
 //
 //	go run ./deploy/stackgen
 //
+// The compose files are read by internal/composestack, the same model the
+// harness's Docker backend (testenv) starts its containers from.
+//
 // With -check it writes nothing and exits 1 when a file is stale.
 package main
 
@@ -16,6 +19,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/profdiff/profdiff/internal/composestack"
 )
 
 // The generated files, relative to the repository root.
@@ -80,15 +85,15 @@ type genFile struct {
 }
 
 func generate(repo string) ([]genFile, error) {
-	st, err := Load(repo)
+	st, err := composestack.Load(repo)
 	if err != nil {
 		return nil, err
 	}
-	a, err := st.AnsibleVars()
+	a, err := ansibleVars(st)
 	if err != nil {
 		return nil, err
 	}
-	t, err := st.TerraformJSON()
+	t, err := terraformJSON(st)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/profdiff/profdiff/internal/composestack"
 )
 
 const repo = "../.."
@@ -36,7 +38,7 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 // the compose files read independently: every service, its image variable,
 // command, published port and mounts, in both variants.
 func TestDescriptionMatchesCompose(t *testing.T) {
-	st, err := Load(repo)
+	st, err := composestack.Load(repo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,18 +47,18 @@ func TestDescriptionMatchesCompose(t *testing.T) {
 		Local      []map[string]any `yaml:"stack_containers_local"`
 		Pyroscope  string           `yaml:"pyroscope_image"`
 	}
-	ab, _ := st.AnsibleVars()
+	ab, _ := ansibleVars(st)
 	if err := yaml.Unmarshal(ab, &a); err != nil {
 		t.Fatal(err)
 	}
 	var tf struct {
 		Variable map[string]struct{ Default string }
 		Locals   struct {
-			Containers map[string]Container `json:"stack_containers"`
-			Local      map[string]Container `json:"stack_containers_local"`
+			Containers map[string]composestack.Container `json:"stack_containers"`
+			Local      map[string]composestack.Container `json:"stack_containers_local"`
 		}
 	}
-	tb, _ := st.TerraformJSON()
+	tb, _ := terraformJSON(st)
 	if err := json.Unmarshal(tb, &tf); err != nil {
 		t.Fatal(err)
 	}
@@ -113,46 +115,5 @@ func TestDescriptionMatchesCompose(t *testing.T) {
 	p := tf.Locals.Local["pyroscope"]
 	if strings.Join(p.Command, " ") != "--addr 0.0.0.0:4040 --retention 2h --max-bytes 1073741824" || p.Healthcheck.Test[1] != "/profstore" || p.Healthcheck.Interval != "10s" {
 		t.Errorf("local pyroscope: command %v, health %+v", p.Command, p.Healthcheck)
-	}
-	// Config mounts are relative to the repository, and exist.
-	for _, c := range st.Containers {
-		for _, b := range c.Binds {
-			if _, err := os.Stat(filepath.Join(repo, b.Source)); err != nil || !b.ReadOnly {
-				t.Errorf("%s: bind %+v: %v", c.Name, b, err)
-			}
-		}
-	}
-	// Services start after Pyroscope, Grafana after Prometheus.
-	pos := map[string]int{}
-	for i, c := range st.Containers {
-		pos[c.Name] = i
-	}
-	if pos["pyroscope"] > pos["bank-api-gateway"] || pos["prometheus"] > pos["grafana"] {
-		t.Errorf("start order %v", pos)
-	}
-}
-
-// TestBadCompose checks that what cannot be carried to Ansible and
-// Terraform is refused with a message naming it.
-func TestBadCompose(t *testing.T) {
-	base := "services:\n  a:\n    image: x\n    networks: [n]\n%s\nnetworks:\n  n: {}\n"
-	tests := []struct{ name, svc, want string }{
-		{"unknown key", "    privileged: true", `key "privileged" is not carried`},
-		{"no default", "    environment:\n      A: ${NOPE}", "variable NOPE"},
-		{"bad port", "    ports: [\"8080:8080\"]", `port "8080:8080"`},
-		{"bare variable", "    environment:\n      A: $HOME", "only ${NAME:-default}"},
-		{"undeclared volume", "    volumes: [\"data:/data\"]", "neither ./relative nor a declared volume"},
-		{"bad memory", "    mem_limit: 1g", `mem_limit "1g"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			os.WriteFile(filepath.Join(dir, composeFile), []byte(strings.Replace(base, "%s", tt.svc, 1)), 0o644)
-			os.WriteFile(filepath.Join(dir, composeLocalFile), []byte("services: {}\n"), 0o644)
-			_, err := Load(dir)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err %v, want one containing %q", err, tt.want)
-			}
-		})
 	}
 }

@@ -28,6 +28,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"github.com/profdiff/profdiff/testenv"
 )
 
 // command is one subcommand.
@@ -49,6 +51,12 @@ var commands = []command{
 }
 
 func main() {
+	// --backend docker runs without the testcontainers reaper, whose image
+	// cannot be pulled where no registry is reachable; testcontainers reads
+	// this once, before the first container.
+	if _, ok := os.LookupEnv(testenv.RyukDisabledEnv); !ok {
+		os.Setenv(testenv.RyukDisabledEnv, "true")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
