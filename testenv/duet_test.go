@@ -3,7 +3,6 @@ package testenv
 import (
 	"bytes"
 	"context"
-	"errors"
 	"github.com/profdiff/profdiff/pkg/gate"
 	"math/rand/v2"
 	"os"
@@ -304,71 +303,6 @@ func TestDuetBuildsBaseFromRef(t *testing.T) {
 		t.Errorf("error %v, want one saying the ref is not a commit", err)
 	}
 }
-
-// TestDuet runs two duets of the working tree's build with itself on the
-// real stack: an A/A duet, which must pass, and one with the fraud rule
-// matching at +50% work in the candidate only, which must be a regression
-// naming it. One build serves every block, so the A/A is exactly that.
-func TestDuet(t *testing.T) {
-	skipShort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	bin, err := BuildServices(ctx, "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fraud, _ := bank.HotspotByInject("fraud.rules")
-	for _, c := range []struct {
-		name, inject string
-		want         diff.Verdict
-	}{
-		{"a/a", "", diff.Pass},
-		{"fraud.rules=1.5", "fraud.rules=1.5", diff.Regression},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			res, err := Duet(ctx, DuetOptions{BaseBinary: bin, CandidateBinary: bin, Inject: c.inject, Pairs: testDuetPairs, Progress: testWriter{t}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b strings.Builder
-			report.Text(&b, res.Result)
-			t.Logf("duet %s (%s, builds %s):\n%s", c.name, res.Elapsed.Round(time.Second), res.BuildTime.Round(time.Second), b.String())
-			t.Cleanup(func() {
-				if !t.Failed() {
-					return
-				}
-				// Both sides, for a replay (go run ./testenv/cmd/duetnoise DIR).
-				dir, err := os.MkdirTemp("", "duet-failed-")
-				if err == nil {
-					err = errors.Join(baseline.Write(filepath.Join(dir, "base"), res.Base), baseline.Write(filepath.Join(dir, "current"), res.Current))
-				}
-				if err != nil {
-					t.Logf("could not keep the snapshots: %v", err)
-					return
-				}
-				t.Logf("snapshots kept in %s (base, current)", dir)
-			})
-			if len(res.Blocks) != 2*testDuetPairs {
-				t.Errorf("%d blocks, want %d", len(res.Blocks), 2*testDuetPairs)
-			}
-			for _, blk := range res.Blocks {
-				if blk.Measurement.Load.Requests == 0 {
-					t.Errorf("pair %d %s: no requests", blk.Pair+1, blk.Side)
-				}
-			}
-			if res.Result.Verdict != c.want {
-				t.Fatalf("verdict %s, want %s", res.Result.Verdict, c.want)
-			}
-			if c.want == diff.Regression && !namesRegression(res.Result, fraud.Service, fraud.Function) {
-				t.Errorf("the regression does not name %s in %s", fraud.Function, fraud.Service)
-			}
-		})
-	}
-}
-
-// testDuetPairs is the size of TestDuet's duets: smaller than the default,
-// to keep CI's time.
-const testDuetPairs = 3
 
 func collected(s *baseline.Snapshot) *pyroscope.Result { return &pyroscope.Result{Snapshot: s} }
 

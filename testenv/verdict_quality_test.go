@@ -12,46 +12,43 @@ import (
 	"github.com/profdiff/profdiff/testenv/calibration"
 )
 
-// TestVerdictQuality is the calibration in miniature, and CI runs it: two
-// A/A runs and two runs with a CPU, an allocation and a lock hot spot each
-// injected at +50%, gated exactly as `go test ./testenv/...` gates, against
-// the end-to-end tests' baseline. Four runs cannot measure a rate; each
-// check is one that the measured behaviour (docs/verdict-quality.md) passes
-// almost always and a gate gone bad fails:
+// TestVerdictQuality is the duet calibration in miniature, and CI runs it:
+// two A/A duets and two duets with a CPU, an allocation and a lock hot spot
+// each injected at +50% into the candidate, gated exactly as `bankstack gate
+// --against` gates (testenv.Duet with the harness's rules), but of three
+// pairs instead of four to keep CI's time. The duet is what CI can hold to
+// a false-alarm bar: a stored baseline meets the machine of another hour
+// (its A/A runs raised a false regression in 5 of 20 on a quiet machine
+// and 12 of 20 under builds, docs/verdict-quality.md; in CI, where the
+// tests' own stacks load the machine, both A/A runs did), while a duet's
+// pairs share the machine's drift and cancel it. Four trials cannot measure a rate; each
+// check is one that the measured behaviour (docs/duet.md, 20 A/A and 12 A/B
+// trials of four pairs) passes almost always and a gate gone bad fails:
 //
-//   - A/A: at most one of the two A/A runs, and at most two of all A/A
-//     series trials (the A/A runs' series and the A/B runs' bystanders),
-//     report a false regression. Measured: no false regression in 20 A/A
-//     runs (900 A/A and bystander series) with uniform arrivals; with the
-//     Poisson arrivals and the run-drift floors of the shipped gate, none
-//     in 10 (replayed).
-//   - +50%: every A/B run fails the gate, and the CPU hot spot
-//     (matchFraudRules) is named in a profile of its service in both
-//     (measured: 10 of 10, by its allocations).
-//   - +50%, measured rather than named, because under this test's
-//     conditions (the e2e tests' baseline, recorded while the machine is
-//     busier than in a calibration) whether a change of about the stated
-//     MDE is named is a coin toss that the full calibration measures: the
-//     CPU hot spot's change in its CPU profile is at least +20% in both
-//     runs (calibration with Poisson arrivals: +61% to +75%; CI: +32%,
-//     +44%; with the old evenly spaced arrivals, whose CPU profiles aliased
-//     with the kernel tick, −19% to +63%), and the lock hot spot's in its
-//     lock delay at least +25% (calibration: +62% to +75%; CI: +49%,
-//     +52%).
-//   - The allocation hot spot (renderNotification) is named in an
-//     allocation profile in at least one of the two runs (measured: 10 of
-//     10), and its measured change is the injected one, +30% to +70% in
-//     alloc_space in both runs (measured: +45% to +53%).
+//   - A/A: at most one of the two A/A duets, and at most two of all A/A
+//     series trials (the A/A duets' series and the A/B duets'
+//     bystanders), report a false regression. Measured: 0 of 20 A/A
+//     trials.
+//   - +50%: every A/B duet fails the gate and names the CPU hot spot
+//     (matchFraudRules) and the allocation hot spot (renderNotification)
+//     in a profile of their services (measured at half the magnitude,
+//     +25%: 9 of 9 each).
+//   - +50%, measured rather than named: the CPU hot spot's change in its
+//     CPU profile is at least +25% (measured at +25%: +23% to +31%, so
+//     about twice that here), the allocation hot spot's in alloc_space
+//     +30% to +70%, and the lock hot spot's in its lock delay at least
+//     +20% (at +25% it was named 6 of 9 and read +8% to +27%: lock delay
+//     is the noisiest of the three, and the bar is on the measure).
 //
-// The full calibration is `bankstack calibrate` (about 70 minutes).
+// The full calibration is `bankstack calibrate --duet-pairs 4` (about 80
+// minutes); the stored-baseline gate's detection is TestGateFindsRegression.
 func TestVerdictQuality(t *testing.T) {
 	testenv.SkipShort(t)
-	dir := testenv.SharedBaseline(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	c, err := calibration.Calibrate(ctx, calibration.Options{
-		AA: 2, Runs: 2, Magnitudes: []float64{1.5},
-		Baseline: dir, Load: testenv.E2ELoad, Progress: testenv.LogWriter(t),
+		AA: 2, Runs: 2, Magnitudes: []float64{1.5}, DuetPairs: verdictQualityPairs,
+		Load: testenv.E2ELoad, Progress: testenv.LogWriter(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -64,10 +61,10 @@ func TestVerdictQuality(t *testing.T) {
 	}
 	s := c.Summary
 	if s.FailedRuns > 0 || s.AARuns != 2 || s.ABRuns["1.5"] != 2 {
-		t.Fatalf("%d A/A and %d +50%% runs completed, %d failed; want 2, 2, 0", s.AARuns, s.ABRuns["1.5"], s.FailedRuns)
+		t.Fatalf("%d A/A and %d +50%% duets completed, %d failed; want 2, 2, 0", s.AARuns, s.ABRuns["1.5"], s.FailedRuns)
 	}
 	if s.AARunsFalseAlarm > 1 {
-		t.Errorf("A/A: %d of %d runs reported a false regression, want at most 1", s.AARunsFalseAlarm, s.AARuns)
+		t.Errorf("A/A: %d of %d duets reported a false regression, want at most 1", s.AARunsFalseAlarm, s.AARuns)
 	}
 	// False discoveries are controlled over each run's tests: in an A/B
 	// run the true discoveries let Benjamini–Hochberg pass a few
@@ -80,50 +77,49 @@ func TestVerdictQuality(t *testing.T) {
 		bystanders += ty.BystanderFalse
 		bystanderSeries += ty.BystanderSeries
 	}
-	t.Logf("bystander series of the A/B runs with a false regression: %d of %d", bystanders, bystanderSeries)
+	t.Logf("bystander series of the A/B duets with a false regression: %d of %d", bystanders, bystanderSeries)
 	if falseSeries > 2 {
 		t.Errorf("A/A: %d of %d A/A series trials reported a false regression, want at most 2", falseSeries, aaSeries)
 	}
-	allocNamed := 0
 	for _, r := range c.Runs {
 		if r.Kind != "ab" {
 			continue
 		}
 		if r.Verdict != string(diff.Regression) {
-			t.Errorf("+50%% run %d: verdict %s, want regression", r.Index, r.Verdict)
+			t.Errorf("+50%% duet %d: verdict %s, want regression", r.Index, r.Verdict)
 		}
 		for _, tr := range r.Trials {
 			where := namedIn(r, tr)
-			t.Logf("+50%% run %d: %s: change %+.0f%% (stated MDE %.0f%%), named in %q", r.Index, tr.Inject, 100*nz(tr.Change), 100*nz(tr.MinDetectable), where)
+			ch := nz(tr.Change)
+			t.Logf("+50%% duet %d: %s: change %+.0f%% (stated MDE %.0f%%), named in %q", r.Index, tr.Inject, 100*ch, 100*nz(tr.MinDetectable), where)
 			switch tr.Inject {
 			case "fraud.rules":
 				if where == "" {
-					t.Errorf("+50%% run %d: %s not named in any profile of %s", r.Index, tr.Function, tr.Service)
+					t.Errorf("+50%% duet %d: %s not named in any profile of %s", r.Index, tr.Function, tr.Service)
 				}
-				if ch := nz(tr.Change); ch < 0.2 {
-					t.Errorf("+50%% run %d: %s measured %+.0f%% in its CPU profile, want at least +20%%", r.Index, tr.Function, 100*ch)
-				}
-			case "order.batch":
-				if ch := nz(tr.Change); ch < 0.25 {
-					t.Errorf("+50%% run %d: %s measured %+.0f%% in its lock delay, want at least +25%%", r.Index, tr.Function, 100*ch)
+				if ch < 0.25 {
+					t.Errorf("+50%% duet %d: %s measured %+.0f%% in its CPU profile, want at least +25%%", r.Index, tr.Function, 100*ch)
 				}
 			case "notification.template":
-				if ch := float64(tr.Change); !(ch >= 0.3 && ch <= 0.7) {
-					t.Errorf("+50%% run %d: %s measured %+.0f%% in %s, want +30%% to +70%%", r.Index, tr.Function, 100*ch, tr.Profile)
+				if !strings.HasPrefix(where, "alloc_") {
+					t.Errorf("+50%% duet %d: %s not named in an allocation profile of %s (named in %q)", r.Index, tr.Function, tr.Service, where)
 				}
-				if strings.HasPrefix(where, "alloc_") {
-					allocNamed++
+				if ch := float64(tr.Change); !(ch >= 0.3 && ch <= 0.7) {
+					t.Errorf("+50%% duet %d: %s measured %+.0f%% in %s, want +30%% to +70%%", r.Index, tr.Function, 100*ch, tr.Profile)
+				}
+			case "order.batch":
+				if ch < 0.2 {
+					t.Errorf("+50%% duet %d: %s measured %+.0f%% in its lock delay, want at least +20%%", r.Index, tr.Function, 100*ch)
 				}
 			}
 		}
 	}
-	// The full calibration named the allocation hot spot at +50% in 10 of
-	// 10 runs (docs/verdict-quality.md); missing it in both runs here means
-	// the gate lost that.
-	if allocNamed == 0 {
-		t.Errorf("+50%%: notification.template not named in an allocation profile in any of %d runs", s.ABRuns["1.5"])
-	}
 }
+
+// verdictQualityPairs is the size of TestVerdictQuality's duets: one pair
+// fewer than the calibrated default (testenv.DefaultDuetPairs), for CI's
+// time; each trial takes about two minutes.
+const verdictQualityPairs = 3
 
 // namedIn returns the profile type in which a run names the trial's hot
 // spot function as a regression in its own service, or "".
