@@ -1,7 +1,8 @@
 // Package testenv starts the bank stack that profdiff guards — seven
 // continuously profiled services, a Pyroscope, and Prometheus where one can
-// be had — drives load against it, collects a profile snapshot and gates it
-// against a baseline. It is the same code behind `go test ./testenv/...`, the
+// be had — drives load against it, collects a profile snapshot and gates it:
+// against a recorded baseline, or against another build measured beside it
+// (Duet). It is the same code behind `go test ./testenv/...`, the
 // bankstack command and the CI gate, so what a test proves is what CI runs.
 //
 // A Stack is owned by whoever started it and must be closed; Close stops

@@ -1,6 +1,7 @@
 // Command profdiff is a CI gate for continuous profiles: it builds snapshots
-// of per-window profiles, compares a run with a stored baseline, and exits
-// non-zero when a hot function regressed.
+// of per-window profiles, compares a run with a stored baseline or with a
+// base build profiled beside it, and exits non-zero when a hot function
+// regressed.
 //
 // Exit status follows diff(1): 0 no regression, 1 regression, 2 error or
 // inconclusive (--inconclusive=pass makes inconclusive 0; an error is always

@@ -1,6 +1,7 @@
 // Package loadgen drives the bank services with a fixed request rate (open
-// loop) for a bounded time or request count, and reports per-endpoint
-// requests, errors and latency percentiles.
+// loop), or as fast as they answer (closed loop, for capacity), for a
+// bounded time or request count, and reports per-endpoint requests, errors
+// and latency percentiles.
 //
 // Open loop matters for profiling: the request rate stays the same whether a
 // build is fast or slow, so the work a profile shows per second is comparable
