@@ -15,7 +15,7 @@ import (
 
 	"github.com/profdiff/profdiff/config"
 	"github.com/profdiff/profdiff/services/bank"
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 // bankPackage is built into the services' binary; it is an import path so

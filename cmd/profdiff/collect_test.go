@@ -15,7 +15,7 @@ import (
 
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 // pyroFixture is an embedded Pyroscope holding CPU profiles of

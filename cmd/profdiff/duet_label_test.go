@@ -19,7 +19,7 @@ import (
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	pc "github.com/profdiff/profdiff/pkg/pyroscope"
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 // labelFixture is an embedded Pyroscope holding one service's CPU profiles

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/profdiff/profdiff/bench/gen"
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 // TestProfilecliNames: Grafana profilecli's flag names and environment

@@ -17,7 +17,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	pc "github.com/profdiff/profdiff/pkg/pyroscope"
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 // benchServices are the seven bank services of the stack.

@@ -13,7 +13,7 @@ import (
 	"github.com/profdiff/profdiff/internal/workload"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	pc "github.com/profdiff/profdiff/pkg/pyroscope"
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 // TestEndToEndSDK: the real pyroscope-go SDK pushes to the embedded server

@@ -16,7 +16,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/profiletype"
 	"github.com/profdiff/profdiff/pkg/pyroscope"
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 // Collect one minute of CPU profiles of every service into a snapshot of

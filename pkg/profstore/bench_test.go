@@ -24,7 +24,7 @@ import (
 // measures a profdiff collect: 60 s as six 10 s windows, for 7 services × 3
 // profile types, i.e. 126 SelectMergeProfile calls, 4 in flight.
 //
-//	go test -run '^$' -bench BenchmarkHour -benchtime 1x ./testenv/profstore/
+//	go test -run '^$' -bench BenchmarkHour -benchtime 1x ./pkg/profstore/
 
 const (
 	benchServices = 7

@@ -1,7 +1,7 @@
 // Command profstore runs the embedded Pyroscope-compatible server on its own,
 // for the local stack and for poking at by hand:
 //
-//	go run ./testenv/cmd/profstore --addr 127.0.0.1:4040
+//	go run ./cmd/profstore --addr 127.0.0.1:4040
 //
 // It binds loopback by default because it has no authentication unless
 // asked for, and it keeps everything in memory.
@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 func main() {
