@@ -22,8 +22,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/profdiff/profdiff/config"
-	"github.com/profdiff/profdiff/services/bank"
 	"github.com/profdiff/profdiff/pkg/profstore"
+	"github.com/profdiff/profdiff/services/bank"
 )
 
 // The images the harness builds itself, from binaries built on this machine,

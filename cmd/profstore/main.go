@@ -62,11 +62,11 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := profstore.Start(ctx, profstore.Options{
-		Addr: *addr, Retention: *retention, MaxBytes: *maxBytes,
-		MaxUploadBytes: *maxUpload, QueryDelay: *queryDelay, Logger: logger,
-		IngestionRateMB: *ingestRate, IngestionBurstSizeMB: *ingestBurst,
-	})
+	srv, err := profstore.Run(ctx,
+		profstore.WithAddr(*addr), profstore.WithRetention(*retention), profstore.WithMaxBytes(*maxBytes),
+		profstore.WithMaxUploadBytes(*maxUpload), profstore.WithQueryDelay(*queryDelay), profstore.WithLogger(logger),
+		profstore.WithIngestionLimit(*ingestRate, *ingestBurst),
+	)
 	if err != nil {
 		return err
 	}

@@ -150,7 +150,7 @@ func BenchmarkHour(b *testing.B) {
 			base := liveHeap()
 			// The hour is loaded as fast as the server takes it, far
 			// above real Pyroscope's ingestion rate: no rate limit.
-			s, err := Start(context.Background(), Options{Addr: "127.0.0.1:0", IngestionRateMB: -1})
+			s, err := Run(context.Background(), WithIngestionLimit(-1, 0))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -15,6 +15,7 @@
 // bytes it arrived as and decoded again when queried: that keeps memory close
 // to what was uploaded, which makes the memory cap honest and simple.
 //
-// Use Start for a listening server or New(...).Handler() to mount it in an
-// httptest server or another mux.
+// Run starts a listening server, configured with options such as WithAddr
+// and WithBasicAuth; New(...).Handler() mounts one in an httptest server or
+// another mux instead.
 package profstore

@@ -20,7 +20,7 @@ import (
 // a raw pprof upload) at srv.URL(), and reads back with the real client.
 func Example() {
 	ctx := context.Background()
-	srv, err := profstore.Start(ctx, profstore.Options{})
+	srv, err := profstore.Run(ctx)
 	if err != nil {
 		panic(err)
 	}

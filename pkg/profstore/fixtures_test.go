@@ -213,7 +213,7 @@ func startTest(t testing.TB, o Options) *Server {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
 	}
-	s, err := Start(context.Background(), o)
+	s, err := Run(context.Background(), WithOptions(o))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ const (
 // Options configure a Server. The zero value is usable: every field has a
 // default suited to tests.
 type Options struct {
-	// Addr is the listen address for Start. It defaults to a random port on
+	// Addr is the listen address for Run. It defaults to a random port on
 	// the loopback interface, never to all interfaces, because the server
 	// has no authentication by default.
 	Addr string
@@ -137,3 +137,53 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// Option sets one field of the Options Run starts a server with.
+type Option func(*Options)
+
+// WithOptions replaces every setting with o, for a caller that already
+// holds a whole Options (limits, timeouts, a clock); options after it
+// still apply.
+func WithOptions(o Options) Option { return func(p *Options) { *p = o } }
+
+// WithAddr sets the listen address (Options.Addr); the default is a random
+// loopback port.
+func WithAddr(addr string) Option { return func(o *Options) { o.Addr = addr } }
+
+// WithRetention sets how long an upload stays queryable (Options.Retention).
+func WithRetention(d time.Duration) Option { return func(o *Options) { o.Retention = d } }
+
+// WithMaxBytes caps the memory held by stored uploads (Options.MaxBytes).
+func WithMaxBytes(n int64) Option { return func(o *Options) { o.MaxBytes = n } }
+
+// WithMaxUploadBytes sets the largest request body accepted
+// (Options.MaxUploadBytes).
+func WithMaxUploadBytes(n int64) Option { return func(o *Options) { o.MaxUploadBytes = n } }
+
+// WithQueryDelay hides each upload from queries until it is d old
+// (Options.QueryDelay), like the real server's ingestion delay.
+func WithQueryDelay(d time.Duration) Option { return func(o *Options) { o.QueryDelay = d } }
+
+// WithBasicAuth requires HTTP basic auth with user and password on every
+// endpoint but /ready.
+func WithBasicAuth(user, password string) Option {
+	return func(o *Options) { o.BasicAuthUser, o.BasicAuthPassword = user, password }
+}
+
+// WithBearerToken accepts "Authorization: Bearer <token>"; with
+// WithBasicAuth too, either passes.
+func WithBearerToken(token string) Option { return func(o *Options) { o.BearerToken = token } }
+
+// WithRequireTenant makes requests without X-Scope-OrgID fail with 401
+// (Options.RequireTenant).
+func WithRequireTenant() Option { return func(o *Options) { o.RequireTenant = true } }
+
+// WithIngestionLimit sets the per-tenant upload rate limit in MiB a second
+// and its burst in MiB (Options.IngestionRateMB, IngestionBurstSizeMB); a
+// negative rate turns the limit off.
+func WithIngestionLimit(rateMB, burstMB float64) Option {
+	return func(o *Options) { o.IngestionRateMB, o.IngestionBurstSizeMB = rateMB, burstMB }
+}
+
+// WithLogger receives one line per rejected request (Options.Logger).
+func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }

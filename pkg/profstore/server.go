@@ -17,9 +17,9 @@ import (
 	"github.com/grafana/pyroscope/api/gen/proto/go/querier/v1/querierv1connect"
 )
 
-// Server is an embedded Pyroscope-compatible profile store. Create one with
-// New (to mount its Handler yourself) or Start (to also listen). It is safe
-// for concurrent ingest and queries.
+// Server is an embedded Pyroscope-compatible profile store. Start one with
+// Run, or create one with New to mount its Handler yourself. It is safe for
+// concurrent ingest and queries.
 type Server struct {
 	opts    Options
 	store   *store
@@ -34,7 +34,8 @@ type Server struct {
 	closed  bool
 }
 
-// New returns a server that is not listening; use Handler.
+// New returns a server that is not listening, for a caller that needs only
+// its Handler (an httptest server, another mux).
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{opts: opts, store: newStore(opts), limiter: newIngestLimiter(opts.IngestionRateMB, opts.IngestionBurstSizeMB)}
@@ -42,10 +43,15 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Start listens on opts.Addr (127.0.0.1:0 by default) and serves until
-// Close is called or ctx is done.
-func Start(ctx context.Context, opts Options) (*Server, error) {
-	s := New(opts)
+// Run starts a server listening on its address (a random loopback port
+// unless WithAddr says otherwise) and serves until Close is called or ctx
+// is done. Its URL is what clients and SDKs are pointed at.
+func Run(ctx context.Context, opts ...Option) (*Server, error) {
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := New(o)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.opts.Addr)
 	if err != nil {
@@ -88,7 +94,7 @@ func (s *Server) janitor() {
 // when the server was created with New.
 func (s *Server) URL() string { return s.url }
 
-// Handler serves the whole API; usable without Start.
+// Handler serves the whole API; usable without Run.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close stops listening, waiting briefly for in-flight requests. It is safe
