@@ -1,6 +1,7 @@
-// Package profstore is a small, in-memory server that speaks enough of the
-// Grafana Pyroscope API for profdiff's tests, its local stack and Grafana's
-// Pyroscope data source to work without a real Pyroscope.
+// Package profstore is an in-memory stand-in for a Grafana Pyroscope server:
+// it takes pyroscope-go's uploads (/ingest, Push) and answers the Connect
+// query API, so that profdiff's tests, its local stack and Grafana run
+// without a real Pyroscope.
 //
 // It exists because the real server cannot be installed or pulled in the
 // project's CI, yet everything that talks to Pyroscope (the pyroscope-go SDK

@@ -238,15 +238,4 @@ func postJSON(t testing.TB, base, method string, body any) (int, []byte) {
 	return resp.StatusCode, out
 }
 
-func getURL(t testing.TB, u string) (int, []byte) {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
-}
-
 func ms(t time.Time) string { return fmt.Sprint(t.UnixMilli()) }

@@ -2,6 +2,7 @@ package profstore
 
 import (
 	"bytes"
+	"encoding/json"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -91,27 +92,13 @@ func FuzzSelector(f *testing.F) {
 		if err == nil {
 			matchesAll(labels.FromStrings("service_name", "x"), ms)
 		}
-		// And through the HTTP API: a bad selector is a 400, never a 500.
-		q := url.Values{"query": {cpuType + sel}, "from": {"now-1h"}, "until": {"now"}}
-		rec := serve(srv, httptest.NewRequest(http.MethodGet, "/pyroscope/render?"+q.Encode(), nil))
+		// And through the Connect API: a bad selector is a 400, never a 500.
+		body, _ := json.Marshal(map[string]any{"profileTypeID": cpuType, "labelSelector": sel, "start": "1795706870000", "end": "1795710470000"})
+		req := httptest.NewRequest(http.MethodPost, "/querier.v1.QuerierService/SelectMergeStacktraces", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := serve(srv, req)
 		if rec.Code != 200 && rec.Code != 400 {
-			t.Fatalf("render with selector %q: status %d: %s", sel, rec.Code, rec.Body)
-		}
-	})
-}
-
-func FuzzParseTime(f *testing.F) {
-	for _, s := range []string{"now", "now-1h", "now-1h30m", "now+5d", "1795710470", "1795710470000", "1795710470000000", "1795710470000000000", "20260101", "2026-11-26T16:19:06Z", "now-", "yesterday", "now-99999999999y", ""} {
-		f.Add(s)
-	}
-	now := time.Unix(1795710470, 0)
-	srv := fuzzServer()
-	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = ParseTime(s, now)
-		q := url.Values{"query": {cpuType + "{}"}, "from": {s}, "until": {"now"}}
-		rec := serve(srv, httptest.NewRequest(http.MethodGet, "/pyroscope/render?"+q.Encode(), nil))
-		if rec.Code != 200 && rec.Code != 400 {
-			t.Fatalf("render from=%q: status %d: %s", s, rec.Code, rec.Body)
+			t.Fatalf("SelectMergeStacktraces with selector %q: status %d: %s", sel, rec.Code, rec.Body)
 		}
 	})
 }

@@ -2,13 +2,13 @@ package profstore
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"connectrpc.com/connect"
 )
 
-// writeError answers a legacy HTTP endpoint the way the real server does:
+// writeError answers a plain HTTP request (/ingest, a rejected upload, auth)
+// the way the real server does:
 // a JSON body {"code": ..., "message": ...} whose code is derived from the
 // HTTP status, so clients that decode Connect errors also understand it.
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -19,18 +19,6 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 		Code    connect.Code `json:"code"`
 		Message string       `json:"message"`
 	}{Code: codeForStatus(status), Message: msg})
-}
-
-// writeConnectError writes a Connect error (from the shared query code) on a
-// legacy HTTP endpoint with the status Connect assigns to its code.
-func writeConnectError(w http.ResponseWriter, err error) {
-	code := connect.CodeOf(err)
-	msg := err.Error()
-	var ce *connect.Error
-	if errors.As(err, &ce) {
-		msg = ce.Message()
-	}
-	writeError(w, statusForCode(code), msg)
 }
 
 // codeForStatus mirrors the mapping the real server uses for HTTP errors.
@@ -56,28 +44,5 @@ func codeForStatus(status int) connect.Code {
 		return connect.CodeDeadlineExceeded
 	default:
 		return connect.CodeUnknown
-	}
-}
-
-func statusForCode(c connect.Code) int {
-	switch c {
-	case connect.CodeInvalidArgument, connect.CodeOutOfRange, connect.CodeFailedPrecondition:
-		return http.StatusBadRequest
-	case connect.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	case connect.CodePermissionDenied:
-		return http.StatusForbidden
-	case connect.CodeNotFound, connect.CodeUnimplemented:
-		return http.StatusNotFound
-	case connect.CodeResourceExhausted:
-		return http.StatusTooManyRequests
-	case connect.CodeCanceled:
-		return 499
-	case connect.CodeDeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case connect.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
 	}
 }

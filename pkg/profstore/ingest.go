@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("from"); v != "" {
 		// The real server never fails on a bad time; neither does ingest
 		// here, so an SDK with an odd clock still gets its data stored.
-		if t, err := ParseTime(v, now); err == nil {
+		if t, err := parseUnixTime(v); err == nil {
 			from = t
 		}
 	}
@@ -187,4 +188,34 @@ func readIngestForm(body []byte, contentType string) ([]byte, map[string]*sample
 		}
 	}
 	return profile, cfg, nil
+}
+
+// parseUnixTime reads /ingest's from= (and until=, which is not used): Unix
+// time as digits, its unit told by the length as on the real server (up to
+// 11 digits seconds, 13 milliseconds, 16 microseconds, 19 nanoseconds;
+// pyroscope-go sends nanoseconds). Nothing else is accepted: the relative
+// and calendar forms ("now-1h", YYYYMMDD) belong to the real server's query
+// API, which profstore answers with Connect only.
+func parseUnixTime(s string) (time.Time, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return time.Time{}, fmt.Errorf("cannot parse time %q: want Unix time as digits", s)
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("cannot parse time %q: %w", s, err)
+	}
+	switch n := len(s); {
+	case n <= 11:
+		return time.Unix(v, 0), nil
+	case n == 13:
+		return time.UnixMilli(v), nil
+	case n == 16:
+		return time.UnixMicro(v), nil
+	case n == 19:
+		return time.Unix(0, v), nil
+	default:
+		return time.Time{}, fmt.Errorf("cannot parse time %q: %d digits is neither s, ms, µs nor ns", s, n)
+	}
 }

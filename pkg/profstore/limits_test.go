@@ -124,14 +124,6 @@ func TestMaxQueryLength(t *testing.T) {
 	if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "exceeds the limit") {
 		t.Errorf("100-year query: %v, want invalid_argument naming the limit", err)
 	}
-	resp, err := http.Get(srv.URL() + "/pyroscope/render?query=" + cpuType + "{}&from=now-100y&until=now")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 400 {
-		t.Errorf("100-year render: status %d, want 400", resp.StatusCode)
-	}
 }
 
 // TestSlowConnectionsAreDropped: a client that opens a request and never
@@ -192,7 +184,7 @@ func TestSoakHostileUploads(t *testing.T) {
 		}
 		ingestStatus(t, srv, fmt.Sprintf("svc%d", n%50), tags)
 		if n%20 == 0 {
-			http.Get(srv.URL() + "/pyroscope/render?query=" + cpuType + "{}&from=now-100y&until=now")
+			_, _ = newQuerierClient(srv).ProfileTypes(context.Background(), connect.NewRequest(&querierv1.ProfileTypesRequest{}))
 			resp, err := http.Get(srv.URL() + "/ready")
 			if err != nil || resp.StatusCode != 200 {
 				t.Fatalf("upload %d: /ready: %v %v", n, err, resp)

@@ -16,9 +16,10 @@ import (
 // Errors worded as the real server words them, so a client's error handling
 // can be tested here.
 var (
-	errMissingTimeRange = errors.New("missing time range in the query")
-	errStartAfterEnd    = errors.New("query start time is after end time")
-	errStep             = errors.New("step must be >= 1ms")
+	errMissingTimeRange  = errors.New("missing time range in the query")
+	errStartAfterEnd     = errors.New("query start time is after end time")
+	errStep              = errors.New("step must be >= 1ms")
+	errUnsupportedFormat = errors.New("profstore: this output format is not supported")
 )
 
 // Flame graph node limits of the real server: 8192 nodes by default, at

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -238,11 +239,11 @@ func TestAuth(t *testing.T) {
 		status int
 	}{
 		{"ready is open", "/ready", func(*http.Request) {}, 200},
-		{"no credentials", "/pyroscope/label-values?label=__name__", func(*http.Request) {}, 401},
-		{"wrong password", "/pyroscope/label-values?label=__name__", func(r *http.Request) { r.SetBasicAuth("u", "x"); r.Header.Set("X-Scope-OrgID", "t") }, 401},
-		{"basic no tenant", "/pyroscope/label-values?label=__name__", func(r *http.Request) { r.SetBasicAuth("u", "p") }, 401},
-		{"basic and tenant", "/pyroscope/label-values?label=__name__", func(r *http.Request) { r.SetBasicAuth("u", "p"); r.Header.Set("X-Scope-OrgID", "t") }, 200},
-		{"bearer and tenant", "/pyroscope/label-values?label=__name__", func(r *http.Request) {
+		{"no credentials", "/querier.v1.QuerierService/ProfileTypes", func(*http.Request) {}, 401},
+		{"wrong password", "/querier.v1.QuerierService/ProfileTypes", func(r *http.Request) { r.SetBasicAuth("u", "x"); r.Header.Set("X-Scope-OrgID", "t") }, 401},
+		{"basic no tenant", "/querier.v1.QuerierService/ProfileTypes", func(r *http.Request) { r.SetBasicAuth("u", "p") }, 401},
+		{"basic and tenant", "/querier.v1.QuerierService/ProfileTypes", func(r *http.Request) { r.SetBasicAuth("u", "p"); r.Header.Set("X-Scope-OrgID", "t") }, 200},
+		{"bearer and tenant", "/querier.v1.QuerierService/ProfileTypes", func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer tok")
 			r.Header.Set("X-Scope-OrgID", "t")
 		}, 200},
@@ -250,6 +251,10 @@ func TestAuth(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if tc.path != "/ready" {
+				req = httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader("{}"))
+				req.Header.Set("Content-Type", "application/json")
+			}
 			tc.setup(req)
 			if rec := serve(s, req); rec.Code != tc.status {
 				t.Errorf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)

@@ -126,9 +126,6 @@ func (s *Server) routes() http.Handler {
 	pushPath, pushHandler := pushv1connect.NewPusherServiceHandler(pusher{s: s}, connectOpts...)
 	mux.Handle(pushPath, s.limitBody(pushHandler))
 	mux.HandleFunc("/ingest", s.handleIngest)
-	mux.HandleFunc("GET /pyroscope/render", s.handleRender)
-	mux.HandleFunc("GET /pyroscope/render-diff", s.handleRenderDiff)
-	mux.HandleFunc("GET /pyroscope/label-values", s.handleLabelValues)
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ready\n"))

@@ -153,6 +153,10 @@ func TestConcurrentIngestAndQuery(t *testing.T) {
 						return err
 					}(),
 					func() error {
+						_, err := c.SelectMergeStacktraces(ctx, connect.NewRequest(&querierv1.SelectMergeStacktracesRequest{ProfileTypeID: cpuType, LabelSelector: "{}", Start: s, End: e}))
+						return err
+					}(),
+					func() error {
 						_, err := c.LabelValues(ctx, connect.NewRequest(&typesv1.LabelValuesRequest{Name: "service_name", Start: s, End: e}))
 						return err
 					}(),
@@ -162,11 +166,6 @@ func TestConcurrentIngestAndQuery(t *testing.T) {
 						t.Error(err)
 						return
 					}
-				}
-				code, body := getURL(t, srv.URL()+"/pyroscope/render?query="+cpuType+"{}&from=now-1h&until=now%2B1h&groupBy=service_name")
-				if code != 200 {
-					t.Errorf("render: %d %s", code, body)
-					return
 				}
 			}
 		}()
