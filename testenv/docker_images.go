@@ -22,8 +22,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/profdiff/profdiff/config"
+	"github.com/profdiff/profdiff/pkg/profstore"
 	"github.com/profdiff/profdiff/services/bank"
-	"github.com/profdiff/profdiff/testenv/profstore"
 )
 
 // The images the harness builds itself, from binaries built on this machine,
@@ -40,7 +40,7 @@ const (
 // from another module that depends on profdiff.
 const (
 	loadgenPackage   = "github.com/profdiff/profdiff/services/cmd/loadgen"
-	profstorePackage = "github.com/profdiff/profdiff/testenv/cmd/profstore"
+	profstorePackage = "github.com/profdiff/profdiff/cmd/profstore"
 	profdiffModule   = "github.com/profdiff/profdiff"
 )
 
@@ -249,7 +249,7 @@ func (d *dockerStack) buildProfstoreImage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	const dockerfile = `# The embedded Pyroscope-compatible server (testenv/cmd/profstore), standing
+	const dockerfile = `# The embedded Pyroscope-compatible server (cmd/profstore), standing
 # in for grafana/pyroscope where that image cannot be pulled.
 FROM scratch
 COPY profstore /profstore

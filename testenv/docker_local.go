@@ -20,7 +20,7 @@ const (
 	// LocalBankImage is the services' image, built from services/Dockerfile.
 	LocalBankImage = bankImage
 	// LocalPyroscopeImage is the embedded Pyroscope-compatible server
-	// (testenv/cmd/profstore), the stand-in for grafana/pyroscope.
+	// (cmd/profstore), the stand-in for grafana/pyroscope.
 	LocalPyroscopeImage = profstoreImage
 	// LocalPrometheusImage is this machine's prometheus binary (Debian's
 	// package), the stand-in for prom/prometheus.

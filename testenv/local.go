@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/profdiff/profdiff/config"
+	"github.com/profdiff/profdiff/pkg/profstore"
 	"github.com/profdiff/profdiff/services/bank"
-	"github.com/profdiff/profdiff/testenv/profstore"
 )
 
 // bankPackage is built into the services' binary; it is an import path so
@@ -67,10 +67,10 @@ func startLocal(ctx context.Context, opts *Options, progress io.Writer) (_ backe
 		// second, the bucket never below 1.87 of its 2 MiB; at 10 times
 		// the CPU rate, 16 times the allocation rate and twice the load,
 		// 81 KiB, 0.49 MiB and 1.74 MiB.
-		l.store, err = profstore.Start(context.WithoutCancel(ctx), profstore.Options{
-			Addr: "127.0.0.1:0", Retention: 2 * time.Hour, MaxBytes: 1 << 30,
-			IngestionRateMB: profstore.DefaultIngestionRateMB, IngestionBurstSizeMB: profstore.DefaultIngestionBurstSizeMB,
-		})
+		l.store, err = profstore.Run(context.WithoutCancel(ctx),
+			profstore.WithRetention(2*time.Hour), profstore.WithMaxBytes(1<<30),
+			profstore.WithIngestionLimit(profstore.DefaultIngestionRateMB, profstore.DefaultIngestionBurstSizeMB),
+		)
 		if err != nil {
 			return nil, fmt.Errorf("start embedded Pyroscope: %w", err)
 		}

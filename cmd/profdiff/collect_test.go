@@ -15,7 +15,7 @@ import (
 
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 // pyroFixture is an embedded Pyroscope holding CPU profiles of
@@ -27,11 +27,15 @@ type pyroFixture struct {
 	t0  time.Time
 }
 
-func newPyroFixture(t *testing.T, opts profstore.Options) *pyroFixture {
+func newPyroFixture(t *testing.T, opts ...profstore.Option) *pyroFixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	srv, err := profstore.Start(ctx, opts)
+	srv, err := profstore.Run(ctx, opts...)
+	var o profstore.Options // the settings, for the uploads' credentials
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +56,8 @@ func newPyroFixture(t *testing.T, opts profstore.Options) *pyroFixture {
 			}
 			q := url.Values{"name": {service + "{version=" + version + ",env=ci}"}, "format": {"pprof"}, "spyName": {"gospy"}}
 			req, _ := http.NewRequest("POST", srv.URL()+"/ingest?"+q.Encode(), &buf)
-			if opts.BasicAuthUser != "" {
-				req.SetBasicAuth(opts.BasicAuthUser, opts.BasicAuthPassword)
+			if o.BasicAuthUser != "" {
+				req.SetBasicAuth(o.BasicAuthUser, o.BasicAuthPassword)
 			}
 			req.Header.Set("X-Scope-OrgID", "team") // needed where RequireTenant is set, ignored elsewhere
 			resp, err := http.DefaultClient.Do(req)
@@ -76,7 +80,7 @@ func newPyroFixture(t *testing.T, opts profstore.Options) *pyroFixture {
 func (f *pyroFixture) at(d time.Duration) string { return fmt.Sprint(f.t0.Add(d).Unix()) }
 
 func TestCollectAndCompareFromPyroscope(t *testing.T) {
-	f := newPyroFixture(t, profstore.Options{})
+	f := newPyroFixture(t)
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base")
 
@@ -127,7 +131,7 @@ func TestCollectAndCompareFromPyroscope(t *testing.T) {
 
 func TestCollectErrors(t *testing.T) {
 	const secret = "cli-s3cret-pw"
-	f := newPyroFixture(t, profstore.Options{BasicAuthUser: "ci", BasicAuthPassword: "right-pw"})
+	f := newPyroFixture(t, profstore.WithBasicAuth("ci", "right-pw"))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

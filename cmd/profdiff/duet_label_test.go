@@ -18,8 +18,8 @@ import (
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/profstore"
 	pc "github.com/profdiff/profdiff/pkg/pyroscope"
-	"github.com/profdiff/profdiff/testenv/profstore"
 )
 
 // labelFixture is an embedded Pyroscope holding one service's CPU profiles
@@ -29,7 +29,7 @@ func newLabelFixture(t *testing.T) *pyroFixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	srv, err := profstore.Start(ctx, profstore.Options{})
+	srv, err := profstore.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestDuetByLabelSDK(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv, err := profstore.Start(ctx, profstore.Options{})
+	srv, err := profstore.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

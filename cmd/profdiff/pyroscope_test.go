@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/profdiff/profdiff/bench/gen"
-	"github.com/profdiff/profdiff/testenv/profstore"
+	"github.com/profdiff/profdiff/pkg/profstore"
 )
 
 // TestProfilecliNames: Grafana profilecli's flag names and environment
@@ -23,7 +23,7 @@ import (
 // refused.
 func TestProfilecliNames(t *testing.T) {
 	const secret = "wrong-s3cret"
-	f := newPyroFixture(t, profstore.Options{BasicAuthUser: "ci", BasicAuthPassword: "right-pw", BearerToken: "tok-right", RequireTenant: true})
+	f := newPyroFixture(t, profstore.WithBasicAuth("ci", "right-pw"), profstore.WithBearerToken("tok-right"), profstore.WithRequireTenant())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestHelpListsBothNames(t *testing.T) {
 // upload interval measured from the data, else pyroscope-go's 15 s; the
 // output says which and why.
 func TestWindowChoice(t *testing.T) {
-	f := newPyroFixture(t, profstore.Options{})
+	f := newPyroFixture(t)
 	sparse := newSparseFixture(t)
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base")
@@ -142,7 +142,7 @@ func newSparseFixture(t *testing.T) *pyroFixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	srv, err := profstore.Start(ctx, profstore.Options{})
+	srv, err := profstore.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 	typesv1 "github.com/grafana/pyroscope/api/gen/proto/go/types/v1"
 
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/profstore"
 	pc "github.com/profdiff/profdiff/pkg/pyroscope"
-	"github.com/profdiff/profdiff/testenv/profstore"
 )
 
 // benchServices are the seven bank services of the stack.
@@ -34,7 +34,7 @@ var benchServices = []string{
 // service's: 300 functions, 400 distinct stacks of depth 8-24.
 func BenchmarkCollect(b *testing.B) {
 	ctx := context.Background()
-	srv, err := profstore.Start(ctx, profstore.Options{})
+	srv, err := profstore.Run(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/profdiff/profdiff/internal/workload"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/profstore"
 	pc "github.com/profdiff/profdiff/pkg/pyroscope"
-	"github.com/profdiff/profdiff/testenv/profstore"
 )
 
 // TestEndToEndSDK: the real pyroscope-go SDK pushes to the embedded server
@@ -26,10 +26,10 @@ func TestEndToEndSDK(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := profstore.Start(ctx, profstore.Options{
-		BasicAuthUser: "profdiff", BasicAuthPassword: "e2e-secret", RequireTenant: true,
-		QueryDelay: 500 * time.Millisecond, // like the real server's ingestion delay
-	})
+	srv, err := profstore.Run(ctx,
+		profstore.WithBasicAuth("profdiff", "e2e-secret"), profstore.WithRequireTenant(),
+		profstore.WithQueryDelay(500*time.Millisecond), // like the real server's ingestion delay
+	)
 	if err != nil {
 		t.Fatal(err)
 	}

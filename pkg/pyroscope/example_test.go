@@ -15,8 +15,8 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/profstore"
 	"github.com/profdiff/profdiff/pkg/pyroscope"
-	"github.com/profdiff/profdiff/testenv/profstore"
 )
 
 // Collect one minute of CPU profiles of every service into a snapshot of
