@@ -28,11 +28,11 @@ import (
 //   - A/A: at most one of the two A/A duets, and at most two of all A/A
 //     series trials (the A/A duets' series and the A/B duets'
 //     bystanders), report a false regression. Measured: 0 of 20 A/A
-//     trials.
+//     trials, and 0 of 4 on a machine loaded to 15-30.
 //   - +50%: every A/B duet fails the gate and names the CPU hot spot
 //     (matchFraudRules) and the allocation hot spot (renderNotification)
 //     in a profile of their services (measured at half the magnitude,
-//     +25%: 9 of 9 each).
+//     +25%: 9 of 9 each; on a machine loaded to 15-30, 7 and 6 of 8).
 //   - +50%, measured rather than named: the CPU hot spot's change in its
 //     CPU profile is at least +25% (measured at +25%: +23% to +31%, so
 //     about twice that here), the allocation hot spot's in alloc_space
