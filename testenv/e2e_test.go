@@ -105,26 +105,6 @@ func gatedRun(t *testing.T, inject string, during func(*Stack)) (*diff.Result, *
 // (verdict_quality_test.go): two A/A duets and two with a CPU, an allocation
 // and a lock hot spot at +50%, judged as the calibration judges them.
 
-// TestGateFindsRegression gates one run with the fraud rule matching at +50%
-// work against the stored baseline: the verdict must be a regression that
-// names matchFraudRules in the fraud service (measured on a quiet machine:
-// 10 of 10 at +50%, docs/verdict-quality.md; CI's runs found it in its
-// allocations when its CPU change fell short). There is no stored-baseline
-// A/A check here: on a machine the tests themselves load, a stored
-// baseline's A/A runs raise false regressions (the duet is the gate that
-// meets that bar).
-func TestGateFindsRegression(t *testing.T) {
-	skipShort(t)
-	fraud, _ := bank.HotspotByInject("fraud.rules")
-	res, _ := gatedRun(t, "fraud.rules=1.5", nil)
-	if res.Verdict != diff.Regression {
-		t.Fatalf("verdict %s, want regression", res.Verdict)
-	}
-	if !namesRegression(res, fraud.Service, fraud.Function) {
-		t.Errorf("the regression does not name %s in %s", fraud.Function, fraud.Service)
-	}
-}
-
 // TestGateKilledServiceIsInconclusive kills a service in the middle of the
 // measured run: its data is partial and the load run fails, so the gate
 // must say inconclusive (exit 2), naming it — never pass.
@@ -157,24 +137,34 @@ func TestGateKilledServiceIsInconclusive(t *testing.T) {
 	}
 }
 
-// TestGateRuns measures the build over two fresh stacks (bankstack gate
-// --runs 2): every series' current side holds both runs' windows, about
-// half as many as the 4-run baseline, and the series carry the drift
-// measured over both sides' runs.
+// TestGateRuns gates the build with the fraud rule matching at +50% work
+// over two fresh stacks against the stored baseline (bankstack gate --runs 2
+// --inject fraud.rules=1.5). The verdict must be a regression that names
+// matchFraudRules in the fraud service (measured on a quiet machine: 10 of
+// 10 at +50% in a single run, docs/verdict-quality.md); every series'
+// current side holds both runs' windows, about half as many as the 4-run
+// baseline; and the series carry the drift measured over both sides' runs.
+// There is no stored-baseline A/A check here: on a machine the tests
+// themselves load, a stored baseline's A/A runs raise false regressions
+// (the duet is the gate that meets that bar).
 func TestGateRuns(t *testing.T) {
 	skipShort(t)
 	dir := sharedBaseline(t)
+	fraud, _ := bank.HotspotByInject("fraud.rules")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	res, err := GateRuns(ctx, Options{Progress: testWriter{t}}, dir, e2eLoad, GateOptions(), 2)
+	res, err := GateRuns(ctx, Options{Progress: testWriter{t}, Inject: "fraud.rules=1.5"}, dir, e2eLoad, GateOptions(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
 	report.Text(&b, res)
-	t.Logf("gate over two runs:\n%s", b.String())
-	if res.Verdict == diff.Inconclusive {
-		t.Fatalf("verdict inconclusive: %v", res.Warnings)
+	t.Logf("gate over two runs with fraud.rules=1.5:\n%s", b.String())
+	if res.Verdict != diff.Regression {
+		t.Fatalf("verdict %s, want regression (warnings %v)", res.Verdict, res.Warnings)
+	}
+	if !namesRegression(res, fraud.Service, fraud.Function) {
+		t.Errorf("the regression does not name %s in %s", fraud.Function, fraud.Service)
 	}
 	fitted := 0
 	for _, sr := range res.Series {

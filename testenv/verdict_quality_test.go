@@ -41,7 +41,7 @@ import (
 //     is the noisiest of the three, and the bar is on the measure).
 //
 // The full calibration is `bankstack calibrate --duet-pairs 4` (about 80
-// minutes); the stored-baseline gate's detection is TestGateFindsRegression.
+// minutes); the stored-baseline gate's detection is TestGateRuns.
 func TestVerdictQuality(t *testing.T) {
 	testenv.SkipShort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
