@@ -1,4 +1,4 @@
-package baseline_test
+package reduce_test
 
 import (
 	"math/rand/v2"
@@ -9,6 +9,7 @@ import (
 	"github.com/profdiff/profdiff/internal/inputfile"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 // BenchmarkAddProfileFiles reduces one side of bench/compare-vs-pprof.sh's
@@ -26,7 +27,7 @@ func BenchmarkAddProfileFiles(b *testing.B) {
 	limit := inputfile.Limit{What: "a profile", Max: 256 << 20}
 	for b.Loop() {
 		snap := &baseline.Snapshot{}
-		if _, err := baseline.AddProfileFiles(snap, "s", ids, files, limit); err != nil {
+		if _, err := reduce.AddProfileFiles(snap, "s", ids, files, limit); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package baseline_test
+package reduce_test
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 // A snapshot is built from one pprof profile per time window, written to a
@@ -22,7 +23,7 @@ func Example() {
 	// One tiny CPU profile per 10 s window: checkRules is hot.
 	for i := 0; i < 3; i++ {
 		p := tinyCPUProfile(time.Unix(1_700_000_000+int64(10*i), 0), 70, 30)
-		if err := series.AddProfile(p, baseline.WindowOptions{}); err != nil {
+		if err := reduce.AddProfile(series, p, reduce.WindowOptions{}); err != nil {
 			log.Fatal(err)
 		}
 	}
