@@ -7,9 +7,10 @@
 // how much a function's share varies from window to window is what lets
 // the comparison tell a real regression from sampling noise. To that end
 // the reduction also estimates how many sampling events each window holds
-// and what each of a function's events weighs (Window.Samples,
-// Function.SelfVW): the variance sampling alone gives a value depends on
-// them, and a pprof value does not say them directly (see WindowOptions).
+// and what each of a function's events weighs (baseline.Window.Samples,
+// baseline.Function.SelfVW): the variance sampling alone gives a value
+// depends on them, and a pprof value does not say them directly (see
+// WindowOptions).
 //
 // Functions are known by a normalized name (NormalizeFunctionName), so
 // that a closure renumbered or a generic instantiated differently by
