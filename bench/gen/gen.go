@@ -27,6 +27,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 // Period is the sampling period of generated CPU profiles: 100 Hz, as Go's
@@ -271,7 +272,7 @@ func (m *Model) WriteWindows(rng *rand.Rand, dir string, w Windows) ([]string, e
 	return files, nil
 }
 
-// Window returns what baseline.Series.AddProfile would make of Profile(counts,
+// Window returns what reduce.AddProfile would make of Profile(counts,
 // ...), computed directly (and much faster), with the series' function table
 // being the model's (function i is index i).
 func (m *Model) Window(counts []int64, start time.Time, dur time.Duration) baseline.Window {
@@ -304,7 +305,7 @@ func (m *Model) Series(rng *rand.Rand, service string, windows, samplesPerWindow
 	se.Period = Period
 	se.Functions = make([]baseline.Function, len(m.Funcs))
 	for i, f := range m.Funcs {
-		se.Functions[i] = baseline.Function{Name: baseline.NormalizeFunctionName(f.Name), File: f.File, Line: f.Line}
+		se.Functions[i] = baseline.Function{Name: reduce.NormalizeFunctionName(f.Name), File: f.File, Line: f.Line}
 		if se.Functions[i].Name != f.Name {
 			se.Functions[i].RawName = f.Name
 		}
@@ -391,14 +392,14 @@ func (g *namer) next() Func {
 			default:
 				name = fmt.Sprintf("%s.(*%s).%s", path, typ, fn)
 			}
-			if g.seen[name] || g.seen[baseline.NormalizeFunctionName(name)] {
+			if g.seen[name] || g.seen[reduce.NormalizeFunctionName(name)] {
 				// Large models run out of combinations: number them.
 				name = fmt.Sprintf("%s.(*%s%d).%s", path, typ, g.i, fn)
 			}
 			file = "/src/bank/internal/" + pkg + "/" + lower(typ) + ".go"
 		}
 		g.i++
-		norm := baseline.NormalizeFunctionName(name)
+		norm := reduce.NormalizeFunctionName(name)
 		if g.seen[name] || g.seen[norm] {
 			continue
 		}

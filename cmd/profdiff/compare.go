@@ -10,6 +10,7 @@ import (
 	"github.com/profdiff/profdiff/pkg/diff"
 	"github.com/profdiff/profdiff/pkg/gate"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 	"github.com/profdiff/profdiff/pkg/report/all"
 	"github.com/profdiff/profdiff/pkg/rules"
 )
@@ -272,7 +273,7 @@ func readInput(in *input, service string, ids []profiletype.ID) (*baseline.Snaps
 		service = defaultService
 	}
 	snap := &baseline.Snapshot{}
-	if _, err := baseline.AddProfileFilesDetect(snap, service, ids, in.files, profileLimit, detectTypes); err != nil {
+	if _, err := reduce.AddProfileFilesDetect(snap, service, ids, in.files, profileLimit, detectTypes); err != nil {
 		return nil, err
 	}
 	fillMeta(&snap.Meta, snap, "pprof "+in.path)

@@ -12,6 +12,7 @@ import (
 	"github.com/profdiff/profdiff/internal/inputfile"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 func init() {
@@ -95,10 +96,10 @@ Example:
 }
 
 // addProfiles reads each pprof file and adds it as a window of the
-// service's series of each profile type (see baseline.AddProfileFiles),
+// service's series of each profile type (see reduce.AddProfileFiles),
 // within profileLimit.
 func addProfiles(snap *baseline.Snapshot, service string, ids []profiletype.ID, files []string) (map[string]int, error) {
-	return baseline.AddProfileFiles(snap, service, ids, files, profileLimit)
+	return reduce.AddProfileFiles(snap, service, ids, files, profileLimit)
 }
 
 // loadOrNew loads the snapshot in dir, or returns an empty one when dir does

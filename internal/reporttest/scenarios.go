@@ -9,6 +9,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 // Sampled draws a series of windows from a distribution over folded call
@@ -45,7 +46,7 @@ func Sampled(service, profileType string, stacks map[string]float64, files map[s
 				if files[name] != "" {
 					line = int64(10 + 7*len(se.Functions))
 				}
-				se.Functions = append(se.Functions, baseline.Function{Name: baseline.NormalizeFunctionName(name), File: files[name], Line: line})
+				se.Functions = append(se.Functions, baseline.Function{Name: reduce.NormalizeFunctionName(name), File: files[name], Line: line})
 				if n := se.Functions[fi].Name; n != name {
 					se.Functions[fi].RawName = name
 				}

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/pprof/profile"
-
 	"github.com/profdiff/profdiff/internal/fuzzfile"
 )
 
@@ -21,9 +19,7 @@ func FuzzLoad(f *testing.F) {
 	dir := filepath.Join(f.TempDir(), "seed")
 	seed := &Snapshot{}
 	se := NewSeries("a", cpuID(f))
-	if err := se.AddProfile(cpuProfile(timeZero, map[string]int64{"f": 1}), WindowOptions{}); err != nil {
-		f.Fatal(err)
-	}
+	addCPUWindow(se, timeZero, map[string]int64{"f": 1})
 	seed.Put(se)
 	if err := Write(dir, seed); err != nil {
 		f.Fatal(err)
@@ -68,29 +64,6 @@ func FuzzLoad(f *testing.F) {
 		}
 		if err := snap.Validate(); err != nil {
 			t.Fatalf("Load returned an invalid snapshot: %v", err)
-		}
-	})
-}
-
-// FuzzAddProfile decodes arbitrary bytes as pprof and reduces them to a
-// window: errors are fine, panics and invalid series are not.
-func FuzzAddProfile(f *testing.F) {
-	var buf bytes.Buffer
-	cpuProfile(timeZero, map[string]int64{"a;b": 3, "c;b": 1}).Write(&buf)
-	f.Add(buf.Bytes())
-	f.Add([]byte{})
-	f.Add([]byte("garbage"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := profile.ParseData(data)
-		if err != nil {
-			return
-		}
-		se := NewSeries("svc", cpuID(t))
-		if err := se.AddProfile(p, WindowOptions{}); err != nil {
-			return
-		}
-		if err := se.Validate(); err != nil {
-			t.Fatalf("AddProfile produced an invalid series: %v", err)
 		}
 	})
 }

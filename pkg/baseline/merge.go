@@ -1,6 +1,9 @@
 package baseline
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // MergeRuns combines snapshots of independent runs of the same build into
 // one snapshot whose windows are numbered by run (Window.Run). A baseline
@@ -91,18 +94,33 @@ func (se *Series) appendRun(src *Series, runOf map[int32]int32) error {
 		w.Cum = mapValues(w.Cum)
 		se.Windows = append(se.Windows, w)
 	}
-	stacks := se.stackIndex()
+	stacks := NewStackIndex(se)
+	var frames []int32
 	for _, st := range src.Stacks {
-		frames := make([]int32, len(st.Frames))
-		for i, f := range st.Frames {
-			frames[i] = remap[f]
+		frames = frames[:0]
+		for _, f := range st.Frames {
+			frames = append(frames, remap[f])
 		}
-		if i := stacks.find(se, frames, false); i >= 0 {
-			se.Stacks[i].Value += st.Value
-		} else {
-			stacks.add(se, frames)
-			se.Stacks = append(se.Stacks, Stack{Frames: frames, Value: st.Value})
-		}
+		stacks.Add(frames, false, st.Value)
 	}
 	return nil
+}
+
+// functionIndex maps the series' function names to their indices in its
+// table.
+func (se *Series) functionIndex() map[string]int32 {
+	m := make(map[string]int32, len(se.Functions))
+	for i, f := range se.Functions {
+		m[f.Name] = int32(i)
+	}
+	return m
+}
+
+func toValues(m map[int32]int64) Values {
+	out := make(Values, 0, len(m))
+	for f, v := range m {
+		out = append(out, Value{F: f, V: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].F < out[j].F })
+	return out
 }

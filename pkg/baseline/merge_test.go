@@ -11,7 +11,7 @@ func TestMergeRuns(t *testing.T) {
 	b := sampleSnapshot(t, 2, 2)
 	// b's function table in another order, to exercise the remap.
 	se := NewSeries("svc-c", cpuID(t))
-	se.AddProfile(cpuProfile(time.Unix(1_700_000_100, 0), map[string]int64{"main.cold;main.main": 5, "main.hot;main.main": 7}), WindowOptions{})
+	addCPUWindow(se, time.Unix(1_700_000_100, 0), map[string]int64{"main.cold;main.main": 5, "main.hot;main.main": 7})
 	b.Put(se)
 	m, err := MergeRuns(a, b)
 	if err != nil {

@@ -1,6 +1,9 @@
 // Package baseline defines profdiff's snapshot: one run's profile
 // measurements, kept in the shape the comparison needs, and stored on disk as
-// a directory small enough to commit to git.
+// a directory small enough to commit to git. Its job is that model, its
+// on-disk store and codec, and merging the snapshots of several runs
+// (MergeRuns); turning pprof profiles into a series' windows is package
+// reduce's.
 //
 // A snapshot holds, per (service, profile type), a Series: an ordered list of
 // time windows, each the self and cumulative value of every function in one
@@ -69,6 +72,17 @@ type Series struct {
 	Stacks []Stack `json:"stacks,omitempty"`
 }
 
+// NewSeries returns an empty series for service and profile type pt, ready
+// for windows (package reduce adds them from pprof profiles).
+func NewSeries(service string, pt profiletype.ID) *Series {
+	return &Series{
+		Service:     service,
+		ProfileType: pt.String(),
+		SampleType:  ValueType{Type: pt.SampleType, Unit: pt.SampleUnit},
+		PeriodType:  ValueType{Type: pt.PeriodType, Unit: pt.PeriodUnit},
+	}
+}
+
 // ValueType is a pprof value type: what is measured and in which unit.
 type ValueType struct {
 	Type string `json:"type"`
@@ -78,7 +92,8 @@ type ValueType struct {
 func (v ValueType) String() string { return v.Type + "/" + v.Unit }
 
 // Function is one entry of a series' function table. Name is the identity
-// functions are compared by (see NormalizeFunctionName); RawName is the name
+// functions are compared by (package reduce normalizes it: closure numbers
+// and generic type arguments replaced by placeholders); RawName is the name
 // the profile carried when it differs.
 type Function struct {
 	Name    string `json:"name"`
@@ -91,8 +106,8 @@ type Function struct {
 	// they are the mean weight of its events, which sets the variance
 	// sampling alone gives it: a function of tiny objects in an allocation
 	// profile weighs thousands of objects an event, one of 1 MiB buffers
-	// one. 0 when the profile's sampling could not tell (see
-	// WindowOptions.Companion).
+	// one. 0 when the profile's sampling could not tell (see package
+	// reduce's WindowOptions.Companion).
 	SelfVW float64 `json:"self_vw,omitempty"`
 	CumVW  float64 `json:"cum_vw,omitempty"`
 }

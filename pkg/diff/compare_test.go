@@ -10,6 +10,7 @@ import (
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 const svc = "bank-fraud-service"
@@ -63,12 +64,12 @@ func TestImprovementsNeverFail(t *testing.T) {
 	b, c := pair(3, svc, m, m.Scale(hot, 0.5), 8, 3000, 0)
 	r := mustCompare(t, snap(b), snap(c), Options{})
 	for _, f := range r.Series[0].Findings {
-		if f.Function == baseline.NormalizeFunctionName(m.Funcs[hot].Name) && (f.Kind == KindRegression || f.Kind == KindNewHotPath) {
+		if f.Function == reduce.NormalizeFunctionName(m.Funcs[hot].Name) && (f.Kind == KindRegression || f.Kind == KindNewHotPath) {
 			t.Fatalf("the improved function fails: %+v", f)
 		}
 	}
 	imps := findingsOf(r, KindImprovement)
-	if len(imps) == 0 || imps[0].Function != baseline.NormalizeFunctionName(m.Funcs[hot].Name) {
+	if len(imps) == 0 || imps[0].Function != reduce.NormalizeFunctionName(m.Funcs[hot].Name) {
 		t.Fatalf("improvement of %s not reported: %+v", m.Funcs[hot].Name, imps)
 	}
 	if imps[0].Change > -0.4 {
@@ -265,7 +266,7 @@ func TestNewSeriesInCurrentIsAWarning(t *testing.T) {
 func TestPolicyOverridesAndIgnores(t *testing.T) {
 	m := gen.NewModel(8, 200)
 	hot := m.Closest(0.05)
-	name := baseline.NormalizeFunctionName(m.Funcs[hot].Name)
+	name := reduce.NormalizeFunctionName(m.Funcs[hot].Name)
 	b, c := pair(10, svc, m, m.Scale(hot, 1.3), 8, 3000, 0)
 	tests := []struct {
 		name    string

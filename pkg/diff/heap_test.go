@@ -10,6 +10,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 // heapRate is the allocation sampling rate of the synthetic heap profiles:
@@ -101,7 +102,7 @@ func heapSeries(t testing.TB, rng *rand.Rand, alias string, runs, windows int, s
 	for r := range runs {
 		for w := range windows {
 			start := testNow.Add(time.Duration(r*windows+w) * 10 * time.Second)
-			if err := se.AddProfile(heapProfile(rng, sites, start), baseline.WindowOptions{}); err != nil {
+			if err := reduce.AddProfile(se, heapProfile(rng, sites, start), reduce.WindowOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			se.Windows[len(se.Windows)-1].Run = int32(r)

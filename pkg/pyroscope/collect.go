@@ -17,6 +17,7 @@ import (
 
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 // DefaultWindow is the window length when a Query names none:
@@ -369,7 +370,7 @@ func (c *Client) Collect(ctx context.Context, q Query) (*Result, error) {
 				if p == nil {
 					continue
 				}
-				opts := baseline.WindowOptions{Start: wins[w].start.UTC(), End: wins[w].end.UTC()}
+				opts := reduce.WindowOptions{Start: wins[w].start.UTC(), End: wins[w].end.UTC()}
 				if id.Name == "memory" && c.cfg.allocRate > 0 {
 					opts.Period = c.cfg.allocRate
 				}
@@ -385,7 +386,7 @@ func (c *Client) Collect(ctx context.Context, q Query) (*Result, error) {
 					}
 					opts.Period = c.cpuPeriod(p, samples)
 				}
-				if err := series.AddProfile(p, opts); err != nil {
+				if err := reduce.AddProfile(series, p, opts); err != nil {
 					return nil, fmt.Errorf("Pyroscope at %s: %s window %s: %w", c.url, key, wins[w].start.Format(time.RFC3339), err)
 				}
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/profdiff/profdiff/bench/gen"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 // Regressed is the function the regressed run slows down, named as the bank
@@ -77,7 +78,7 @@ func main() {
 				if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
 					log.Fatal(err)
 				}
-				if err := se.AddProfile(p, baseline.WindowOptions{}); err != nil {
+				if err := reduce.AddProfile(se, p, reduce.WindowOptions{}); err != nil {
 					log.Fatal(err)
 				}
 			}

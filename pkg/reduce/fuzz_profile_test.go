@@ -1,4 +1,4 @@
-package baseline_test
+package reduce_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/profdiff/profdiff/internal/inputfile"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 // FuzzSnapshotProfile feeds arbitrary bytes to the snapshot command's
@@ -61,7 +62,7 @@ func FuzzSnapshotProfile(f *testing.F) {
 		}
 		for _, id := range ids {
 			snap := &baseline.Snapshot{}
-			_, err := baseline.AddProfileFiles(snap, "s", []profiletype.ID{id}, []string{file}, limit)
+			_, err := reduce.AddProfileFiles(snap, "s", []profiletype.ID{id}, []string{file}, limit)
 			if err != nil {
 				if !strings.Contains(err.Error(), "in.pb") {
 					t.Fatalf("error does not name the file: %v", err)

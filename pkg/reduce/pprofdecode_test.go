@@ -1,4 +1,4 @@
-package baseline
+package reduce
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
@@ -99,9 +100,9 @@ func TestDecodeRawMatchesPprof(t *testing.T) {
 			}
 			for _, alias := range types[name] {
 				id := mustType(t, alias)
-				a, b := NewSeries("s", id), NewSeries("s", id)
-				errA := a.addRaw(fast, WindowOptions{}, nil, nil)
-				errB := b.AddProfile(slow, WindowOptions{})
+				a, b := baseline.NewSeries("s", id), baseline.NewSeries("s", id)
+				errA := addRaw(a, fast, WindowOptions{}, nil, nil)
+				errB := AddProfile(b, slow, WindowOptions{})
 				if (errA == nil) != (errB == nil) {
 					t.Fatalf("%s %s: fast %v, pprof %v", name, alias, errA, errB)
 				}
@@ -185,8 +186,8 @@ func FuzzDecodeRawAgreesWithPprof(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decodeRaw accepted what google/pprof refuses: %v", err)
 		}
-		a, b := NewSeries("s", cpu), NewSeries("s", cpu)
-		errA, errB := a.addRaw(fast, WindowOptions{}, nil, nil), b.AddProfile(slow, WindowOptions{})
+		a, b := baseline.NewSeries("s", cpu), baseline.NewSeries("s", cpu)
+		errA, errB := addRaw(a, fast, WindowOptions{}, nil, nil), AddProfile(b, slow, WindowOptions{})
 		if (errA == nil) != (errB == nil) || (errA == nil && !reflect.DeepEqual(a, b)) {
 			t.Fatalf("fast %v / pprof %v:\nfast %+v\npprof %+v", errA, errB, a, b)
 		}

@@ -1,4 +1,4 @@
-package baseline
+package reduce
 
 import (
 	"crypto/sha256"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/profdiff/profdiff/internal/inputfile"
+	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
@@ -27,15 +28,15 @@ import (
 // for anything else it reads (legacy text profiles), whose errors stand.
 // Only regular files are read, within limit decompressed: pprof's own
 // parser would inflate a gzip bomb without one.
-func AddProfileFiles(snap *Snapshot, service string, ids []profiletype.ID, files []string, limit inputfile.Limit) (map[string]int, error) {
+func AddProfileFiles(snap *baseline.Snapshot, service string, ids []profiletype.ID, files []string, limit inputfile.Limit) (map[string]int, error) {
 	return AddProfileFilesDetect(snap, service, ids, files, limit, nil)
 }
 
 // AddProfileFilesDetect is AddProfileFiles for a caller that was not told
 // the profile types: when ids is empty, detect is called once, with the
 // first profile's sample types and period type, and returns them.
-func AddProfileFilesDetect(snap *Snapshot, service string, ids []profiletype.ID, files []string, limit inputfile.Limit,
-	detect func(sample []ValueType, period ValueType) ([]profiletype.ID, error)) (map[string]int, error) {
+func AddProfileFilesDetect(snap *baseline.Snapshot, service string, ids []profiletype.ID, files []string, limit inputfile.Limit,
+	detect func(sample []baseline.ValueType, period baseline.ValueType) ([]profiletype.ID, error)) (map[string]int, error) {
 	type decoded struct {
 		r   *rawProfile
 		sum [sha256.Size]byte
@@ -66,7 +67,7 @@ func AddProfileFilesDetect(snap *Snapshot, service string, ids []profiletype.ID,
 	}()
 	added := map[string]int{}
 	seen := map[[sha256.Size]byte]string{}
-	indexes := map[*Series]*seriesIndex{}
+	indexes := map[*baseline.Series]*seriesIndex{}
 	for i, file := range files {
 		d := <-ready[i]
 		<-slots
@@ -87,7 +88,7 @@ func AddProfileFilesDetect(snap *Snapshot, service string, ids []profiletype.ID,
 		for _, id := range ids {
 			se := snap.Lookup(service, id.String())
 			if se == nil {
-				se = NewSeries(service, id)
+				se = baseline.NewSeries(service, id)
 				snap.Put(se)
 			}
 			if err := checkSums(p, se); err != nil {
@@ -104,10 +105,10 @@ func AddProfileFilesDetect(snap *Snapshot, service string, ids []profiletype.ID,
 			empty := emptyWindows(se)
 			ix := indexes[se]
 			if ix == nil {
-				ix = se.index()
+				ix = newSeriesIndex(se)
 				indexes[se] = ix
 			}
-			if err := se.addRaw(p, WindowOptions{}, nil, ix); err != nil {
+			if err := addRaw(se, p, WindowOptions{}, nil, ix); err != nil {
 				return nil, fmt.Errorf("%s: %w", file, err)
 			}
 			if emptyWindows(se) > empty {
@@ -123,7 +124,7 @@ func AddProfileFilesDetect(snap *Snapshot, service string, ids []profiletype.ID,
 // as AddProfile adds them into the window's total and, over the windows,
 // into the series' stacks, pass the int64 maximum: the sums would wrap
 // around to nonsense.
-func checkSums(p *rawProfile, se *Series) error {
+func checkSums(p *rawProfile, se *baseline.Series) error {
 	idx := p.sampleIndex(se.SampleType)
 	if idx < 0 || idx >= p.minValues {
 		return nil // AddProfile says what the profile holds instead
@@ -198,7 +199,7 @@ func readProfileData(file string, limit inputfile.Limit) ([]byte, [sha256.Size]b
 	return data, sha256.Sum256(data), nil
 }
 
-func emptyWindows(se *Series) int {
+func emptyWindows(se *baseline.Series) int {
 	n := 0
 	for _, w := range se.Windows {
 		if w.Total == 0 {

@@ -1,4 +1,4 @@
-package baseline_test
+package reduce_test
 
 import (
 	"math/rand/v2"
@@ -10,6 +10,7 @@ import (
 	"github.com/profdiff/profdiff/internal/inputfile"
 	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
 // TestProfileFilesMatchAddProfile: a series built from pprof files by the
@@ -27,16 +28,16 @@ func TestProfileFilesMatchAddProfile(t *testing.T) {
 	ids, _ := profiletype.Parse("cpu")
 	limit := inputfile.Limit{What: "a profile", Max: 64 << 20}
 	fast := &baseline.Snapshot{}
-	if _, err := baseline.AddProfileFiles(fast, "s", ids, files, limit); err != nil {
+	if _, err := reduce.AddProfileFiles(fast, "s", ids, files, limit); err != nil {
 		t.Fatal(err)
 	}
 	slow := baseline.NewSeries("s", ids[0])
 	for _, f := range files {
-		p, _, err := baseline.ReadProfileFile(f, limit)
+		p, _, err := reduce.ReadProfileFile(f, limit)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := slow.AddProfile(p, baseline.WindowOptions{}); err != nil {
+		if err := reduce.AddProfile(slow, p, reduce.WindowOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,10 +1,11 @@
-package baseline
+package reduce
 
 import (
 	"math"
 	"strconv"
 	"strings"
 
+	"github.com/profdiff/profdiff/pkg/baseline"
 	"github.com/profdiff/profdiff/pkg/profiletype"
 )
 
@@ -50,13 +51,13 @@ const defaultMemProfileRate = 512 * 1024
 
 // newEventCounter returns the counter for the series' profile type, or nil
 // when the type's values cannot be turned into events (an unknown type).
-func newEventCounter(se *Series, p *rawProfile, idx int, period int64, companion *rawProfile) *eventCounter {
+func newEventCounter(se *baseline.Series, p *rawProfile, idx int, period int64, companion *rawProfile) *eventCounter {
 	id, err := profiletype.ParseID(se.ProfileType)
 	if err != nil {
 		return nil
 	}
 	ec := &eventCounter{self: idx, objIdx: -1, spaceIdx: -1, countIdx: -1, period: float64(period)}
-	find := func(typ, unit string) int { return p.sampleIndex(ValueType{Type: typ, Unit: unit}) }
+	find := func(typ, unit string) int { return p.sampleIndex(baseline.ValueType{Type: typ, Unit: unit}) }
 	var comp profiletype.ID
 	hasComp := false
 	switch {
@@ -106,7 +107,7 @@ func newEventCounter(se *Series, p *rawProfile, idx int, period int64, companion
 	if !hasComp || companion == nil {
 		return nil
 	}
-	ci := companion.sampleIndex(ValueType{Type: comp.SampleType, Unit: comp.SampleUnit})
+	ci := companion.sampleIndex(baseline.ValueType{Type: comp.SampleType, Unit: comp.SampleUnit})
 	if ci < 0 || ci >= companion.minValues {
 		return nil
 	}

@@ -1,10 +1,12 @@
-package baseline
+package reduce
 
 import (
 	"errors"
 
 	"github.com/google/pprof/profile"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/profdiff/profdiff/pkg/baseline"
 )
 
 // rawProfile is what a window is built from: a pprof profile's sample
@@ -17,8 +19,8 @@ import (
 // profile; decodeRaw makes a handful of flat slices and converts only the
 // strings a window uses.
 type rawProfile struct {
-	sampleTypes   []ValueType
-	periodType    ValueType
+	sampleTypes   []baseline.ValueType
+	periodType    baseline.ValueType
 	hasPeriodType bool
 	period        int64
 	timeNanos     int64
@@ -67,7 +69,7 @@ func (r *rawProfile) sampleLocs(i int) []int32 {
 }
 
 // sampleIndex is the index of r's sample values of type vt, or -1.
-func (r *rawProfile) sampleIndex(vt ValueType) int {
+func (r *rawProfile) sampleIndex(vt baseline.ValueType) int {
 	for i, st := range r.sampleTypes {
 		if st == vt {
 			return i
@@ -81,10 +83,10 @@ func (r *rawProfile) sampleIndex(vt ValueType) int {
 func toRaw(p *profile.Profile) *rawProfile {
 	r := &rawProfile{period: p.Period, timeNanos: p.TimeNanos, durationNanos: p.DurationNanos}
 	for _, st := range p.SampleType {
-		r.sampleTypes = append(r.sampleTypes, ValueType{Type: st.Type, Unit: st.Unit})
+		r.sampleTypes = append(r.sampleTypes, baseline.ValueType{Type: st.Type, Unit: st.Unit})
 	}
 	if p.PeriodType != nil {
-		r.periodType, r.hasPeriodType = ValueType{Type: p.PeriodType.Type, Unit: p.PeriodType.Unit}, true
+		r.periodType, r.hasPeriodType = baseline.ValueType{Type: p.PeriodType.Type, Unit: p.PeriodType.Unit}, true
 	}
 	fi := make(map[*profile.Function]int32, len(p.Function))
 	for _, f := range p.Function {
@@ -273,7 +275,7 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 			return nil, errWire
 		}
 	}
-	valueType := func(m []byte) (ValueType, bool) {
+	valueType := func(m []byte) (baseline.ValueType, bool) {
 		var t, u uint64
 		ok := fields(m, 2, func(num protowire.Number, x uint64, sub []byte) bool {
 			switch num {
@@ -286,7 +288,7 @@ func decodeRaw(data []byte) (*rawProfile, error) {
 		})
 		ts, ok1 := str(t)
 		us, ok2 := str(u)
-		return ValueType{Type: ts, Unit: us}, ok && ok1 && ok2
+		return baseline.ValueType{Type: ts, Unit: us}, ok && ok1 && ok2
 	}
 	for _, m := range sampleTypes {
 		vt, ok := valueType(m)

@@ -1,9 +1,7 @@
-package baseline
+package reduce
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"slices"
 	"sort"
@@ -13,19 +11,8 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/profdiff/profdiff/pkg/profiletype"
+	"github.com/profdiff/profdiff/pkg/baseline"
 )
-
-// NewSeries returns an empty series for service and profile type pt, ready
-// for AddProfile.
-func NewSeries(service string, pt profiletype.ID) *Series {
-	return &Series{
-		Service:     service,
-		ProfileType: pt.String(),
-		SampleType:  ValueType{Type: pt.SampleType, Unit: pt.SampleUnit},
-		PeriodType:  ValueType{Type: pt.PeriodType, Unit: pt.PeriodUnit},
-	}
-}
 
 // WindowOptions tell AddProfile what a profile's window is when the profile
 // itself does not say (or says wrongly).
@@ -46,11 +33,13 @@ type WindowOptions struct {
 	Companion *profile.Profile
 }
 
-// AddProfile reduces one pprof profile to a Window and appends it to the
-// series, keeping windows ordered by start time. The sample value used is the
-// one whose type and unit match the series' sample type; a profile without it
-// is an error naming what the profile holds instead.
-func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
+// AddProfile reduces one pprof profile to a [baseline.Window] and appends it
+// to se, keeping windows ordered by start time, and merges its stacks into
+// se's. The sample value used is the one whose type and unit match the
+// series' sample type; a profile without it is an error naming what the
+// profile holds instead. Each call indexes se anew; AddProfileFiles keeps
+// the index across a series' windows.
+func AddProfile(se *baseline.Series, p *profile.Profile, opts WindowOptions) error {
 	if p == nil {
 		return fmt.Errorf("no profile")
 	}
@@ -58,28 +47,34 @@ func (se *Series) AddProfile(p *profile.Profile, opts WindowOptions) error {
 	if opts.Companion != nil {
 		comp = toRaw(opts.Companion)
 	}
-	return se.addRaw(toRaw(p), opts, comp, nil)
+	return addRaw(se, toRaw(p), opts, comp, nil)
 }
 
-// seriesIndex finds a series' functions by name and its stacks by frames,
-// for adding windows to it. Building one costs as much as a window of a
-// large profile, so a caller adding several windows keeps it (see
-// AddProfileFilesDetect); it stays valid while only addRaw changes the
-// series.
+// seriesIndex finds a series' functions by name (raw closure names
+// included, see intern) and its stacks by frames, for adding windows to
+// it. Building one costs as much as a window of a large profile, so a
+// caller adding several windows keeps it (see AddProfileFilesDetect); it
+// stays valid while only addRaw changes the series.
 type seriesIndex struct {
 	funcs  map[string]int32
-	stacks *stackTable
+	stacks *baseline.StackIndex
 	sums   *windowSums // reused from window to window, cleared as used
 }
 
-func (se *Series) index() *seriesIndex {
-	return &seriesIndex{funcs: se.functionIndex(), stacks: se.stackIndex()}
+// newSeriesIndex indexes se's function table and stacks, so that a window
+// added to a loaded series finds them.
+func newSeriesIndex(se *baseline.Series) *seriesIndex {
+	funcs := make(map[string]int32, len(se.Functions))
+	for i, f := range se.Functions {
+		funcs[f.Name] = int32(i)
+	}
+	return &seriesIndex{funcs: funcs, stacks: baseline.NewStackIndex(se)}
 }
 
 // addRaw is AddProfile on a flattened profile (see rawProfile), with the
 // companion profile, if any, flattened too; ix is the series' index, or
 // nil to build one.
-func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfile, ix *seriesIndex) error {
+func addRaw(se *baseline.Series, p *rawProfile, opts WindowOptions, companion *rawProfile, ix *seriesIndex) error {
 	idx := p.sampleIndex(se.SampleType)
 	if idx < 0 {
 		var have []string
@@ -95,7 +90,7 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 		return fmt.Errorf("profile period type %s/%s does not match series period type %s", p.periodType.Type, p.periodType.Unit, se.PeriodType)
 	}
 
-	w := Window{Start: opts.Start, End: opts.End, Period: p.period}
+	w := baseline.Window{Start: opts.Start, End: opts.End, Period: p.period}
 	if opts.Period > 0 {
 		w.Period = opts.Period
 	}
@@ -114,7 +109,7 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 	eventsKnown := events != nil
 
 	if ix == nil {
-		ix = se.index()
+		ix = newSeriesIndex(se)
 	}
 	index, stacks := ix.funcs, ix.stacks
 	// Each profile function is interned once (normalizing names is the
@@ -158,7 +153,7 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 		for _, li := range p.sampleLocs(i) {
 			loc := p.locs[li]
 			if loc.hi == loc.lo {
-				frames = append(frames, se.intern(index, "0x"+strconv.FormatUint(loc.addr, 16), "", 0))
+				frames = append(frames, intern(se, index, "0x"+strconv.FormatUint(loc.addr, 16), "", 0))
 				continue
 			}
 			for _, ln := range p.lines[loc.lo:loc.hi] {
@@ -166,7 +161,7 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 					// pprof allows a function without a name, a
 					// snapshot does not: the frame is known by its
 					// address, as a location without lines is.
-					frames = append(frames, se.intern(index, "0x"+strconv.FormatUint(loc.addr, 16), "", 0))
+					frames = append(frames, intern(se, index, "0x"+strconv.FormatUint(loc.addr, 16), "", 0))
 					continue
 				}
 				fi := byFunc[ln.fn]
@@ -180,7 +175,7 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 						if f.startLine > 0 {
 							line = f.startLine
 						}
-						fi = se.intern(index, string(f.name), string(f.file), line)
+						fi = intern(se, index, string(f.name), string(f.file), line)
 					}
 					byFunc[ln.fn] = fi
 				}
@@ -188,21 +183,11 @@ func (se *Series) addRaw(p *rawProfile, opts WindowOptions, companion *rawProfil
 			}
 		}
 		if len(frames) == 0 {
-			frames = append(frames, se.intern(index, "[unknown]", "", 0))
+			frames = append(frames, intern(se, index, "[unknown]", "", 0))
 		}
 		acc.grow(len(se.Functions))
 		acc.add(frames, v, vw)
-		// Stacks are kept root first.
-		if j := stacks.find(se, frames, true); j >= 0 {
-			se.Stacks[j].Value += v
-		} else {
-			root := make([]int32, len(frames))
-			for k, f := range frames {
-				root[len(frames)-1-k] = f
-			}
-			stacks.add(se, root)
-			se.Stacks = append(se.Stacks, Stack{Frames: root, Value: v})
-		}
+		stacks.Add(frames, true, v)
 	}
 	w.Self, w.Cum = acc.values()
 	if eventsKnown {
@@ -286,125 +271,28 @@ func (a *windowSums) reset() {
 }
 
 // values returns the window's self and cum values, sorted by function.
-func (a *windowSums) values() (self, cum Values) {
+func (a *windowSums) values() (self, cum baseline.Values) {
 	slices.Sort(a.touched)
-	cum = make(Values, 0, len(a.touched))
+	cum = make(baseline.Values, 0, len(a.touched))
 	n := 0
 	for _, f := range a.touched {
 		if a.self[f] != 0 {
 			n++
 		}
-		cum = append(cum, Value{F: f, V: a.cum[f]})
+		cum = append(cum, baseline.Value{F: f, V: a.cum[f]})
 	}
-	self = make(Values, 0, n)
+	self = make(baseline.Values, 0, n)
 	for _, f := range a.touched {
 		if a.self[f] != 0 {
-			self = append(self, Value{F: f, V: a.self[f]})
+			self = append(self, baseline.Value{F: f, V: a.self[f]})
 		}
 	}
 	return self, cum
 }
 
-func toValues(m map[int32]int64) Values {
-	out := make(Values, 0, len(m))
-	for f, v := range m {
-		out = append(out, Value{F: f, V: v})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].F < out[j].F })
-	return out
-}
-
-// stackTable finds a series' stacks by their frames: a map from a hash of
-// the frames to the first stack with that hash, and a chain through the
-// rest (next), each candidate's frames compared in full. Hashing the
-// frames' bytes once is cheaper than a map keyed by a string of them.
-type stackTable struct {
-	seed maphash.Seed
-	head map[uint64]int32
-	next []int32 // next[j] is the next stack after j with j's hash, or -1
-	buf  []byte
-}
-
-func (t *stackTable) hash(frames []int32, reverse bool) uint64 {
-	t.buf = t.buf[:0]
-	for i := range frames {
-		f := frames[i]
-		if reverse {
-			f = frames[len(frames)-1-i]
-		}
-		t.buf = binary.LittleEndian.AppendUint32(t.buf, uint32(f))
-	}
-	return maphash.Bytes(t.seed, t.buf)
-}
-
-// find returns the index of the stack with frames (leaf first when
-// reverse, as a sample has them; root first otherwise), or -1.
-func (t *stackTable) find(se *Series, frames []int32, reverse bool) int {
-	j, ok := t.head[t.hash(frames, reverse)]
-	if !ok {
-		return -1
-	}
-	for ; j >= 0; j = t.next[j] {
-		if sameFrames(se.Stacks[j].Frames, frames, reverse) {
-			return int(j)
-		}
-	}
-	return -1
-}
-
-// add records root (root first) as the stack about to be appended to
-// se.Stacks.
-func (t *stackTable) add(se *Series, root []int32) {
-	h := t.hash(root, false)
-	j := int32(len(se.Stacks))
-	prev, ok := t.head[h]
-	if !ok {
-		prev = -1
-	}
-	t.head[h] = j
-	t.next = append(t.next, prev)
-}
-
-func sameFrames(root, frames []int32, reverse bool) bool {
-	if len(root) != len(frames) {
-		return false
-	}
-	for i, f := range root {
-		g := frames[i]
-		if reverse {
-			g = frames[len(frames)-1-i]
-		}
-		if f != g {
-			return false
-		}
-	}
-	return true
-}
-
-// functionIndex maps normalized names to table indices; it is rebuilt from
-// the table so a loaded series can be extended.
-func (se *Series) functionIndex() map[string]int32 {
-	m := make(map[string]int32, len(se.Functions))
-	for i, f := range se.Functions {
-		m[f.Name] = int32(i)
-	}
-	return m
-}
-
-// stackIndex indexes the series' stacks, so that a window added to a
-// loaded series finds them.
-func (se *Series) stackIndex() *stackTable {
-	t := &stackTable{seed: maphash.MakeSeed(), head: make(map[uint64]int32, len(se.Stacks)), next: make([]int32, 0, len(se.Stacks))}
-	stacks := se.Stacks
-	se.Stacks = se.Stacks[:0]
-	for _, st := range stacks {
-		t.add(se, st.Frames)
-		se.Stacks = append(se.Stacks, st)
-	}
-	return t
-}
-
-func (se *Series) intern(index map[string]int32, raw, file string, line int64) int32 {
+// intern returns the series' index of the function named raw, normalized
+// (see NormalizeFunctionName), adding it to the table when it is new.
+func intern(se *baseline.Series, index map[string]int32, raw, file string, line int64) int32 {
 	// A name already in the table is normalized (normalizing is
 	// idempotent), so it is looked up before it is normalized: most are.
 	if i, ok := index[raw]; ok {
@@ -413,7 +301,7 @@ func (se *Series) intern(index map[string]int32, raw, file string, line int64) i
 	name := NormalizeFunctionName(raw)
 	i, ok := index[name]
 	if !ok {
-		f := Function{Name: name, File: file, Line: line}
+		f := baseline.Function{Name: name, File: file, Line: line}
 		if raw != name {
 			f.RawName = raw
 		}
