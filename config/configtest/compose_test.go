@@ -2,10 +2,12 @@ package configtest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +64,7 @@ func TestComposeServicesAndPorts(t *testing.T) {
 	c := loadCompose(t)
 	want := wantPorts()
 	if len(c.Services) != 10 || len(want) != 10 {
-		t.Errorf("compose has %d services %v, want the ten %v", len(c.Services), sortedKeys(c.Services), sortedKeys(want))
+		t.Errorf("compose has %d services %v, want the ten %v", len(c.Services), slices.Sorted(maps.Keys(c.Services)), slices.Sorted(maps.Keys(want)))
 	}
 	for name, port := range want {
 		t.Run(name, func(t *testing.T) {

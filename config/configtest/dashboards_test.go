@@ -2,8 +2,10 @@ package configtest
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -81,7 +83,7 @@ func TestDashboardUIDsAndTitles(t *testing.T) {
 	}
 	got := committedDashboards(t)
 	if len(got) != len(want) {
-		t.Errorf("dashboards %v, want %v", sortedKeys(got), sortedKeys(want))
+		t.Errorf("dashboards %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
 	for uid, title := range want {
 		d, ok := got[uid]
@@ -108,7 +110,7 @@ func TestDashboardUIDsAndTitles(t *testing.T) {
 func allPromQueries(t *testing.T) []Query {
 	var qs []Query
 	ds := committedDashboards(t)
-	for _, uid := range sortedKeys(ds) {
+	for _, uid := range slices.Sorted(maps.Keys(ds)) {
 		qs = append(qs, ds[uid].PromQueries()...)
 	}
 	if len(qs) < 20 {
@@ -261,7 +263,7 @@ func TestDatasourcesProvisioned(t *testing.T) {
 	n := 0
 	for _, d := range committedDashboards(t) {
 		refs := d.DatasourceRefs()
-		for _, where := range sortedKeys(refs) {
+		for _, where := range slices.Sorted(maps.Keys(refs)) {
 			ref := refs[where]
 			n++
 			typ, ok := byUID[ref.UID]

@@ -2,7 +2,9 @@ package configtest
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -145,7 +147,7 @@ func TestRealPrometheus(t *testing.T) {
 			}
 		}
 		if len(got) != len(config.Alerts) {
-			return fmt.Errorf("rules loaded: %v; want exactly %v", sortedKeys(got), config.Alerts)
+			return fmt.Errorf("rules loaded: %v; want exactly %v", slices.Sorted(maps.Keys(got)), config.Alerts)
 		}
 		return nil
 	})

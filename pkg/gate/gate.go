@@ -14,7 +14,8 @@ package gate
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -203,7 +204,7 @@ const (
 func (l Load) Problem() string {
 	if l.Requests > 0 && float64(l.Errors)/float64(l.Requests) > MaxLoadErrorRate {
 		var parts []string
-		for _, name := range sortedKeys(l.ErrorsByService) {
+		for _, name := range slices.Sorted(maps.Keys(l.ErrorsByService)) {
 			if n := l.ErrorsByService[name]; n > 0 {
 				parts = append(parts, fmt.Sprintf("%s %d", name, n))
 			}
@@ -282,13 +283,4 @@ func Runs(snap *baseline.Snapshot) int {
 		}
 	}
 	return max(1, len(runs))
-}
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

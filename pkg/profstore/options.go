@@ -1,6 +1,7 @@
 package profstore
 
 import (
+	"cmp"
 	"log/slog"
 	"time"
 )
@@ -90,52 +91,38 @@ type Options struct {
 	Now func() time.Time
 }
 
+// withDefaults fills in the defaults. Most settings take theirs when zero
+// or negative (positiveOr); Addr and Logger only when unset, and
+// IngestionRateMB only when zero, since a negative rate turns the limit
+// off (cmp.Or).
 func (o Options) withDefaults() Options {
-	if o.Addr == "" {
-		o.Addr = DefaultAddr
-	}
-	if o.Retention <= 0 {
-		o.Retention = DefaultRetention
-	}
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MaxUploadBytes <= 0 {
-		o.MaxUploadBytes = DefaultMaxUploadBytes
-	}
-	if o.MaxDecompressedBytes <= 0 {
-		o.MaxDecompressedBytes = DefaultMaxDecompressedBytes
-	}
-	for _, d := range []struct {
-		v   *int
-		def int
-	}{{&o.MaxLabelNameLength, DefaultMaxLabelNameLength}, {&o.MaxLabelValueLength, DefaultMaxLabelValueLength}, {&o.MaxLabelNamesPerSeries, DefaultMaxLabelNamesPerSeries}, {&o.MaxSeries, DefaultMaxSeries}} {
-		if *d.v <= 0 {
-			*d.v = d.def
-		}
-	}
-	if o.IngestionRateMB == 0 {
-		o.IngestionRateMB = DefaultIngestionRateMB
-	}
-	if o.IngestionBurstSizeMB <= 0 {
-		o.IngestionBurstSizeMB = DefaultIngestionBurstSizeMB
-	}
-	if o.MaxQueryLength <= 0 {
-		o.MaxQueryLength = DefaultMaxQueryLength
-	}
-	if o.ReadTimeout <= 0 {
-		o.ReadTimeout = DefaultReadTimeout
-	}
-	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = DefaultIdleTimeout
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
+	o.Addr = cmp.Or(o.Addr, DefaultAddr)
+	o.Retention = positiveOr(o.Retention, DefaultRetention)
+	o.MaxBytes = positiveOr(o.MaxBytes, DefaultMaxBytes)
+	o.MaxUploadBytes = positiveOr(o.MaxUploadBytes, DefaultMaxUploadBytes)
+	o.MaxDecompressedBytes = positiveOr(o.MaxDecompressedBytes, DefaultMaxDecompressedBytes)
+	o.MaxLabelNameLength = positiveOr(o.MaxLabelNameLength, DefaultMaxLabelNameLength)
+	o.MaxLabelValueLength = positiveOr(o.MaxLabelValueLength, DefaultMaxLabelValueLength)
+	o.MaxLabelNamesPerSeries = positiveOr(o.MaxLabelNamesPerSeries, DefaultMaxLabelNamesPerSeries)
+	o.MaxSeries = positiveOr(o.MaxSeries, DefaultMaxSeries)
+	o.IngestionRateMB = cmp.Or(o.IngestionRateMB, DefaultIngestionRateMB)
+	o.IngestionBurstSizeMB = positiveOr(o.IngestionBurstSizeMB, DefaultIngestionBurstSizeMB)
+	o.MaxQueryLength = positiveOr(o.MaxQueryLength, DefaultMaxQueryLength)
+	o.ReadTimeout = positiveOr(o.ReadTimeout, DefaultReadTimeout)
+	o.IdleTimeout = positiveOr(o.IdleTimeout, DefaultIdleTimeout)
+	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
+	if o.Now == nil { // a func, which cmp.Or cannot compare
 		o.Now = time.Now
 	}
 	return o
+}
+
+// positiveOr is v, or def when v is zero or negative.
+func positiveOr[T int | int64 | float64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Option sets one field of the Options Run starts a server with.

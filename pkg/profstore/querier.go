@@ -2,7 +2,9 @@ package profstore
 
 import (
 	"context"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 
 	"connectrpc.com/connect"
@@ -33,7 +35,7 @@ func (q querier) ProfileTypes(_ context.Context, req *connect.Request[querierv1.
 		types[h.typ.ID()] = h.typ
 	}
 	resp := &querierv1.ProfileTypesResponse{}
-	for _, id := range sortedKeys(types) {
+	for _, id := range slices.Sorted(maps.Keys(types)) {
 		resp.ProfileTypes = append(resp.ProfileTypes, types[id].proto())
 	}
 	return connect.NewResponse(resp), nil
@@ -64,7 +66,7 @@ func (q querier) LabelNames(_ context.Context, req *connect.Request[typesv1.Labe
 			}
 		})
 	}
-	return connect.NewResponse(&typesv1.LabelNamesResponse{Names: sortedKeys(names)}), nil
+	return connect.NewResponse(&typesv1.LabelNamesResponse{Names: slices.Sorted(maps.Keys(names))}), nil
 }
 
 // LabelValues lists the values of one label over the matching series.
@@ -79,7 +81,7 @@ func (q querier) LabelValues(_ context.Context, req *connect.Request[typesv1.Lab
 			vals[v] = struct{}{}
 		}
 	}
-	return connect.NewResponse(&typesv1.LabelValuesResponse{Names: sortedKeys(vals)}), nil
+	return connect.NewResponse(&typesv1.LabelValuesResponse{Names: slices.Sorted(maps.Keys(vals))}), nil
 }
 
 // Series lists the distinct label sets of the matching series, reduced to
@@ -249,7 +251,7 @@ func (s *Server) series(sel selection, stepSec float64, groupBy []string, avg bo
 		}
 	}
 	var out []*typesv1.Series
-	for _, key := range sortedKeys(groups) {
+	for _, key := range slices.Sorted(maps.Keys(groups)) {
 		a := groups[key]
 		ts := make([]int64, 0, len(a.sum))
 		for t := range a.sum {

@@ -3,7 +3,6 @@ package profstore
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -159,13 +158,4 @@ func sampleTotal(p *profilev1.Profile, idx int) int64 {
 		}
 	}
 	return t
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -152,17 +152,17 @@ func (c *Client) mergedProfile(ctx context.Context, typeID, selector string, fro
 	return toPprof(msg)
 }
 
-// toPprof converts the API's pprof message to google/pprof's model by way of
-// the wire format, which both share exactly. Empty results (no samples, or
-// only zero values) are nil: Pyroscope answers a query without data with an
-// empty profile, not an error.
+// toPprof converts the API's pprof message to google/pprof's model (see
+// fromProto). Empty results (no samples, or only zero values) are nil:
+// Pyroscope answers a query without data with an empty profile, not an
+// error.
 func toPprof(msg *profilev1.Profile) (*profile.Profile, error) {
 	if msg == nil || len(msg.Sample) == 0 {
 		return nil, nil
 	}
 	nonzero := false
 	for _, s := range msg.Sample {
-		for _, v := range s.Value {
+		for _, v := range s.GetValue() {
 			if v != 0 {
 				nonzero = true
 			}
@@ -171,13 +171,9 @@ func toPprof(msg *profilev1.Profile) (*profile.Profile, error) {
 	if !nonzero {
 		return nil, nil
 	}
-	b, err := msg.MarshalVT()
+	p, err := fromProto(msg)
 	if err != nil {
-		return nil, fmt.Errorf("re-encoding merged profile: %w", err)
-	}
-	p, err := profile.ParseData(b)
-	if err != nil {
-		return nil, fmt.Errorf("merged profile from Pyroscope does not parse: %w", err)
+		return nil, fmt.Errorf("merged profile from Pyroscope is malformed: %w", err)
 	}
 	// Frames the SDK could not symbolize come back as functions without a
 	// name; a snapshot needs one to compare by.

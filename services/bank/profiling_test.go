@@ -169,9 +169,8 @@ func TestProfilingPushesEveryType(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var logBuf bytes.Buffer
-			var logMu sync.Mutex
-			log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logBuf}, nil))
+			var logBuf logBuffer
+			log := slog.New(slog.NewTextHandler(&logBuf, nil))
 			prof, err := StartProfiling(cfg, log)
 			if err != nil {
 				t.Fatal(err)
@@ -227,9 +226,7 @@ func TestProfilingPushesEveryType(t *testing.T) {
 					t.Errorf("unexpected %s upload with events %v", k, c.kinds)
 				}
 			}
-			logMu.Lock()
 			logs := logBuf.String()
-			logMu.Unlock()
 			if n := strings.Count(logs, "profiler attached"); n != 1 {
 				t.Errorf("%d 'profiler attached' lines in %q", n, logs)
 			}
@@ -243,15 +240,23 @@ func TestProfilingPushesEveryType(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
+// logBuffer collects a logger's output, which the profiler's goroutines
+// write while the test reads it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func contains(list []string, s string) bool {
@@ -272,10 +277,9 @@ func TestProfilingServerDown(t *testing.T) {
 	}
 	addr := "http://" + ln.Addr().String()
 	ln.Close()
-	var logBuf bytes.Buffer
-	var mu sync.Mutex
+	var logBuf logBuffer
 	prof, err := StartProfiling(ProfilingConfig{ApplicationName: ServiceLoan, ServerAddress: addr, UploadInterval: 200 * time.Millisecond},
-		slog.New(slog.NewTextHandler(lockedWriter{&mu, &logBuf}, nil)))
+		slog.New(slog.NewTextHandler(&logBuf, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,9 +314,7 @@ func TestProfilingServerDown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Stop hung with pyroscope down")
 	}
-	mu.Lock()
 	logs := logBuf.String()
-	mu.Unlock()
 	if c := strings.Count(logs, "upload profile"); c < 1 || c > 2 {
 		t.Errorf("want the upload failure logged once (rate limited), got %d times in %q", c, logs)
 	}

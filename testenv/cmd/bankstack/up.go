@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -84,7 +86,7 @@ func printEndpoints(w io.Writer, ep testenv.Endpoints) {
 	if ep.Grafana != "" {
 		fmt.Fprintf(w, "  %-26s %s\n", "grafana", ep.Grafana)
 	}
-	for _, n := range sortedKeys(ep.Services) {
+	for _, n := range slices.Sorted(maps.Keys(ep.Services)) {
 		fmt.Fprintf(w, "  %-26s %s\n", n, ep.Services[n])
 	}
 }
