@@ -3,8 +3,6 @@ package reduce_test
 import (
 	"fmt"
 	"log"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -14,8 +12,9 @@ import (
 	"github.com/profdiff/profdiff/pkg/reduce"
 )
 
-// A snapshot is built from one pprof profile per time window, written to a
-// directory and loaded back.
+// A series is built from one pprof profile per time window: each profile
+// becomes a window holding every function's value (package baseline's
+// Example writes such a series to disk and loads it back).
 func Example() {
 	cpu, _ := profiletype.Parse("cpu")
 	series := baseline.NewSeries("bank-fraud-service", cpu[0])
@@ -27,24 +26,11 @@ func Example() {
 			log.Fatal(err)
 		}
 	}
-	snap := &baseline.Snapshot{Meta: baseline.Meta{Source: "example", Window: baseline.Duration(10 * time.Second)}}
-	snap.Put(series)
-
-	dir, _ := os.MkdirTemp("", "baseline-example")
-	defer os.RemoveAll(dir)
-	if err := baseline.Write(filepath.Join(dir, "snap"), snap); err != nil {
-		log.Fatal(err)
-	}
-	loaded, err := baseline.Load(filepath.Join(dir, "snap"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	se := loaded.Lookup("bank-fraud-service", cpu[0].String())
-	w := se.Windows[0]
-	for i, f := range se.Functions {
+	w := series.Windows[0]
+	for i, f := range series.Functions {
 		fmt.Printf("%-16s self %.0f%%\n", f.Name, 100*float64(w.Self.Get(int32(i)))/float64(w.Total))
 	}
-	fmt.Println("windows:", len(se.Windows), "samples in the first:", w.Samples)
+	fmt.Println("windows:", len(series.Windows), "samples in the first:", w.Samples)
 	// Output:
 	// fraud.checkRules self 70%
 	// main.main        self 0%
