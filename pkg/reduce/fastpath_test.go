@@ -14,9 +14,10 @@ import (
 )
 
 // TestProfileFilesMatchAddProfile: a series built from pprof files by the
-// fast path (AddProfileFiles: the wire-format decoder, one index kept across windows) equals the
-// one google/pprof's parser and AddProfile build window by window, for a
-// model with closures (normalized names) and shared stacks.
+// fast path (AddProfileFiles: the wire-format decoder, one index kept
+// across windows) equals the one google/pprof's parser and AddProfile
+// build window by window, for a model with closures (normalized names)
+// and shared stacks.
 func TestProfileFilesMatchAddProfile(t *testing.T) {
 	dir := t.TempDir()
 	m := gen.NewModel(7, 400)
