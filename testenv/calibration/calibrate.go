@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -174,6 +175,10 @@ type Setup struct {
 	// duet of that many pairs, no stored baseline); 0 and "" otherwise.
 	DuetPairs int    `json:"duet_pairs,omitempty"`
 	DuetMode  string `json:"duet_mode,omitempty"`
+	// StoredBaselineTrials, when above 0, says the runs were a duet
+	// calibration's candidates re-gated against a stored baseline made of
+	// the base sides of its first that many A/A trials (ReplayStored).
+	StoredBaselineTrials int `json:"stored_baseline_trials,omitempty"`
 }
 
 // Baseline describes the calibration's baseline.
@@ -683,20 +688,89 @@ func duetTrial(ctx context.Context, o Options, load testenv.LoadOptions, gopts g
 // runs would see them (bankstack gate --runs); a group left short at the
 // end is dropped. Each merged group is one run of the replayed calibration.
 func Replay(orig *Result, keepDir, rulesYAML string, currentRuns int) (*Result, error) {
-	gopts, dopts, rulesText, err := gateOptions(rulesYAML)
-	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
 	duet := orig.Setup.DuetPairs > 0
 	if duet && currentRuns > 1 {
 		return nil, errors.New("replay: a duet calibration's trials each hold their own pairs; they cannot be merged (leave --current-runs at 1)")
 	}
 	var base *baseline.Snapshot
 	if !duet {
+		var err error
 		if base, err = baseline.Load(filepath.Join(keepDir, "baseline")); err != nil {
 			return nil, fmt.Errorf("replay: %w", err)
 		}
 	}
+	return replay(orig, keepDir, rulesYAML, currentRuns, base)
+}
+
+// ReplayStored re-gates a duet calibration's kept trials as the
+// stored-baseline gate would have judged them, so both gates are measured
+// on the same candidate runs. The base sides of the calibration's first
+// baseTrials A/A trials, merged (baseline.MergeRuns), are the stored
+// baseline: recorded on the same machine, under the same load, at the
+// calibration's start, and so as old at each later trial as the time since
+// then. Every later trial's candidate (its P blocks, P runs merged) is gated
+// against that baseline with the stored gate's checks (testenv.Judge)
+// instead of against the base measured beside it. The trials that made the
+// baseline are left out: their candidates were measured beside it.
+func ReplayStored(orig *Result, keepDir, rulesYAML string, baseTrials int) (*Result, error) {
+	if orig.Setup.DuetPairs == 0 {
+		return nil, errors.New("replay: a stored baseline from the trials' own bases needs a duet calibration (--duet-pairs); this one has a stored baseline already")
+	}
+	if baseTrials < 1 {
+		return nil, fmt.Errorf("replay: %d A/A trials for the stored baseline: want at least 1", baseTrials)
+	}
+	var bases []*baseline.Snapshot
+	var seconds float64
+	later := *orig
+	later.Runs = nil
+	for _, o := range orig.Runs {
+		if len(bases) < baseTrials && o.Kind == "aa" && !o.failed() && o.BaseSnapshot != "" {
+			b, err := baseline.Load(filepath.Join(keepDir, o.BaseSnapshot))
+			if err != nil {
+				return nil, fmt.Errorf("replay: run %d's base: %w", o.Index, err)
+			}
+			bases = append(bases, b)
+			seconds += o.Seconds
+			continue
+		}
+		if len(bases) < baseTrials {
+			continue // measured while the baseline was still being recorded
+		}
+		r := *o
+		r.BaseSnapshot = ""
+		later.Runs = append(later.Runs, &r)
+	}
+	if len(bases) < baseTrials {
+		return nil, fmt.Errorf("replay: %d A/A trials with a kept base, want %d for the stored baseline", len(bases), baseTrials)
+	}
+	base, err := baseline.MergeRuns(bases...)
+	if err != nil {
+		return nil, fmt.Errorf("replay: stored baseline: %w", err)
+	}
+	// A stored baseline does not pair with the runs gated against it.
+	labels := maps.Clone(base.Meta.Labels)
+	delete(labels, diff.PairingLabel)
+	base.Meta.Labels = labels
+	pairs := later.Setup.DuetPairs
+	later.Setup.StoredBaselineTrials = baseTrials
+	later.Setup.DuetPairs, later.Setup.DuetMode = 0, ""
+	later.Setup.CurrentRuns = max(1, later.Setup.CurrentRuns) * pairs
+	c, err := replay(&later, keepDir, rulesYAML, 1, base)
+	if err != nil {
+		return nil, err
+	}
+	c.Baseline.Seconds = seconds
+	return c, nil
+}
+
+// replay re-gates orig's kept runs: each against its own kept base when it
+// has one (a duet trial), otherwise against base.
+func replay(orig *Result, keepDir, rulesYAML string, currentRuns int, base *baseline.Snapshot) (*Result, error) {
+	gopts, dopts, rulesText, err := gateOptions(rulesYAML)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	duet := orig.Setup.DuetPairs > 0
 	var hots []bank.Hotspot
 	for _, name := range orig.Setup.Hotspots {
 		h, ok := bank.HotspotByInject(name)

@@ -191,3 +191,87 @@ func TestReplayDuet(t *testing.T) {
 		t.Errorf("merging duet trials: error %v, want a refusal naming the duet", err)
 	}
 }
+
+// TestReplayStored re-gates a duet calibration's later candidates against
+// a stored baseline made of its first A/A trials' bases: the same
+// candidates the duet judged, judged as the stored gate would. The trials
+// that recorded the baseline are left out, twice the hot spot's work is
+// found, an unchanged build passes, and what cannot be done is refused
+// with an error naming why.
+func TestReplayStored(t *testing.T) {
+	m, twice := synth.FraudModel(3, 1), synth.FraudModel(3, 2)
+	rng := rand.New(rand.NewPCG(13, 3))
+	side := func(model *gen.Model) *baseline.Snapshot {
+		merged, err := baseline.MergeRuns(synth.Runs(model, rng, 4, 6, 3000, 0.02)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged.Meta.Labels = map[string]string{diff.PairingLabel: "runs"}
+		return merged
+	}
+	keep := t.TempDir()
+	for name, s := range map[string]*baseline.Snapshot{
+		"run-001": side(m), "run-001-base": side(m),
+		"run-002": side(twice), "run-002-base": side(m),
+		"run-003": side(m), "run-003-base": side(m),
+		"run-004": side(twice), "run-004-base": side(m),
+	} {
+		if err := baseline.Write(filepath.Join(keep, name), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orig := &Result{
+		Setup: Setup{Hotspots: []string{"fraud.rules"}, Magnitudes: []float64{2}, Duration: "30s", DuetPairs: 4, DuetMode: "simultaneous"},
+		Runs: []*Run{
+			{Index: 1, Kind: "aa", Snapshot: "run-001", BaseSnapshot: "run-001-base", Seconds: 150},
+			{Index: 2, Kind: "ab", Magnitude: 2, Snapshot: "run-002", BaseSnapshot: "run-002-base"},
+			{Index: 3, Kind: "aa", Snapshot: "run-003", BaseSnapshot: "run-003-base"},
+			{Index: 4, Kind: "ab", Magnitude: 2, Snapshot: "run-004", BaseSnapshot: "run-004-base"},
+		},
+	}
+	c, err := ReplayStored(orig, keep, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Runs) != 3 || c.Runs[0].Index != 2 {
+		t.Fatalf("%d runs replayed from run %d, want runs 2–4 (run 1 recorded the baseline)", len(c.Runs), c.Runs[0].Index)
+	}
+	for _, r := range c.Runs {
+		if r.BaseSnapshot != "" {
+			t.Errorf("run %d judged against its own base %q, want the stored baseline", r.Index, r.BaseSnapshot)
+		}
+	}
+	if s := c.Summary; s.AARuns != 1 || s.AARunsFalseAlarm != 0 {
+		t.Errorf("A/A against the stored baseline: %d runs, %d with a false alarm; want 1, 0", s.AARuns, s.AARunsFalseAlarm)
+	}
+	for _, ab := range []*Run{c.Runs[0], c.Runs[2]} {
+		if ab.Verdict != "regression" || len(ab.Trials) != 1 || !ab.Trials[0].Detected {
+			t.Errorf("+100%% run %d: verdict %s, trials %+v; want the hot spot detected", ab.Index, ab.Verdict, ab.Trials)
+		}
+	}
+	if su := c.Setup; su.DuetPairs != 0 || su.StoredBaselineTrials != 1 || su.CurrentRuns != 4 || c.Baseline.Runs != 4 || c.Baseline.Seconds != 150 {
+		t.Errorf("setup: duet pairs %d, stored trials %d, current runs %d, baseline %d runs over %g s; want 0, 1, 4, 4, 150",
+			su.DuetPairs, su.StoredBaselineTrials, su.CurrentRuns, c.Baseline.Runs, c.Baseline.Seconds)
+	}
+	var table strings.Builder
+	c.WriteTable(&table)
+	if want := "Stored baseline: the base sides of a duet calibration's first 1 A/A trials, merged (4 runs of 30s)"; !strings.Contains(table.String(), want) {
+		t.Errorf("stored replay's table does not say %q:\n%s", want, table.String())
+	}
+
+	for _, tt := range []struct {
+		name   string
+		orig   *Result
+		trials int
+		want   string
+	}{
+		{"more trials than kept", orig, 3, "want 3"},
+		{"no trials", orig, 0, "at least 1"},
+		{"not a duet", &Result{Setup: Setup{Hotspots: []string{"fraud.rules"}}, Runs: orig.Runs}, 1, "duet"},
+		{"base gone", &Result{Setup: orig.Setup, Runs: []*Run{{Index: 7, Kind: "aa", Snapshot: "run-001", BaseSnapshot: "run-404"}}}, 1, "run 7"},
+	} {
+		if _, err := ReplayStored(tt.orig, keep, "", tt.trials); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -38,6 +38,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	baseDir := fs.String("baseline", "", "gate every run against this existing baseline directory instead of recording one")
 	keep := fs.String("keep", "", "keep the baseline and every run's snapshot under this directory, for --replay")
 	replay := fs.String("replay", "", "with --from-json: re-gate the runs kept under this directory (--keep) with the current code's gate, without starting anything")
+	storedFrom := fs.Int("stored-from", 0, "with --replay of a duet calibration: gate every later trial's candidate against the base sides of its first N A/A trials merged, as a stored baseline recorded at the start, so both gates are judged on the same runs")
 	curRuns := fs.Int("current-runs", 1, "with --replay: merge this many consecutive kept runs of one condition into each gated current side, as gate --runs does")
 	duetPairs := fs.Int("duet-pairs", 0, "make every trial a duet of this many pairs (base and candidate the same build, the injection on the candidate only) instead of a run against a stored baseline; --gate-duration is then each block's load (default 30s)")
 	duetMode := fs.String("duet-mode", string(testenv.DefaultDuetMode), "with --duet-pairs: interleaved, simultaneous or reuse")
@@ -69,6 +70,9 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *curRuns < 1 || (*curRuns > 1 && *replay == "") {
 		return fail(stderr, "calibrate", fmt.Errorf("--current-runs=%d: want a positive count, and more than 1 only with --replay", *curRuns))
 	}
+	if *storedFrom < 0 || (*storedFrom > 0 && (*replay == "" || *curRuns > 1)) {
+		return fail(stderr, "calibrate", fmt.Errorf("--stored-from=%d: want a positive count of A/A trials, only with --replay of a duet calibration and --current-runs 1", *storedFrom))
+	}
 	if *fromJSON != "" {
 		b, err := readMaybeGzip(*fromJSON)
 		if err != nil {
@@ -80,12 +84,19 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		c.Summary = c.Summarize()
 		if *replay != "" {
-			rc, err := calibration.Replay(&c, *replay, rulesText, *curRuns)
+			var rc *calibration.Result
+			if *storedFrom > 0 {
+				rc, err = calibration.ReplayStored(&c, *replay, rulesText, *storedFrom)
+			} else {
+				rc, err = calibration.Replay(&c, *replay, rulesText, *curRuns)
+			}
 			if err != nil {
 				return fail(stderr, "calibrate", err)
 			}
 			c = *rc
-			if *curRuns > 1 {
+			if *storedFrom > 0 {
+				fmt.Fprintf(stdout, "Replayed %d kept duet candidates from %s against a stored baseline of the first %d A/A trials' bases, with the current gate%s.\n\n", len(c.Runs), *replay, *storedFrom, rulesNote(*config))
+			} else if *curRuns > 1 {
 				fmt.Fprintf(stdout, "Replayed the runs kept in %s with the current gate%s, %d runs merged into each current side: %d gated runs.\n\n", *replay, rulesNote(*config), *curRuns, len(c.Runs))
 			} else {
 				fmt.Fprintf(stdout, "Replayed %d kept runs from %s with the current gate%s.\n\n", len(c.Runs), *replay, rulesNote(*config))
