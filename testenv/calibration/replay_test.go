@@ -143,14 +143,7 @@ func TestReplay(t *testing.T) {
 func TestReplayDuet(t *testing.T) {
 	m := synth.FraudModel(3, 1)
 	rng := rand.New(rand.NewPCG(11, 2))
-	side := func(model *gen.Model) *baseline.Snapshot {
-		merged, err := baseline.MergeRuns(synth.Runs(model, rng, 4, 6, 3000, 0.02)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		merged.Meta.Labels = map[string]string{diff.PairingLabel: "runs"}
-		return merged
-	}
+	side := func(model *gen.Model) *baseline.Snapshot { return duetSide(t, rng, model) }
 	keep := t.TempDir()
 	for name, s := range map[string]*baseline.Snapshot{
 		"run-001": side(m), "run-001-base": side(m),
@@ -201,14 +194,7 @@ func TestReplayDuet(t *testing.T) {
 func TestReplayStored(t *testing.T) {
 	m, twice := synth.FraudModel(3, 1), synth.FraudModel(3, 2)
 	rng := rand.New(rand.NewPCG(13, 3))
-	side := func(model *gen.Model) *baseline.Snapshot {
-		merged, err := baseline.MergeRuns(synth.Runs(model, rng, 4, 6, 3000, 0.02)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		merged.Meta.Labels = map[string]string{diff.PairingLabel: "runs"}
-		return merged
-	}
+	side := func(model *gen.Model) *baseline.Snapshot { return duetSide(t, rng, model) }
 	keep := t.TempDir()
 	for name, s := range map[string]*baseline.Snapshot{
 		"run-001": side(m), "run-001-base": side(m),
@@ -274,4 +260,16 @@ func TestReplayStored(t *testing.T) {
 			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
 		}
 	}
+}
+
+// duetSide is one side of a synthetic 4-pair duet of the fraud service's
+// CPU: four runs of six windows, labelled as pairing with the other side.
+func duetSide(t *testing.T, rng *rand.Rand, model *gen.Model) *baseline.Snapshot {
+	t.Helper()
+	merged, err := baseline.MergeRuns(synth.Runs(model, rng, 4, 6, 3000, 0.02)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged.Meta.Labels = map[string]string{diff.PairingLabel: "runs"}
+	return merged
 }
