@@ -249,7 +249,11 @@ type seriesCompare struct {
 	policy    Policy
 	top       int
 	paired    bool // the sides' runs are pairs (see PairingLabel)
-	quantiles map[[2]float64]float64
+	// exhaustive: both sides' profiles record every event instead of
+	// sampling them (see recordsEveryEvent), so in a duet no sampling floor
+	// applies to the paired windows.
+	exhaustive bool
+	quantiles  map[[2]float64]float64
 }
 
 // side holds one side's per-function sums over its usable windows, indexed
@@ -377,6 +381,7 @@ func (sc *seriesCompare) prepare() *seriesState {
 	if sc.paired {
 		wp = sc.matchWindows(b, c, bmap, cmap, nf)
 		drift = pairedDrift(bs, cs, sc.norm, wp)
+		sc.exhaustive = recordsEveryEvent(b) && recordsEveryEvent(c)
 	} else {
 		drift = seriesDrift(bs, cs, sc.norm, p.MinRunDrift)
 	}
