@@ -69,7 +69,8 @@ import (
 // duet, run k of each pairs with the other's and τ² is only what each
 // process start adds of its own (pairedDrift), and the windows the two
 // sides measured at the same time pair too, so the load and machine noise
-// they share comes off σ² (windowPairs).
+// they share comes off σ² (windowPairs); a lock profile that records every
+// contention then has no sampling floor (windowStats.unsampled).
 
 // IntervalLevel is the confidence level of every finding's interval
 // (ChangeLow, ChangeHigh): two-sided.
@@ -183,8 +184,9 @@ type windowStats struct {
 	// no sampling noise. Its floor fb, fc is then only a Poisson model of
 	// the events' own randomness, and much of that randomness is the
 	// shared load's, which the matched windows cancel: on the bank stack
-	// the order service's lock delay per pair scattered 0.03 in the log
-	// against a floor of 0.044 for the whole duet's mean. So the paired
+	// the order service's lock delay ratio scattered 0.03 in the log from
+	// pair to pair, about 0.016 for the mean of four pairs, where the
+	// floor put 0.044 on the difference of the duet's means. So the paired
 	// windows' own variance stands, with its degrees of freedom, and the
 	// floor neither replaces it nor enters the window factor. Not for an
 	// intermittent function, whose floor counts its bursts.
