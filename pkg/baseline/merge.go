@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -27,15 +28,25 @@ func MergeRuns(runs ...*Snapshot) (*Snapshot, error) {
 			return nil, fmt.Errorf("merge: snapshot %d is nil", r)
 		}
 		// A snapshot that is itself several runs keeps them apart: its
-		// runs are renumbered after those merged so far.
-		runOf := map[int32]int32{}
+		// runs are renumbered after those merged so far, in their own
+		// order, whichever series holds which run. So two sides of a duet,
+		// each several pairs, merged trial by trial still number their
+		// pairs alike.
+		var ids []int32
+		seen := map[int32]bool{}
 		for _, se := range snap.Series {
 			for _, w := range se.Windows {
-				if _, ok := runOf[w.Run]; !ok {
-					runOf[w.Run] = next
-					next++
+				if !seen[w.Run] {
+					seen[w.Run] = true
+					ids = append(ids, w.Run)
 				}
 			}
+		}
+		slices.Sort(ids)
+		runOf := make(map[int32]int32, len(ids))
+		for _, id := range ids {
+			runOf[id] = next
+			next++
 		}
 		if !snap.Meta.From.IsZero() && (out.Meta.From.IsZero() || snap.Meta.From.Before(out.Meta.From)) {
 			out.Meta.From = snap.Meta.From

@@ -67,4 +67,26 @@ func TestMergeRuns(t *testing.T) {
 	if len(runs) != 3 || runs[0] != 3 || runs[1] != 2 || runs[2] != 2 {
 		t.Errorf("windows per run after merging a merged snapshot = %v, want 3, 2 and 2 in runs 0, 1, 2", runs)
 	}
+	// A merged snapshot whose first series holds only its later run still
+	// keeps its runs in their order: the windows of m's run 0 come before
+	// those of its run 1 whichever series is read first. (Two duet sides
+	// merged trial by trial must number their pairs alike.)
+	first := NewSeries("svc-0", cpuID(t))
+	addCPUWindow(first, time.Unix(1_700_000_200, 0), map[string]int64{"main.hot;main.main": 3})
+	first.Windows[0].Run = 1
+	m.Put(first)
+	mf, err := MergeRuns(c, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mf.Lookup("svc-0", cpuID(t).String()).Windows[0].Run; got != 2 {
+		t.Errorf("svc-0's window (m's run 1) is run %d after c, want 2", got)
+	}
+	runs = map[int32]int{}
+	for _, w := range mf.Lookup("svc-a", cpuID(t).String()).Windows {
+		runs[w.Run]++
+	}
+	if runs[0] != 2 || runs[1] != 3 || runs[2] != 2 {
+		t.Errorf("svc-a's windows per run = %v, want c's 2 in run 0, m's 3 and 2 in runs 1 and 2", runs)
+	}
 }

@@ -175,6 +175,10 @@ type Setup struct {
 	// duet of that many pairs, no stored baseline); 0 and "" otherwise.
 	DuetPairs int    `json:"duet_pairs,omitempty"`
 	DuetMode  string `json:"duet_mode,omitempty"`
+	// MergedTrials, when above 1, says each trial of a replayed duet
+	// calibration was merged from that many kept trials (Replay's
+	// currentRuns), so DuetPairs counts their pairs together.
+	MergedTrials int `json:"merged_trials,omitempty"`
 	// StoredBaselineTrials, when above 0, says the runs were a duet
 	// calibration's candidates re-gated against a stored baseline made of
 	// the base sides of its first that many A/A trials (ReplayStored).
@@ -687,11 +691,13 @@ func duetTrial(ctx context.Context, o Options, load testenv.LoadOptions, gopts g
 // (baseline.MergeRuns), as a gate that measures the build over that many
 // runs would see them (bankstack gate --runs); a group left short at the
 // end is dropped. Each merged group is one run of the replayed calibration.
+// In a duet calibration the group's bases are merged as its candidates
+// are, pair for pair: currentRuns trials of P pairs judged as one duet of
+// currentRuns·P pairs, which tells what more pairs would measure without
+// running them (their pairs started minutes apart, which a duet's pairing
+// cancels as it cancels the minutes between its own pairs).
 func Replay(orig *Result, keepDir, rulesYAML string, currentRuns int) (*Result, error) {
 	duet := orig.Setup.DuetPairs > 0
-	if duet && currentRuns > 1 {
-		return nil, errors.New("replay: a duet calibration's trials each hold their own pairs; they cannot be merged (leave --current-runs at 1)")
-	}
 	var base *baseline.Snapshot
 	if !duet {
 		var err error
@@ -793,6 +799,13 @@ func replay(orig *Result, keepDir, rulesYAML string, currentRuns int, base *base
 		c.Setup.Normalization[id] = string(n)
 	}
 	c.Setup.CurrentRuns = max(1, orig.Setup.CurrentRuns) * currentRuns
+	if duet {
+		// The trials' candidates are duet sides of DuetPairs runs each:
+		// merged, they are a duet of more pairs, said as such.
+		c.Setup.DuetPairs = orig.Setup.DuetPairs * currentRuns
+		c.Setup.CurrentRuns = orig.Setup.CurrentRuns
+		c.Setup.MergedTrials = currentRuns
+	}
 	// Group the kept runs by condition, in order, currentRuns at a time.
 	type condition struct {
 		kind string
@@ -812,28 +825,20 @@ func replay(orig *Result, keepDir, rulesYAML string, currentRuns int, base *base
 		}
 	}
 	for _, g := range groups {
-		var snaps []*baseline.Snapshot
-		for _, o := range g {
-			cur, err := baseline.Load(filepath.Join(keepDir, o.Snapshot))
-			if err != nil {
-				return nil, fmt.Errorf("replay: run %d: %w", o.Index, err)
-			}
-			snaps = append(snaps, cur)
-		}
-		cur := snaps[0]
-		if len(snaps) > 1 {
-			if cur, err = baseline.MergeRuns(snaps...); err != nil {
-				return nil, fmt.Errorf("replay: runs from %d: %w", g[0].Index, err)
-			}
+		cur, err := loadMerged(keepDir, g, func(r *Run) string { return r.Snapshot })
+		if err != nil {
+			return nil, err
 		}
 		var res *diff.Result
 		if g[0].BaseSnapshot != "" {
-			// A duet trial against its own base; the blocks' load was
-			// judged live (a failed one is not replayed).
+			// A duet trial against its own base (or merged trials against
+			// their merged bases); the blocks' load was judged live (a
+			// failed one is not replayed).
 			var b *baseline.Snapshot
-			if b, err = baseline.Load(filepath.Join(keepDir, g[0].BaseSnapshot)); err == nil {
-				res, err = testenv.JudgeDuet(b, cur, gopts)
+			if b, err = loadMerged(keepDir, g, func(r *Run) string { return r.BaseSnapshot }); err != nil {
+				return nil, err
 			}
+			res, err = testenv.JudgeDuet(b, cur, gopts)
 		} else if base == nil {
 			err = errors.New("kept without its duet base")
 		} else {
@@ -859,6 +864,31 @@ func replay(orig *Result, keepDir, rulesYAML string, currentRuns int, base *base
 	}
 	c.Summary = c.Summarize()
 	return c, nil
+}
+
+// loadMerged loads the snapshot that name picks of each kept run of g and
+// merges them in order (baseline.MergeRuns), so a group's candidates, and
+// in a duet its bases, line up run for run.
+func loadMerged(keepDir string, g []*Run, name func(*Run) string) (*baseline.Snapshot, error) {
+	var snaps []*baseline.Snapshot
+	for _, o := range g {
+		if name(o) == "" {
+			return nil, fmt.Errorf("replay: run %d: kept without its duet base", o.Index)
+		}
+		s, err := baseline.Load(filepath.Join(keepDir, name(o)))
+		if err != nil {
+			return nil, fmt.Errorf("replay: run %d: %w", o.Index, err)
+		}
+		snaps = append(snaps, s)
+	}
+	if len(snaps) == 1 {
+		return snaps[0], nil
+	}
+	s, err := baseline.MergeRuns(snaps...)
+	if err != nil {
+		return nil, fmt.Errorf("replay: runs from %d: %w", g[0].Index, err)
+	}
+	return s, nil
 }
 
 // describeBaseline records the baseline's series and sample budget.

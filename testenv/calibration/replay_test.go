@@ -138,8 +138,8 @@ func TestReplay(t *testing.T) {
 
 // TestReplayDuet re-judges a duet calibration's kept trials, each against
 // its own kept base: the same synthetic fraud CPU series on both sides
-// passes, twice the hot spot's work on the candidate is found, and a
-// duet calibration refuses to merge trials.
+// passes, twice the hot spot's work on the candidate is found, and two
+// trials merged are judged as one duet of twice the pairs.
 func TestReplayDuet(t *testing.T) {
 	m := synth.FraudModel(3, 1)
 	rng := rand.New(rand.NewPCG(11, 2))
@@ -180,8 +180,64 @@ func TestReplayDuet(t *testing.T) {
 	if want := "Duet: every trial measured its own base beside its candidate"; !strings.Contains(table.String(), want) {
 		t.Errorf("duet replay's table does not say %q:\n%s", want, table.String())
 	}
-	if _, err := Replay(orig, keep, "", 2); err == nil || !strings.Contains(err.Error(), "duet") {
-		t.Errorf("merging duet trials: error %v, want a refusal naming the duet", err)
+
+	// Two trials merged, bases and candidates pair for pair: one duet of
+	// eight pairs, still paired, that passes the A/A, finds twice the work
+	// and states a smaller MDE than either of its four-pair trials.
+	for name, s := range map[string]*baseline.Snapshot{
+		"run-003": side(m), "run-003-base": side(m),
+		"run-004": side(synth.FraudModel(3, 2)), "run-004-base": side(m),
+	} {
+		if err := baseline.Write(filepath.Join(keep, name), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	four := &Result{Setup: orig.Setup, Runs: append(orig.Runs,
+		&Run{Index: 3, Kind: "aa", Snapshot: "run-003", BaseSnapshot: "run-003-base"},
+		&Run{Index: 4, Kind: "ab", Magnitude: 2, Snapshot: "run-004", BaseSnapshot: "run-004-base"})}
+	c1, err := Replay(four, keep, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Replay(four, keep, "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c2.Runs) != 2 || c2.Setup.DuetPairs != 8 || c2.Setup.MergedTrials != 2 {
+		t.Fatalf("merged duet replay: %d trials, %d pairs, %d merged; want 2 trials of 8 pairs, 2 merged", len(c2.Runs), c2.Setup.DuetPairs, c2.Setup.MergedTrials)
+	}
+	g := []*Run{four.Runs[0], four.Runs[2]}
+	mb, err := loadMerged(keep, g, func(r *Run) string { return r.BaseSnapshot })
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := loadMerged(keep, g, func(r *Run) string { return r.Snapshot })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !diff.Paired(mb, mc) {
+		t.Error("merged base and candidate do not pair run for run")
+	}
+	if s := c2.Summary; s.AARuns != 1 || s.AARunsFalseAlarm != 0 {
+		t.Errorf("merged duet A/A: %d trials, %d with a false alarm; want 1, 0", s.AARuns, s.AARunsFalseAlarm)
+	}
+	if ab := c2.Runs[1]; ab.Verdict != "regression" || !ab.Trials[0].Detected || ab.Series[0].Windows != 48 {
+		t.Errorf("merged duet +100%%: verdict %s, trials %+v, %d windows; want the hot spot detected over 48 windows", ab.Verdict, ab.Trials, ab.Series[0].Windows)
+	}
+	for i, r := range c2.Runs {
+		merged, single := r.Series[0].MinDetectable, max(c1.Runs[2*i].Series[0].MinDetectable, c1.Runs[2*i+1].Series[0].MinDetectable)
+		if !(merged < single) {
+			t.Errorf("merged trial %d states an MDE of %.3f, want less than its four-pair trials' %.3f", r.Index, merged, single)
+		}
+	}
+	table.Reset()
+	c2.WriteTable(&table)
+	if want := "Merged: each trial here is 2 kept trials of 4 pairs judged as one duet"; !strings.Contains(table.String(), want) {
+		t.Errorf("merged duet replay's table does not say %q:\n%s", want, table.String())
+	}
+	bad := &Result{Setup: orig.Setup, Runs: []*Run{four.Runs[0], {Index: 3, Kind: "aa", Snapshot: "run-003"}}}
+	if _, err := Replay(bad, keep, "", 2); err == nil || !strings.Contains(err.Error(), "run 3") {
+		t.Errorf("merging a duet trial kept without its base: error %v, want one naming run 3", err)
 	}
 }
 

@@ -499,6 +499,10 @@ func (c *Result) WriteTable(w io.Writer) {
 	if su.DuetPairs > 0 {
 		fmt.Fprintf(w, "Duet: every trial measured its own base beside its candidate (the same build), %d %s pairs of %s blocks; no stored baseline.\n",
 			su.DuetPairs, cmp.Or(su.DuetMode, string(testenv.DefaultDuetMode)), cmp.Or(su.GateDuration, su.Duration))
+		if su.MergedTrials > 1 {
+			fmt.Fprintf(w, "Merged: each trial here is %d kept trials of %d pairs judged as one duet, pair for pair, so each row counts merged trials.\n",
+				su.MergedTrials, su.DuetPairs/su.MergedTrials)
+		}
 	} else if su.StoredBaselineTrials > 0 {
 		fmt.Fprintf(w, "Stored baseline: the base sides of a duet calibration's first %d A/A trials, merged (%d runs of %s), recorded at its start; every later trial's candidate (%d runs) gated against it, not against the base measured beside it.\n",
 			su.StoredBaselineTrials, c.Baseline.Runs, cmp.Or(su.GateDuration, su.Duration), max(1, su.CurrentRuns))
