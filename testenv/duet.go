@@ -66,10 +66,12 @@ const (
 	// pairs against 15-17% over three interleaved ones.
 	DefaultDuetMode = DuetSimultaneous
 	// DefaultDuetPairs is the number of block pairs P: the duet gate was
-	// calibrated at four simultaneous pairs of 30 s (docs/duet.md: 0 of 20
-	// A/A trials with a false alarm; +25% in the CPU, allocation and lock hot
-	// spots named 9, 9 and 6 times in 9), which measure in about 2.5
-	// minutes. More pairs (--pairs) buy power with time.
+	// calibrated at four simultaneous pairs of 30 s, which measure in about
+	// 2.5 minutes (docs/duet.md, the latest calibration: +25% in the CPU,
+	// allocation and lock hot spots named 10, 6 and 9 times in 10; 3 of 22
+	// A/A trials with a false allocation regression). More pairs (--pairs)
+	// buy power with time: eight, replayed from the same runs, named all
+	// three hot spots 5 of 5 times.
 	DefaultDuetPairs = 4
 	// DefaultDuetBlock is the measured load of one block, after its warm-up.
 	DefaultDuetBlock = 30 * time.Second
