@@ -67,11 +67,11 @@ const (
 	DefaultDuetMode = DuetSimultaneous
 	// DefaultDuetPairs is the number of block pairs P: the duet gate was
 	// calibrated at four simultaneous pairs of 30 s, which measure in about
-	// 2.5 minutes (docs/duet.md, the latest calibration: +25% in the CPU,
-	// allocation and lock hot spots named 10, 6 and 9 times in 10; 3 of 22
-	// A/A trials with a false allocation regression). More pairs (--pairs)
-	// buy power with time: eight, replayed from the same runs, named all
-	// three hot spots 5 of 5 times.
+	// 2.5 minutes (docs/duet.md, two quiet days pooled: +25% in the CPU,
+	// allocation and lock hot spots named 19, 16 and 19 times in 20; 4 of
+	// 42 A/A trials with a false regression, all in allocations). More
+	// pairs (--pairs) buy power with time: eight, replayed from the same
+	// runs, named all three hot spots in each of 10 merged trials.
 	DefaultDuetPairs = 4
 	// DefaultDuetBlock is the measured load of one block, after its warm-up.
 	DefaultDuetBlock = 30 * time.Second
