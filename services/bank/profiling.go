@@ -16,6 +16,7 @@ import (
 	"github.com/grafana/pyroscope-go/upstream/remote"
 
 	"github.com/profdiff/profdiff/services/cpuprofile"
+	"github.com/profdiff/profdiff/services/heapprofile"
 )
 
 // ProfilingConfig is the continuous-profiling setup of one process. It mirrors
@@ -215,9 +216,10 @@ func ParseLabels(s string) (map[string]string, error) {
 // Profiler is a running profiling session; the zero value (profiling off) is
 // valid and Stop does nothing.
 type Profiler struct {
-	sdk *pyroscope.Profiler
-	cpu *cpuprofile.Collector
-	up  *remote.Remote
+	sdk  *pyroscope.Profiler
+	cpu  *cpuprofile.Collector
+	heap *heapprofile.Collector
+	up   *remote.Remote
 	// restore puts back the runtime sampling rates changed at start.
 	restore []func()
 }
@@ -229,6 +231,9 @@ func (p *Profiler) Stop() {
 	}
 	if p.cpu != nil {
 		p.cpu.Stop()
+	}
+	if p.heap != nil {
+		p.heap.Stop()
 	}
 	if p.up != nil {
 		p.up.Flush()
@@ -253,7 +258,10 @@ func (p *Profiler) Stop() {
 // profile types, and uploaded through an uploader of the SDK's own
 // (remote.Remote) under the same ingest name; that package says why. At any
 // rate but 100 Hz the Go runtime prints "cannot set cpu profile rate" to
-// stderr once per window; that line is expected.
+// stderr once per window; that line is expected. Allocation profiles are
+// collected by package heapprofile, which runs a garbage collection at each
+// window boundary so that a window holds the allocations made in it, and
+// uploaded the same way.
 func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 	if log == nil {
 		log = slog.Default()
@@ -280,7 +288,7 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 	if cfg.BlockRate <= 0 {
 		cfg.BlockRate = 100_000
 	}
-	customCPU := false
+	customCPU, customHeap := false, false
 	p := &Profiler{}
 	var types []pyroscope.ProfileType
 	for _, e := range cfg.Events {
@@ -298,6 +306,10 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 			if cfg.AllocRate > 0 {
 				runtime.MemProfileRate = cfg.AllocRate
 			}
+			// Collected by package heapprofile, not by the SDK: see there
+			// for why.
+			customHeap = true
+			continue
 		case "lock":
 			old := runtime.SetMutexProfileFraction(cfg.MutexFraction)
 			p.restore = append(p.restore, func() { runtime.SetMutexProfileFraction(old) })
@@ -330,7 +342,7 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 	if rate == 0 {
 		rate = 100
 	}
-	if customCPU {
+	if customCPU || customHeap {
 		up, err := remote.NewRemote(remote.Config{
 			BasicAuthUser: cfg.BasicAuthUser, BasicAuthPassword: cfg.BasicAuthPassword, TenantID: cfg.TenantID,
 			Threads: 1, Address: cfg.ServerAddress, Timeout: 30 * time.Second, Logger: plog,
@@ -341,10 +353,17 @@ func StartProfiling(cfg ProfilingConfig, log *slog.Logger) (*Profiler, error) {
 		}
 		up.Start()
 		p.up = up
-		p.cpu = cpuprofile.Start(cpuprofile.Config{
-			Name: appNameWithLabels(cfg.ApplicationName, cfg.Labels), Hz: rate,
-			Interval: cfg.UploadInterval, Upstream: up, Logger: plog,
-		})
+		name := appNameWithLabels(cfg.ApplicationName, cfg.Labels)
+		if customCPU {
+			p.cpu = cpuprofile.Start(cpuprofile.Config{
+				Name: name, Hz: rate, Interval: cfg.UploadInterval, Upstream: up, Logger: plog,
+			})
+		}
+		if customHeap {
+			p.heap = heapprofile.Start(heapprofile.Config{
+				Name: name, Interval: cfg.UploadInterval, Upstream: up, Logger: plog,
+			})
+		}
 	}
 	log.Info("profiler attached: pyroscope-go "+pyroscopeVersion+" sending to "+redactURL(cfg.ServerAddress),
 		"app", cfg.ApplicationName, "events", strings.Join(cfg.Events, ","), "labels", formatLabels(cfg.Labels),
