@@ -67,11 +67,12 @@ const (
 	DefaultDuetMode = DuetSimultaneous
 	// DefaultDuetPairs is the number of block pairs P: the duet gate was
 	// calibrated at four simultaneous pairs of 30 s, which measure in about
-	// 2.5 minutes (docs/duet.md, two quiet days pooled: +25% in the CPU,
-	// allocation and lock hot spots named 19, 16 and 19 times in 20; 4 of
-	// 42 A/A trials with a false regression, all in allocations). More
-	// pairs (--pairs) buy power with time: eight, replayed from the same
-	// runs, named all three hot spots in each of 10 merged trials.
+	// 2.5 minutes (docs/duet.md, with the services' allocation windows
+	// collected at their boundaries: +25% in the CPU, allocation and lock
+	// hot spots named 10, 10 and 9 times in 10; no false regression or
+	// improvement in 20 A/A trials). More pairs (--pairs) buy power with
+	// time: eight, replayed from the same runs, stated MDEs of 23%, 12% and
+	// 13% for the three hot spots against 33%, 12% and 22% at four.
 	DefaultDuetPairs = 4
 	// DefaultDuetBlock is the measured load of one block, after its warm-up.
 	DefaultDuetBlock = 30 * time.Second
