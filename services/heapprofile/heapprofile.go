@@ -45,13 +45,18 @@ type Config struct {
 	// Name is the ingest name, "app{k=v,...}", as pyroscope-go renders it
 	// for its own uploads, so the profiles join the same series.
 	Name string
-	// Interval is the window length; windows end on its multiples.
+	// Interval is the window length; windows end on its multiples
+	// (DefaultInterval when zero or less).
 	Interval time.Duration
 	// Upstream uploads each window's profile (pyroscope-go's remote.Remote).
 	Upstream upstream.Upstream
 	// Logger receives errors reading a profile.
 	Logger Logger
 }
+
+// DefaultInterval is the window length of a Config without one: the bank
+// services' default upload interval.
+const DefaultInterval = 10 * time.Second
 
 // SampleTypes describes the heap profile's sample types to the server, as
 // pyroscope-go v1.5.0 describes its own heap uploads: allocations are
@@ -74,6 +79,9 @@ type Collector struct {
 // Start starts collecting in the background until Stop. What the process
 // allocated before Start is left out: the first window starts at Start.
 func Start(cfg Config) *Collector {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
 	c := &Collector{cfg: cfg, done: make(chan struct{})}
 	prof := godeltaprof.NewHeapProfiler()
 	runtime.GC()

@@ -160,3 +160,22 @@ func TestWindowHoldsItsAllocations(t *testing.T) {
 	}
 	sink = [len(sink)][]byte{}
 }
+
+// TestZeroInterval: a Config without an interval collects in windows of
+// DefaultInterval instead of collecting garbage in a tight loop.
+func TestZeroInterval(t *testing.T) {
+	r := newRecorder()
+	c := Start(Config{Name: "svc{}", Upstream: r})
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gcs := ms.NumGC
+	time.Sleep(100 * time.Millisecond)
+	runtime.ReadMemStats(&ms)
+	if n := ms.NumGC - gcs; n > 2 {
+		t.Errorf("%d collections in 100 ms with no interval set", n)
+	}
+	c.Stop()
+	if got := len(r.sig); got != 1 {
+		t.Errorf("%d uploads, want the one Stop makes", got)
+	}
+}
