@@ -11,10 +11,11 @@
 // the collections that happened to complete in it. A service that
 // allocates a few MiB per window collects about once per window, and then
 // one window holds two cycles' allocations and the next none. Over a
-// 30-second block of six windows the measured total moves by a whole
-// cycle, about a sixth, with the phase of the collections against the
-// window grid: on the bank stack's A/A duets, whole services' allocation
-// profiles read 17-54% apart between two identical builds (docs/duet.md).
+// 30-second block of six windows the measured total can move by a whole
+// cycle, with the phase of the collections against the window grid: on
+// the bank stack's A/A duets, functions across three services' allocation
+// profiles once read 17-54% higher on one side of two identical builds
+// (docs/duet.md).
 //
 // The collector here runs a collection at each boundary of the interval
 // grid (10:00:00, 10:00:05, ...) and then reads the delta profile with
