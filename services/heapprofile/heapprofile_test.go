@@ -26,7 +26,16 @@ func (r *recorder) Upload(j *upstream.UploadJob) {
 	r.mu.Lock()
 	r.jobs = append(r.jobs, j)
 	r.mu.Unlock()
-	r.sig <- struct{}{}
+	select {
+	case r.sig <- struct{}{}:
+	default: // nobody waits for that many: never block the collector
+	}
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.jobs)
 }
 
 func (r *recorder) Flush() {}
@@ -69,16 +78,16 @@ func markedObjects(t *testing.T, data []byte) int64 {
 		t.Fatalf("heap profile has no alloc_objects: %v", p.SampleType)
 	}
 	var n int64
+samples:
 	for _, s := range p.Sample {
 		for _, loc := range s.Location {
 			for _, l := range loc.Line {
 				if strings.HasSuffix(l.Function.Name, ".allocMarked") {
 					n += s.Value[idx]
-					goto next
+					continue samples
 				}
 			}
 		}
-	next:
 	}
 	return n
 }
@@ -162,7 +171,9 @@ func TestWindowHoldsItsAllocations(t *testing.T) {
 }
 
 // TestZeroInterval: a Config without an interval collects in windows of
-// DefaultInterval instead of collecting garbage in a tight loop.
+// DefaultInterval instead of collecting garbage in a tight loop. (The 100 ms
+// may hold one boundary of the 10 s grid, and the runtime's own
+// collections: a tight loop makes hundreds.)
 func TestZeroInterval(t *testing.T) {
 	r := newRecorder()
 	c := Start(Config{Name: "svc{}", Upstream: r})
@@ -171,11 +182,11 @@ func TestZeroInterval(t *testing.T) {
 	gcs := ms.NumGC
 	time.Sleep(100 * time.Millisecond)
 	runtime.ReadMemStats(&ms)
-	if n := ms.NumGC - gcs; n > 2 {
+	if n := ms.NumGC - gcs; n > 5 {
 		t.Errorf("%d collections in 100 ms with no interval set", n)
 	}
 	c.Stop()
-	if got := len(r.sig); got != 1 {
-		t.Errorf("%d uploads, want the one Stop makes", got)
+	if got := r.count(); got < 1 || got > 2 {
+		t.Errorf("%d uploads, want the one Stop makes and at most one boundary's", got)
 	}
 }
